@@ -1,0 +1,23 @@
+# Installs the headers and an exported rlmoeConfig.cmake so that outside projects can use
+# find_package(rlmoe CONFIG REQUIRED) and link rlmoe::rlmoe.
+include(CMakePackageConfigHelpers)
+
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/rlmoe" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+install(TARGETS rlmoe EXPORT rlmoeTargets)
+
+set(RLMOE_CONFIG_INSTALL_DIR "${CMAKE_INSTALL_DATADIR}/cmake/rlmoe")
+install(EXPORT rlmoeTargets NAMESPACE rlmoe:: DESTINATION "${RLMOE_CONFIG_INSTALL_DIR}")
+
+configure_package_config_file(
+  "${PROJECT_SOURCE_DIR}/cmake/rlmoeConfig.cmake.in"
+  "${PROJECT_BINARY_DIR}/rlmoeConfig.cmake"
+  INSTALL_DESTINATION "${RLMOE_CONFIG_INSTALL_DIR}")
+# Header-only, so the package fits any architecture.
+write_basic_package_version_file(
+  "${PROJECT_BINARY_DIR}/rlmoeConfigVersion.cmake"
+  COMPATIBILITY SameMinorVersion
+  ARCH_INDEPENDENT)
+install(FILES
+  "${PROJECT_BINARY_DIR}/rlmoeConfig.cmake"
+  "${PROJECT_BINARY_DIR}/rlmoeConfigVersion.cmake"
+  DESTINATION "${RLMOE_CONFIG_INSTALL_DIR}")

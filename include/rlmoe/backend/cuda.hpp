@@ -1,0 +1,91 @@
+#pragma once
+// The Cuda backend: one CUDA stream, a cuBLAS handle bound to it and a reusable device workspace
+// (for CUB temporary storage and other scratch). Every operation called with a Cuda object is
+// enqueued on its stream and returns without waiting; synchronize(cuda) waits.
+//
+// This header compiles with any C++ compiler that sees the CUDA toolkit's headers; the kernels of
+// the Cuda primitives (backend/cuda/*.cuh) need nvcc.
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+#include "rlmoe/core/cuda_error.hpp"
+
+namespace rlmoe {
+
+class Cuda {
+ public:
+  static constexpr std::string_view kName = "cuda";
+  static constexpr bool kIsDevice = true;
+
+  /// Makes `device` current and creates a non-blocking stream and a cuBLAS handle on it.
+  explicit Cuda(int device = 0) : state_(std::make_unique<State>()) {
+    state_->device = device;
+    RLMOE_CUDA_CHECK(cudaSetDevice(device));
+    RLMOE_CUDA_CHECK(cudaDeviceGetAttribute(&state_->multiprocessors, cudaDevAttrMultiProcessorCount, device));
+    RLMOE_CUDA_CHECK(cudaStreamCreateWithFlags(&state_->stream, cudaStreamNonBlocking));
+    RLMOE_CUBLAS_CHECK(cublasCreate(&state_->cublas));
+    RLMOE_CUBLAS_CHECK(cublasSetStream(state_->cublas, state_->stream));
+  }
+
+  [[nodiscard]] int device() const { return state_->device; }
+  [[nodiscard]] cudaStream_t stream() const { return state_->stream; }
+  [[nodiscard]] cublasHandle_t cublas() const { return state_->cublas; }
+  [[nodiscard]] int multiprocessor_count() const { return state_->multiprocessors; }
+
+  /// Device scratch memory of at least `bytes`. The memory belongs to work enqueued on stream()
+  /// after this call and before the next call; growing it frees the old block in stream order,
+  /// so earlier work that still uses it is unaffected.
+  [[nodiscard]] void* workspace(std::size_t bytes) const {
+    State& s = *state_;
+    if (bytes > s.workspace_bytes) {
+      const std::size_t grown = bytes > 2 * s.workspace_bytes ? bytes : 2 * s.workspace_bytes;
+      if (s.workspace != nullptr) RLMOE_CUDA_CHECK(cudaFreeAsync(s.workspace, s.stream));
+      s.workspace = nullptr;
+      s.workspace_bytes = 0;
+      RLMOE_CUDA_CHECK(cudaMallocAsync(&s.workspace, grown, s.stream));
+      s.workspace_bytes = grown;
+    }
+    return s.workspace;
+  }
+
+ private:
+  struct State {
+    int device = 0;
+    int multiprocessors = 0;
+    cudaStream_t stream = nullptr;
+    cublasHandle_t cublas = nullptr;
+    void* workspace = nullptr;
+    std::size_t workspace_bytes = 0;
+
+    State() = default;
+    State(const State&) = delete;
+    State& operator=(const State&) = delete;
+    ~State() {  // errors cannot be reported from a destructor; the resources are released regardless
+      if (workspace != nullptr) cudaFreeAsync(workspace, stream);
+      if (stream != nullptr) cudaStreamSynchronize(stream);
+      if (cublas != nullptr) cublasDestroy(cublas);
+      if (stream != nullptr) cudaStreamDestroy(stream);
+    }
+  };
+  // Behind a pointer so that moving a Cuda object keeps the stream and handle in place.
+  std::unique_ptr<State> state_;
+};
+
+/// Waits for all work enqueued on the backend's stream; throws CudaError if any of it failed.
+inline void synchronize(const Cuda& cuda) { RLMOE_CUDA_CHECK(cudaStreamSynchronize(cuda.stream())); }
+
+/// Number of usable CUDA devices; 0 when there is no device or no driver.
+[[nodiscard]] inline int cuda_device_count() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky "no device" error
+    return 0;
+  }
+  return count;
+}
+
+}  // namespace rlmoe

@@ -1,0 +1,89 @@
+#pragma once
+// cuBLAS grouped GEMM (cublas<t>gemmGroupedBatched, CUDA 12.5+), one group per problem. Sizes,
+// transposes and scalars are read from host arrays; the matrix pointers must be device arrays, so
+// they are staged through the backend's workspace. Products with an empty output are skipped and
+// products with k == 0 become C = beta * C, which cuBLAS does not promise for grouped calls.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "rlmoe/backend/cuda.hpp"
+#include "rlmoe/backend/cuda/gemm.cuh"
+#include "rlmoe/backend/grouped_gemm.hpp"
+
+namespace rlmoe::impl {
+
+namespace cublas_detail {
+
+inline cublasStatus_t grouped_gemm(cublasHandle_t h, const cublasOperation_t* ta, const cublasOperation_t* tb,
+                                   const int64_t* m, const int64_t* n, const int64_t* k, const float* alpha,
+                                   const float* const* a, const int64_t* lda, const float* const* b,
+                                   const int64_t* ldb, const float* beta, float* const* c, const int64_t* ldc,
+                                   int64_t count, const int64_t* group_size) {
+  return cublasSgemmGroupedBatched_64(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, count, group_size);
+}
+inline cublasStatus_t grouped_gemm(cublasHandle_t h, const cublasOperation_t* ta, const cublasOperation_t* tb,
+                                   const int64_t* m, const int64_t* n, const int64_t* k, const double* alpha,
+                                   const double* const* a, const int64_t* lda, const double* const* b,
+                                   const int64_t* ldb, const double* beta, double* const* c, const int64_t* ldc,
+                                   int64_t count, const int64_t* group_size) {
+  return cublasDgemmGroupedBatched_64(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, count, group_size);
+}
+
+}  // namespace cublas_detail
+
+template <>
+struct GroupedGemm<Cuda> {
+  template <class T>
+  static void run(const Cuda& cuda, std::span<const GemmProblem<T>> problems) {
+    // Host-side argument arrays in cuBLAS's column-major terms (operands swapped, see gemm.cuh).
+    std::vector<cublasOperation_t> trans_first, trans_second;
+    std::vector<int64_t> rows, cols, inner, ld_first, ld_second, ld_out, group_size;
+    std::vector<T> alpha, beta;
+    std::vector<const T*> first, second;
+    std::vector<T*> out;
+    for (const GemmProblem<T>& p : problems) {
+      if (p.m() == 0 || p.n() == 0) continue;
+      if (p.k() == 0 || p.alpha == T(0)) {
+        detail::scale_matrix(cuda, p.c, p.beta);
+        continue;
+      }
+      trans_first.push_back(cublas_detail::to_cublas(p.trans_b));
+      trans_second.push_back(cublas_detail::to_cublas(p.trans_a));
+      rows.push_back(p.n());
+      cols.push_back(p.m());
+      inner.push_back(p.k());
+      alpha.push_back(p.alpha);
+      beta.push_back(p.beta);
+      first.push_back(p.b.data());
+      second.push_back(p.a.data());
+      out.push_back(p.c.data());
+      ld_first.push_back(detail::leading_dimension(p.b));
+      ld_second.push_back(detail::leading_dimension(p.a));
+      ld_out.push_back(detail::leading_dimension(p.c));
+      group_size.push_back(1);
+    }
+    const auto count = static_cast<int64_t>(out.size());
+    if (count == 0) return;
+
+    // The three pointer arrays go to the device in one copy: [first..., second..., out...].
+    std::vector<const void*> pointers;
+    pointers.reserve(3 * out.size());
+    pointers.insert(pointers.end(), first.begin(), first.end());
+    pointers.insert(pointers.end(), second.begin(), second.end());
+    pointers.insert(pointers.end(), out.begin(), out.end());
+    void* staging = cuda.workspace(pointers.size() * sizeof(void*));
+    // From pageable memory the copy returns once the source has been staged, so `pointers` may go.
+    RLMOE_CUDA_CHECK(cudaMemcpyAsync(staging, pointers.data(), pointers.size() * sizeof(void*),
+                                     cudaMemcpyHostToDevice, cuda.stream()));
+    const auto* device_first = static_cast<const T* const*>(staging);
+    const auto* device_second = device_first + count;
+    auto* device_out = static_cast<T* const*>(staging) + 2 * count;
+    RLMOE_CUBLAS_CHECK(cublas_detail::grouped_gemm(cuda.cublas(), trans_first.data(), trans_second.data(),
+                                                   rows.data(), cols.data(), inner.data(), alpha.data(), device_first,
+                                                   ld_first.data(), device_second, ld_second.data(), beta.data(),
+                                                   device_out, ld_out.data(), count, group_size.data()));
+  }
+};
+
+}  // namespace rlmoe::impl

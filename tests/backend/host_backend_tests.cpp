@@ -1,0 +1,81 @@
+// backend/: every primitive of the Host backend against float64 references.
+#define BOOST_TEST_MODULE rlmoe host backend
+#include "support/boost_test.hpp"
+
+#include "backend/primitive_checks.hpp"
+
+namespace t = rlmoe::test;
+using rlmoe::Host;
+
+BOOST_AUTO_TEST_SUITE(host_memory)
+BOOST_AUTO_TEST_CASE(buffers_and_copies) { t::check_memory(Host{}); }
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(host_parallel_for)
+BOOST_AUTO_TEST_CASE(every_index_once) { t::check_parallel_for(Host{}); }
+BOOST_AUTO_TEST_CASE(fill_contiguous_and_strided) { t::check_fill(Host{}); }
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(host_reduce)
+BOOST_AUTO_TEST_CASE(float32) { t::check_reduce<Host, float>(Host{}); }
+BOOST_AUTO_TEST_CASE(float64) { t::check_reduce<Host, double>(Host{}); }
+BOOST_AUTO_TEST_CASE(result_does_not_depend_on_thread_count) {
+  const auto values = t::random_uniform<float>(1'000'003, 17);
+  const float one = t::reduce_on(Host{1}, values, rlmoe::Sum{}, 0.0f);
+  const float two = t::reduce_on(Host{2}, values, rlmoe::Sum{}, 0.0f);
+  const float seven = t::reduce_on(Host{7}, values, rlmoe::Sum{}, 0.0f);
+  BOOST_TEST(one == two);
+  BOOST_TEST(one == seven);
+}
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(host_segmented_reduce)
+BOOST_AUTO_TEST_CASE(float32) { t::check_segmented_reduce<Host, float>(Host{}); }
+BOOST_AUTO_TEST_CASE(float64) { t::check_segmented_reduce<Host, double>(Host{}); }
+BOOST_AUTO_TEST_CASE(bad_offsets_are_refused) {
+  const std::vector<float> values(10, 1.0f);
+  const std::vector<rlmoe::index_t> decreasing = {0, 6, 4, 10}, past_end = {0, 4, 11};
+  std::vector<float> out(3);
+  const auto run = [&](const std::vector<rlmoe::index_t>& offsets) {
+    rlmoe::segmented_reduce<Host, float>(Host{}, rlmoe::make_view(values.data(), 10),
+                                         rlmoe::make_view(offsets.data(), offsets.size()),
+                                         {rlmoe::make_view(out.data(), offsets.size() - 1), {}, {}});
+  };
+  BOOST_TEST(t::throws_with<rlmoe::ShapeError>([&] { run(decreasing); }, {"offsets[2] = 4", "[6, 10]"}));
+  BOOST_TEST(t::throws_with<rlmoe::ShapeError>([&] { run(past_end); }, {"offsets[2] = 11", "[4, 10]"}));
+}
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(host_exclusive_scan)
+BOOST_AUTO_TEST_CASE(int32) { t::check_exclusive_scan<Host, std::int32_t>(Host{}); }
+BOOST_AUTO_TEST_CASE(int64) { t::check_exclusive_scan<Host, std::int64_t>(Host{}); }
+BOOST_AUTO_TEST_CASE(float32) { t::check_exclusive_scan<Host, float>(Host{}); }
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(host_sort_pairs)
+BOOST_AUTO_TEST_CASE(int32_keys) { t::check_sort_pairs<Host, std::int32_t>(Host{}); }
+BOOST_AUTO_TEST_CASE(uint32_keys) { t::check_sort_pairs<Host, std::uint32_t>(Host{}); }
+BOOST_AUTO_TEST_CASE(int64_keys) { t::check_sort_pairs<Host, std::int64_t>(Host{}); }
+BOOST_AUTO_TEST_CASE(keys_outside_the_bit_range_are_refused) {
+  const std::vector<std::int32_t> keys = {3, 70, 1}, values = {0, 1, 2};
+  std::vector<std::int32_t> keys_out(3), values_out(3);
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>(
+      [&] {
+        rlmoe::sort_pairs<Host, std::int32_t, std::int32_t>(Host{}, rlmoe::make_view(keys.data(), 3),
+                                                            rlmoe::make_view(values.data(), 3),
+                                                            rlmoe::make_view(keys_out.data(), 3),
+                                                            rlmoe::make_view(values_out.data(), 3), 6);
+      },
+      {"keys_in[1] = 70", "2^6"}));
+}
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(host_gemm)
+BOOST_AUTO_TEST_CASE(float32) { t::check_gemm<Host, float>(Host{}); }
+BOOST_AUTO_TEST_CASE(float64) { t::check_gemm<Host, double>(Host{}); }
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(host_grouped_gemm)
+BOOST_AUTO_TEST_CASE(float32) { t::check_grouped_gemm<Host, float>(Host{}); }
+BOOST_AUTO_TEST_CASE(float64) { t::check_grouped_gemm<Host, double>(Host{}); }
+BOOST_AUTO_TEST_SUITE_END()
