@@ -12,6 +12,7 @@
 #include "rlmoe/backend/fill.hpp"
 #include "rlmoe/backend/gemm.hpp"
 #include "rlmoe/backend/grouped_gemm.hpp"
+#include "rlmoe/backend/histogram.hpp"
 #include "rlmoe/backend/host.hpp"
 #include "rlmoe/backend/memory.hpp"
 #include "rlmoe/backend/parallel_for.hpp"
@@ -19,6 +20,7 @@
 #include "rlmoe/backend/scan.hpp"
 #include "rlmoe/backend/segmented_reduce.hpp"
 #include "rlmoe/backend/sort.hpp"
+#include "rlmoe/backend/timing.hpp"
 #if defined(__CUDACC__)
 #include "rlmoe/backend/cuda.hpp"
 #endif

@@ -65,6 +65,11 @@ BOOST_AUTO_TEST_CASE(uint32_keys) { t::check_sort_pairs<Cuda, std::uint32_t>(gpu
 BOOST_AUTO_TEST_CASE(int64_keys) { t::check_sort_pairs<Cuda, std::int64_t>(gpu()); }
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(cuda_histogram)
+BOOST_AUTO_TEST_CASE(int32_keys) { t::check_histogram<Cuda, std::int32_t>(gpu()); }
+BOOST_AUTO_TEST_CASE(uint8_keys) { t::check_histogram<Cuda, std::uint8_t>(gpu()); }
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(cuda_gemm)
 BOOST_AUTO_TEST_CASE(float32) { t::check_gemm<Cuda, float>(gpu()); }
 BOOST_AUTO_TEST_CASE(float64) { t::check_gemm<Cuda, double>(gpu()); }

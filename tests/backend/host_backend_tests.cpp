@@ -70,6 +70,11 @@ BOOST_AUTO_TEST_CASE(keys_outside_the_bit_range_are_refused) {
 }
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(host_histogram)
+BOOST_AUTO_TEST_CASE(int32_keys) { t::check_histogram<Host, std::int32_t>(Host{}); }
+BOOST_AUTO_TEST_CASE(uint8_keys) { t::check_histogram<Host, std::uint8_t>(Host{}); }
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(host_gemm)
 BOOST_AUTO_TEST_CASE(float32) { t::check_gemm<Host, float>(Host{}); }
 BOOST_AUTO_TEST_CASE(float64) { t::check_gemm<Host, double>(Host{}); }

@@ -137,19 +137,32 @@ void check_segmented_reduce_case(const B& backend, const std::vector<index_t>& l
   const std::vector<index_t> offsets = offsets_from_lengths(lengths);
   const auto values = random_uniform<T>(static_cast<std::size_t>(offsets.back()), seed, -3.0, 5.0);
   const std::size_t segments = lengths.size();
-  std::vector<double> sum(segments), mean(segments), stddev(segments);
+  // Reference in long double; the tolerance is one rounding to T plus the error bound of a double
+  // summation of `count` terms, count * eps_double * sum|x| (relative, for the squared deviations).
+  const double rounding = 2.0 * std::numeric_limits<T>::epsilon();
+  const double eps = std::numeric_limits<double>::epsilon();
+  std::vector<double> sum(segments), mean(segments), stddev(segments), sum_tol(segments), mean_tol(segments),
+      stddev_tol(segments);
   for (std::size_t s = 0; s < segments; ++s) {
-    double total = 0.0;
-    for (index_t i = offsets[s]; i < offsets[s + 1]; ++i) total += static_cast<double>(values[static_cast<std::size_t>(i)]);
-    const index_t count = lengths[s];
-    sum[s] = total;
-    mean[s] = count > 0 ? total / static_cast<double>(count) : 0.0;
-    double squares = 0.0;
+    long double total = 0.0L, absolute = 0.0L;
     for (index_t i = offsets[s]; i < offsets[s + 1]; ++i) {
-      const double d = static_cast<double>(values[static_cast<std::size_t>(i)]) - mean[s];
+      total += values[static_cast<std::size_t>(i)];
+      absolute += std::abs(static_cast<long double>(values[static_cast<std::size_t>(i)]));
+    }
+    const index_t count = lengths[s];
+    const long double m = count > 0 ? total / count : 0.0L;
+    long double squares = 0.0L;
+    for (index_t i = offsets[s]; i < offsets[s + 1]; ++i) {
+      const long double d = values[static_cast<std::size_t>(i)] - m;
       squares += d * d;
     }
-    stddev[s] = count > ddof ? std::sqrt(squares / static_cast<double>(count - ddof)) : 0.0;
+    sum[s] = static_cast<double>(total);
+    mean[s] = static_cast<double>(m);
+    stddev[s] = count > ddof ? static_cast<double>(std::sqrt(squares / (count - ddof))) : 0.0;
+    const double summation = static_cast<double>(count + 1) * eps;
+    sum_tol[s] = rounding * std::abs(sum[s]) + summation * static_cast<double>(absolute) + 1e-300;
+    mean_tol[s] = count > 0 ? rounding * std::abs(mean[s]) + summation * static_cast<double>(absolute) / count : 0.0;
+    stddev_tol[s] = (rounding + summation) * stddev[s] + (count > 0 ? mean_tol[s] : 0.0);
   }
   Buffer<T, B> device_values = to_backend(backend, values);
   Buffer<index_t, B> device_offsets = to_backend(backend, offsets);
@@ -157,16 +170,14 @@ void check_segmented_reduce_case(const B& backend, const std::vector<index_t>& l
   Buffer<T, B> out_sum(backend, n), out_mean(backend, n), out_stddev(backend, n);
   segmented_reduce<B, T>(backend, device_values.view(), device_offsets.view(),
                          {out_sum.view(), out_mean.view(), out_stddev.view()}, ddof);
-  // Accumulated in double: the only error left is the final rounding to T.
-  const double rtol = 4.0 * std::numeric_limits<T>::epsilon();
-  check_close(to_host(backend, out_sum.view()), sum, rtol, 1e-12, what + " sum");
-  check_close(to_host(backend, out_mean.view()), mean, rtol, 1e-12, what + " mean");
-  check_close(to_host(backend, out_stddev.view()), stddev, rtol, 1e-12, what + " stddev");
+  check_within(to_host(backend, out_sum.view()), sum, sum_tol, what + " sum");
+  check_within(to_host(backend, out_mean.view()), mean, mean_tol, what + " mean");
+  check_within(to_host(backend, out_stddev.view()), stddev, stddev_tol, what + " stddev");
 
   // Only the mean requested: the others stay unwritten (and empty views are accepted).
   Buffer<T, B> only_mean(backend, n);
   segmented_reduce<B, T>(backend, device_values.view(), device_offsets.view(), {{}, only_mean.view(), {}}, ddof);
-  check_close(to_host(backend, only_mean.view()), mean, rtol, 1e-12, what + " mean alone");
+  check_within(to_host(backend, only_mean.view()), mean, mean_tol, what + " mean alone");
 }
 
 template <class B, class T>
@@ -269,6 +280,28 @@ void check_sort_pairs(const B& backend) {
   std::vector<K> extremes = {std::numeric_limits<K>::max(), 0, std::numeric_limits<K>::min(), 1, 0,
                              std::numeric_limits<K>::max(), static_cast<K>(std::numeric_limits<K>::min() + 1)};
   check_sort_pairs_case<B, K>(backend, extremes, sizeof(K) * 8, "extreme keys");
+}
+
+// ---------------------------------------------------------------------------------------------
+// histogram
+
+template <class B, class K>
+void check_histogram(const B& backend) {
+  for (index_t n : kSizes) {
+    for (index_t bins : {1, 8, 64, 1000}) {
+      // Keys from -3 to bins + 3: the out-of-range ones must not be counted.
+      const std::int64_t lo = std::is_signed_v<K> ? -3 : 0;
+      const auto keys = random_integers<K>(static_cast<std::size_t>(n), 700 + n + bins, lo, bins + 3);
+      std::vector<std::int32_t> expected(static_cast<std::size_t>(bins), 0);
+      for (K key : keys)
+        if (static_cast<std::int64_t>(key) >= 0 && static_cast<std::int64_t>(key) < bins) ++expected[static_cast<std::size_t>(key)];
+      Buffer<K, B> device_keys = to_backend(backend, keys);
+      Buffer<std::int32_t, B> counts = to_backend(backend, std::vector<std::int32_t>(static_cast<std::size_t>(bins), -1));
+      histogram<B, K>(backend, device_keys.view(), counts.view());
+      check_equal(to_host(backend, counts.view()), expected,
+                  "histogram n=" + std::to_string(n) + " bins=" + std::to_string(bins));
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -73,6 +73,22 @@ void check_close(const std::vector<A>& actual, const std::vector<E>& expected, d
   check_close(std::span<const A>(actual), std::span<const E>(expected), rtol, atol, what);
 }
 
+/// Checks |actual[i] - expected[i]| <= tolerance[i] for every i (a bound derived per element).
+template <class A>
+void check_within(const std::vector<A>& actual, const std::vector<double>& expected,
+                  const std::vector<double>& tolerance, std::string_view what) {
+  BOOST_TEST_REQUIRE(actual.size() == expected.size(), what << ": " << actual.size() << " values, expected "
+                                                            << expected.size());
+  std::size_t bad = 0, first = 0;
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    const double error = std::abs(static_cast<double>(actual[i]) - expected[i]);
+    if (!(error <= tolerance[i]) && bad++ == 0) first = i;
+  }
+  BOOST_TEST(bad == 0u, what << ": " << bad << " of " << actual.size() << " values out of bounds; first at [" << first
+                             << "]: " << (bad ? static_cast<double>(actual[first]) : 0.0) << " vs "
+                             << (bad ? expected[first] : 0.0) << " (tolerance " << (bad ? tolerance[first] : 0.0) << ")");
+}
+
 /// Bitwise equality of two arrays, reporting the first difference.
 template <class T>
 void check_equal(const std::vector<T>& actual, const std::vector<T>& expected, std::string_view what) {

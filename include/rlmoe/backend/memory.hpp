@@ -31,8 +31,23 @@ struct Memory<Host> {
     return bytes == 0 ? nullptr : ::operator new(bytes, kAlignment);
   }
   static void deallocate(void* pointer) noexcept { ::operator delete(pointer, kAlignment); }
-  static void copy(const Host&, void* dst, const void* src, std::size_t bytes) {
-    if (bytes != 0) std::memcpy(dst, src, bytes);
+  // Large copies are split across threads: one core cannot saturate memory bandwidth.
+  static constexpr std::size_t kParallelCopyBytes = std::size_t{1} << 20;
+
+  static void copy(const Host& host, void* dst, const void* src, std::size_t bytes) {
+    if (bytes < kParallelCopyBytes) {
+      if (bytes != 0) std::memcpy(dst, src, bytes);
+      return;
+    }
+    const int threads = host.threads();
+    const std::size_t chunk = (bytes + static_cast<std::size_t>(threads) - 1) / static_cast<std::size_t>(threads);
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int t = 0; t < threads; ++t) {
+      const std::size_t begin = static_cast<std::size_t>(t) * chunk;
+      if (begin < bytes)
+        std::memcpy(static_cast<char*>(dst) + begin, static_cast<const char*>(src) + begin,
+                    begin + chunk < bytes ? chunk : bytes - begin);
+    }
   }
 };
 

@@ -81,9 +81,12 @@ void sort_pairs(const B& backend, std::type_identity_t<VectorView<const K>> keys
               "sort_pairs: outputs must not be the inputs (the sort is not in place)");
   if constexpr (!B::kIsDevice) {
     if (key_bits < kKeyWidth) {
-      for (index_t i = 0; i < keys_in.size(); ++i)
-        RLMOE_CHECK(keys_in[i] >= 0 && (static_cast<std::uint64_t>(keys_in[i]) >> key_bits) == 0, ConfigError,
+      for (index_t i = 0; i < keys_in.size(); ++i) {
+        bool negative = false;
+        if constexpr (std::is_signed_v<K>) negative = keys_in[i] < 0;
+        RLMOE_CHECK(!negative && (static_cast<std::uint64_t>(keys_in[i]) >> key_bits) == 0, ConfigError,
                     "sort_pairs: keys_in[", i, "] = ", +keys_in[i], " does not lie in [0, 2^", key_bits, ")");
+      }
     }
   }
   if (keys_in.empty()) return;

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what is missing (when root), configures, builds and runs every test.
+#   scripts/test.sh                 all tests, build in ./build
+#   BUILD_DIR=/tmp/b scripts/test.sh
+#   scripts/test.sh -L host         extra arguments go to ctest (here: only the host-labelled tests)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib/common.sh
+
+rlmoe_ensure_packages
+rlmoe_find_cuda
+build_dir="${BUILD_DIR:-build}"
+jobs="$(rlmoe_jobs)"
+
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build_dir" -j "$jobs"
+ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" "$@"
