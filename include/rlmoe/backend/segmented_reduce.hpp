@@ -70,9 +70,14 @@ struct SegmentedReduce<Host> {
 
   template <class T>
   static void run(const Host& host, const T* values, const index_t* offsets, index_t num_segments,
-                  const SegmentStats<T>& out, int ddof, index_t /*num_values*/) {
+                  const SegmentStats<T>& out, int ddof, index_t num_values) {
     const int threads = host.threads();
-#pragma omp parallel for schedule(dynamic, 64) num_threads(threads) if (num_segments > 64)
+    // Dynamic scheduling balances ragged segments; chunks of up to 64 segments keep its overhead
+    // small when segments are many and short (and measured faster than large static blocks),
+    // while a handful of long segments still spread over every thread.
+    const index_t per_thread = num_segments / (4 * static_cast<index_t>(threads));
+    const int chunk = static_cast<int>(per_thread < 1 ? 1 : per_thread > 64 ? 64 : per_thread);
+#pragma omp parallel for schedule(dynamic, chunk) num_threads(threads) if (num_values >= 65536 && num_segments > 1)
     for (index_t s = 0; s < num_segments; ++s) {
       const index_t begin = offsets[s];
       const index_t end = offsets[s + 1];
