@@ -77,6 +77,7 @@ struct SegmentedReduce<Host> {
     // while a handful of long segments still spread over every thread.
     const index_t per_thread = num_segments / (4 * static_cast<index_t>(threads));
     const int chunk = static_cast<int>(per_thread < 1 ? 1 : per_thread > 64 ? 64 : per_thread);
+    (void)chunk;  // used by the pragma only, which nvcc's front end does not see
 #pragma omp parallel for schedule(dynamic, chunk) num_threads(threads) if (num_values >= 65536 && num_segments > 1)
     for (index_t s = 0; s < num_segments; ++s) {
       const index_t begin = offsets[s];
