@@ -21,6 +21,7 @@
 #include "rlmoe/backend/segmented_reduce.hpp"
 #include "rlmoe/backend/sort.hpp"
 #include "rlmoe/backend/timing.hpp"
+#include "rlmoe/backend/transform_reduce.hpp"
 #if defined(__CUDACC__)
 #include "rlmoe/backend/cuda.hpp"
 #endif

@@ -48,6 +48,10 @@ BOOST_AUTO_TEST_CASE(float32) { t::check_reduce<Cuda, float>(gpu()); }
 BOOST_AUTO_TEST_CASE(float64) { t::check_reduce<Cuda, double>(gpu()); }
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(cuda_transform_reduce)
+BOOST_AUTO_TEST_CASE(struct_values_and_side_effects) { t::check_transform_reduce(gpu()); }
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(cuda_segmented_reduce)
 BOOST_AUTO_TEST_CASE(float32) { t::check_segmented_reduce<Cuda, float>(gpu()); }
 BOOST_AUTO_TEST_CASE(float64) { t::check_segmented_reduce<Cuda, double>(gpu()); }

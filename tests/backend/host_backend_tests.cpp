@@ -29,6 +29,10 @@ BOOST_AUTO_TEST_CASE(result_does_not_depend_on_thread_count) {
 }
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(host_transform_reduce)
+BOOST_AUTO_TEST_CASE(struct_values_and_side_effects) { t::check_transform_reduce(Host{}); }
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(host_segmented_reduce)
 BOOST_AUTO_TEST_CASE(float32) { t::check_segmented_reduce<Host, float>(Host{}); }
 BOOST_AUTO_TEST_CASE(float64) { t::check_segmented_reduce<Host, double>(Host{}); }

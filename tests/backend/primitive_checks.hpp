@@ -122,6 +122,48 @@ void check_reduce(const B& backend) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// transform_reduce
+
+/// Two statistics reduced together, as a fused loss kernel reduces its loss and metrics.
+struct CountAndMax {
+  std::int64_t count;
+  std::int64_t max;
+};
+struct CombineCountAndMax {
+  RLMOE_HOST_DEVICE CountAndMax operator()(const CountAndMax& a, const CountAndMax& b) const {
+    return {a.count + b.count, a.max > b.max ? a.max : b.max};
+  }
+};
+
+/// Marks index i as visited (a plain increment: a second call would leave 2) and returns
+/// (i % 7, 5 * i mod 1009).
+struct VisitOnce {
+  VectorView<std::int32_t> visits;
+  RLMOE_HOST_DEVICE CountAndMax operator()(index_t i) const {
+    visits[i] = visits[i] + 1;
+    return {i % 7, (5 * i) % 1009};
+  }
+};
+
+template <class B>
+void check_transform_reduce(const B& backend) {
+  std::vector<index_t> sizes = kSizes;
+  sizes.push_back(10'000'019);
+  for (index_t n : sizes) {
+    Buffer<std::int32_t, B> visits = to_backend(backend, std::vector<std::int32_t>(static_cast<std::size_t>(n), 0));
+    Buffer<CountAndMax, B> out(backend, 1);
+    transform_reduce(backend, n, VisitOnce{visits.view()}, out.view(), CombineCountAndMax{}, CountAndMax{100, -1});
+    CountAndMax expected{100, -1};
+    for (index_t i = 0; i < n; ++i) expected = CombineCountAndMax{}(expected, {i % 7, (5 * i) % 1009});
+    const CountAndMax got = to_host(backend, out.view())[0];
+    BOOST_TEST(got.count == expected.count, "count n=" << n);
+    BOOST_TEST(got.max == expected.max, "max n=" << n);
+    check_equal(to_host(backend, visits.view()), std::vector<std::int32_t>(static_cast<std::size_t>(n), 1),
+                "each index visited exactly once, n=" + std::to_string(n));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // segmented_reduce
 
 /// Segment offsets for the given lengths.
