@@ -2,6 +2,7 @@
 // The umbrella header: everything rlmoe offers. Under nvcc the Cuda backend comes with it.
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/host_device.hpp"
+#include "rlmoe/core/math.hpp"
 #include "rlmoe/core/ops.hpp"
 #include "rlmoe/core/philox.hpp"
 #include "rlmoe/core/random.hpp"
@@ -10,6 +11,7 @@
 
 #include "rlmoe/backend/backend.hpp"
 #include "rlmoe/backend/fill.hpp"
+#include "rlmoe/backend/finite.hpp"
 #include "rlmoe/backend/gemm.hpp"
 #include "rlmoe/backend/grouped_gemm.hpp"
 #include "rlmoe/backend/histogram.hpp"
@@ -22,6 +24,24 @@
 #include "rlmoe/backend/sort.hpp"
 #include "rlmoe/backend/timing.hpp"
 #include "rlmoe/backend/transform_reduce.hpp"
+
+#include "rlmoe/rl/advantages.hpp"
+#include "rlmoe/rl/concepts.hpp"
+#include "rlmoe/rl/kl.hpp"
+#include "rlmoe/rl/losses/aggregation.hpp"
+#include "rlmoe/rl/losses/clipped_surrogate.hpp"
+#include "rlmoe/rl/losses/policy_loss.hpp"
+#include "rlmoe/rl/rewards/exact_match.hpp"
+#include "rlmoe/rl/rewards/format.hpp"
+#include "rlmoe/rl/rewards/host_reward.hpp"
+#include "rlmoe/rl/rewards/overlong_penalty.hpp"
+#include "rlmoe/rl/rewards/partial_credit.hpp"
+#include "rlmoe/rl/rewards/tags.hpp"
+#include "rlmoe/rl/rewards/weighted_sum.hpp"
+#include "rlmoe/rl/rollout.hpp"
+#include "rlmoe/rl/score.hpp"
+#include "rlmoe/rl/token_loss.hpp"
+
 #if defined(__CUDACC__)
 #include "rlmoe/backend/cuda.hpp"
 #endif

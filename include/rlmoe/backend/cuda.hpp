@@ -9,6 +9,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string_view>
 
@@ -29,6 +30,12 @@ class Cuda {
     RLMOE_CUDA_CHECK(cudaStreamCreateWithFlags(&state_->stream, cudaStreamNonBlocking));
     RLMOE_CUBLAS_CHECK(cublasCreate(&state_->cublas));
     RLMOE_CUBLAS_CHECK(cublasSetStream(state_->cublas, state_->stream));
+    // Keep freed memory in the pool instead of returning it to the driver at every synchronisation,
+    // so that stream-ordered allocations of temporaries stay cheap.
+    cudaMemPool_t pool = nullptr;
+    RLMOE_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
+    std::uint64_t keep_all = UINT64_MAX;
+    RLMOE_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep_all));
   }
 
   [[nodiscard]] int device() const { return state_->device; }

@@ -22,15 +22,19 @@ struct Memory {
   static_assert(dependent_false<B>, RLMOE_NO_BACKEND_IMPLEMENTATION("Buffer and copy"));
 };
 
+// Memory<B> allocates and copies. A buffer keeps the Context its memory must be freed with (the
+// stream, on Cuda), since freeing needs no backend object otherwise.
 template <>
 struct Memory<Host> {
   // Cache-line alignment lets the compiler vectorise loops over buffers without peeling.
   static constexpr std::align_val_t kAlignment{64};
+  struct Context {};
 
+  static Context context(const Host&) { return {}; }
   static void* allocate(const Host&, std::size_t bytes) {
     return bytes == 0 ? nullptr : ::operator new(bytes, kAlignment);
   }
-  static void deallocate(void* pointer) noexcept { ::operator delete(pointer, kAlignment); }
+  static void deallocate(Context, void* pointer) noexcept { ::operator delete(pointer, kAlignment); }
   // Large copies are split across threads: one core cannot saturate memory bandwidth.
   static constexpr std::size_t kParallelCopyBytes = std::size_t{1} << 20;
 
@@ -55,6 +59,9 @@ struct Memory<Host> {
 
 /// A one-dimensional array of `size` elements of T in backend B's memory, freed on destruction.
 /// Move-only. Elements are left uninitialised; view() and view(extents...) give tensor views.
+/// On Cuda, allocation and release are ordered on the backend's stream (a pooled, cheap
+/// cudaMallocAsync/cudaFreeAsync), so temporary buffers inside operations cost no synchronisation;
+/// the backend object must outlive its buffers.
 template <class T, Backend B>
 class Buffer {
   static_assert(std::is_trivially_copyable_v<T>, "Buffer holds trivially copyable elements only");
@@ -62,19 +69,20 @@ class Buffer {
  public:
   Buffer() = default;
 
-  Buffer(const B& backend, index_t size) : size_(size) {
+  Buffer(const B& backend, index_t size) : size_(size), context_(impl::Memory<B>::context(backend)) {
     RLMOE_CHECK(size >= 0, ShapeError, "Buffer: size is ", size, " but must be >= 0");
     data_ = static_cast<T*>(impl::Memory<B>::allocate(backend, static_cast<std::size_t>(size) * sizeof(T)));
   }
 
   Buffer(Buffer&& other) noexcept
-      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)), context_(other.context_) {}
 
   Buffer& operator=(Buffer&& other) noexcept {
     if (this != &other) {
       release();
       data_ = std::exchange(other.data_, nullptr);
       size_ = std::exchange(other.size_, 0);
+      context_ = other.context_;
     }
     return *this;
   }
@@ -105,13 +113,14 @@ class Buffer {
 
  private:
   void release() noexcept {
-    if (data_ != nullptr) impl::Memory<B>::deallocate(data_);
+    if (data_ != nullptr) impl::Memory<B>::deallocate(context_, data_);
     data_ = nullptr;
     size_ = 0;
   }
 
   T* data_ = nullptr;
   index_t size_ = 0;
+  typename impl::Memory<B>::Context context_{};
 };
 
 /// Copies src into dst (same shape, both contiguous). Either side may be host memory or the
