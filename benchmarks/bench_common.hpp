@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -56,7 +57,7 @@ class JsonLine {
   template <class Number>
   JsonLine& add(const std::string& key, Number value) {
     append_key(key);
-    out_ << value;
+    out_ << std::setprecision(9) << value;
     return *this;
   }
   void print() const {
