@@ -4,6 +4,7 @@
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/math.hpp"
 #include "rlmoe/core/ops.hpp"
+#include "rlmoe/core/parameter_layout.hpp"
 #include "rlmoe/core/philox.hpp"
 #include "rlmoe/core/random.hpp"
 #include "rlmoe/core/tensor_view.hpp"
@@ -24,6 +25,19 @@
 #include "rlmoe/backend/sort.hpp"
 #include "rlmoe/backend/timing.hpp"
 #include "rlmoe/backend/transform_reduce.hpp"
+
+#include "rlmoe/nn/init.hpp"
+#include "rlmoe/nn/mlp.hpp"
+#include "rlmoe/nn/swiglu.hpp"
+
+#include "rlmoe/moe/balancing.hpp"
+#include "rlmoe/moe/config.hpp"
+#include "rlmoe/moe/dispatch.hpp"
+#include "rlmoe/moe/experts.hpp"
+#include "rlmoe/moe/metrics.hpp"
+#include "rlmoe/moe/moe_layer.hpp"
+#include "rlmoe/moe/parameters.hpp"
+#include "rlmoe/moe/router.hpp"
 
 #include "rlmoe/rl/advantages.hpp"
 #include "rlmoe/rl/concepts.hpp"

@@ -204,18 +204,6 @@ std::pair<std::vector<T>, rl::AdvantageStats> advantages_on(const B& backend, co
   return {to_host(backend, a.view()), to_host(backend, stats.view())[0]};
 }
 
-/// max |a - ref| / max |ref|: the relative error of a whole vector.
-template <class T>
-double relative_error(const std::vector<T>& got, const std::vector<double>& expected) {
-  double error = 0.0, scale = 0.0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    const double e = std::abs(static_cast<double>(got[i]) - expected[i]);
-    error = std::isnan(e) ? INFINITY : std::max(error, e);
-    scale = std::max(scale, std::abs(expected[i]));
-  }
-  return scale > 0.0 ? error / scale : error;
-}
-
 template <class T>
 constexpr double kRelativeTolerance = std::is_same_v<T, double> ? 1e-6 : 1e-5;
 

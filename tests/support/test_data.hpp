@@ -89,6 +89,18 @@ void check_within(const std::vector<A>& actual, const std::vector<double>& expec
                              << (bad ? expected[first] : 0.0) << " (tolerance " << (bad ? tolerance[first] : 0.0) << ")");
 }
 
+/// max |a - ref| / max |ref|: the relative error of a whole vector.
+template <class T>
+double relative_error(const std::vector<T>& got, const std::vector<double>& expected) {
+  double error = 0.0, scale = 0.0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double e = std::abs(static_cast<double>(got[i]) - expected[i]);
+    error = std::isnan(e) ? INFINITY : std::max(error, e);
+    scale = std::max(scale, std::abs(expected[i]));
+  }
+  return scale > 0.0 ? error / scale : error;
+}
+
 /// Bitwise equality of two arrays, reporting the first difference.
 template <class T>
 void check_equal(const std::vector<T>& actual, const std::vector<T>& expected, std::string_view what) {
