@@ -62,7 +62,7 @@ void bench_case(const B& backend, const MoeCase& mc, int repetitions) {
   const index_t t = mc.tokens, d = mc.model_dim;
   Buffer<float, B> x = rlmoe::bench::random_buffer<B, float>(backend, t * d, 5), y(backend, t * d),
                    dy = rlmoe::bench::random_buffer<B, float>(backend, t * d, 6), dx(backend, t * d);
-  const auto forward = [&] { layer.forward(p, x.view(t, d), y.view(t, d), {.accumulate_load = false}); };
+  const auto forward = [&] { layer.forward(p, x.view(t, d), y.view(t, d), rlmoe::moe::MoeLayer<B>::ForwardOptions::inference()); };
   const double forward_ms = median_ms(backend, forward, 2, repetitions);
   const double step_ms = median_ms(
       backend,

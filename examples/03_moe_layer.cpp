@@ -87,7 +87,7 @@ int run(const B& backend) {
   rlmoe::moe::MoeMetrics before, after;
   for (index_t step = 0; step < steps; ++step) {
     rlmoe::parallel_for(backend, tokens * d, DrawTokens{x.view(), static_cast<std::uint64_t>(step)});
-    teacher_layer.forward(t, x.view(tokens, d), target.view(tokens, d), {.accumulate_load = false});
+    teacher_layer.forward(t, x.view(tokens, d), target.view(tokens, d), rlmoe::moe::MoeLayer<B>::ForwardOptions::inference());
     layer.forward(p, x.view(tokens, d), y.view(tokens, d));
     rlmoe::transform_reduce(backend, tokens * d, SquaredError{y.view(), target.view(), dy.view()}, loss.view(),
                             rlmoe::Sum{}, 0.0);

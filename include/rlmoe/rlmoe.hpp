@@ -26,9 +26,19 @@
 #include "rlmoe/backend/timing.hpp"
 #include "rlmoe/backend/transform_reduce.hpp"
 
+#include "rlmoe/nn/attention.hpp"
+#include "rlmoe/nn/embedding.hpp"
 #include "rlmoe/nn/init.hpp"
+#include "rlmoe/nn/log_softmax.hpp"
 #include "rlmoe/nn/mlp.hpp"
+#include "rlmoe/nn/rmsnorm.hpp"
+#include "rlmoe/nn/rope.hpp"
 #include "rlmoe/nn/swiglu.hpp"
+#include "rlmoe/nn/transformer.hpp"
+#include "rlmoe/nn/transformer_spec.hpp"
+
+#include "rlmoe/optim/adamw.hpp"
+#include "rlmoe/optim/schedule.hpp"
 
 #include "rlmoe/moe/balancing.hpp"
 #include "rlmoe/moe/config.hpp"

@@ -109,11 +109,6 @@ struct MoeFixture {
   }
 };
 
-template <class T>
-std::vector<double> as_double(const std::vector<T>& v) {
-  return {v.begin(), v.end()};
-}
-
 template <class B, class T>
 std::vector<T> moe_forward(const B& backend, MoeFixture<B, T>& f, const std::vector<T>& x, index_t tokens,
                            index_t sequence_length, Buffer<T, B>& device_x,

@@ -101,6 +101,11 @@ double relative_error(const std::vector<T>& got, const std::vector<double>& expe
   return scale > 0.0 ? error / scale : error;
 }
 
+template <class T>
+std::vector<double> as_double(const std::vector<T>& v) {
+  return {v.begin(), v.end()};
+}
+
 /// Bitwise equality of two arrays, reporting the first difference.
 template <class T>
 void check_equal(const std::vector<T>& actual, const std::vector<T>& expected, std::string_view what) {

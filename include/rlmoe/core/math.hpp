@@ -15,6 +15,11 @@ RLMOE_HOST_DEVICE inline float sqrt(float x) { return ::sqrtf(x); }
 RLMOE_HOST_DEVICE inline double sqrt(double x) { return ::sqrt(x); }
 RLMOE_HOST_DEVICE inline float abs(float x) { return ::fabsf(x); }
 RLMOE_HOST_DEVICE inline double abs(double x) { return ::fabs(x); }
+RLMOE_HOST_DEVICE inline float sin(float x) { return ::sinf(x); }
+RLMOE_HOST_DEVICE inline double sin(double x) { return ::sin(x); }
+RLMOE_HOST_DEVICE inline float cos(float x) { return ::cosf(x); }
+RLMOE_HOST_DEVICE inline double cos(double x) { return ::cos(x); }
+RLMOE_HOST_DEVICE inline double pow(double x, double y) { return ::pow(x, y); }
 RLMOE_HOST_DEVICE inline bool isfinite(float x) { return std::isfinite(x); }
 RLMOE_HOST_DEVICE inline bool isfinite(double x) { return std::isfinite(x); }
 

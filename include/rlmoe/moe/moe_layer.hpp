@@ -79,6 +79,13 @@ class MoeLayer {
     MatrixView<const std::int32_t> replay;
     /// Count this pass's routing towards the next aux-loss-free bias update (training passes).
     bool accumulate_load = true;
+
+    /// A pass that does not count towards balancing: sampling, scoring with a frozen model.
+    static ForwardOptions inference() {
+      ForwardOptions options;
+      options.accumulate_load = false;
+      return options;
+    }
   };
 
   MoeLayer(const B& backend, const MoeConfig& config)

@@ -1,0 +1,70 @@
+#pragma once
+// The compile-time architecture of a Transformer: sizes and which layers are Mixture-of-Experts.
+// A spec is a struct of static constexpr members, checked by the TransformerSpec concept (every
+// member present) and by static_asserts (sizes that fit together), so a wrong architecture fails
+// to compile with a message saying what is wrong. Training hyperparameters (learning rates, the
+// balancing rates) are runtime values elsewhere.
+//
+//   struct TinySpec {
+//     static constexpr rlmoe::index_t kVocab = 32, kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 64;
+//     static constexpr rlmoe::index_t kDenseHidden = 128;     // SwiGLU width of the dense layers
+//     static constexpr rlmoe::index_t kFirstMoeLayer = 1;     // layers [kFirstMoeLayer, kLayers) are MoE
+//     static constexpr rlmoe::index_t kRoutedExperts = 8, kTopK = 2, kExpertHidden = 32, kSharedExperts = 1;
+//     static constexpr rlmoe::index_t kGroups = 1, kTopkGroups = 1;
+//     static constexpr rlmoe::moe::ScoreFunction kScoreFunction = rlmoe::moe::ScoreFunction::Sigmoid;
+//     static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-6f;
+//     static constexpr bool kTiedEmbeddings = true;
+//   };
+#include <concepts>
+
+#include "rlmoe/core/types.hpp"
+#include "rlmoe/moe/config.hpp"
+
+namespace rlmoe::nn {
+
+template <class S>
+concept TransformerSpec = requires {
+  { S::kVocab } -> std::convertible_to<index_t>;
+  { S::kModelDim } -> std::convertible_to<index_t>;
+  { S::kLayers } -> std::convertible_to<index_t>;
+  { S::kHeads } -> std::convertible_to<index_t>;
+  { S::kMaxLength } -> std::convertible_to<index_t>;
+  { S::kDenseHidden } -> std::convertible_to<index_t>;
+  { S::kFirstMoeLayer } -> std::convertible_to<index_t>;
+  { S::kRoutedExperts } -> std::convertible_to<index_t>;
+  { S::kTopK } -> std::convertible_to<index_t>;
+  { S::kExpertHidden } -> std::convertible_to<index_t>;
+  { S::kSharedExperts } -> std::convertible_to<index_t>;
+  { S::kGroups } -> std::convertible_to<index_t>;
+  { S::kTopkGroups } -> std::convertible_to<index_t>;
+  { S::kScoreFunction } -> std::convertible_to<moe::ScoreFunction>;
+  { S::kRoutedScaling } -> std::convertible_to<float>;
+  { S::kRopeBase } -> std::convertible_to<float>;
+  { S::kNormEpsilon } -> std::convertible_to<float>;
+  { S::kTiedEmbeddings } -> std::convertible_to<bool>;
+};
+
+/// The static checks of a spec; instantiated by Transformer<B, Spec>.
+template <TransformerSpec S>
+struct CheckedSpec {
+  static_assert(S::kVocab >= 2, "Spec::kVocab must be at least 2");
+  static_assert(S::kModelDim >= 2 && S::kHeads >= 1, "Spec::kModelDim and Spec::kHeads must be positive");
+  static_assert(S::kModelDim % S::kHeads == 0, "Spec::kModelDim must be a multiple of Spec::kHeads");
+  static_assert((S::kModelDim / S::kHeads) % 2 == 0, "the head width kModelDim / kHeads must be even for rotary embeddings");
+  static_assert(S::kLayers >= 1, "Spec::kLayers must be at least 1");
+  static_assert(S::kMaxLength >= 2, "Spec::kMaxLength must be at least 2");
+  static_assert(S::kFirstMoeLayer >= 0 && S::kFirstMoeLayer <= S::kLayers,
+                "Spec::kFirstMoeLayer must lie in [0, kLayers] (kLayers: no MoE layer)");
+  static_assert(S::kFirstMoeLayer == 0 || S::kDenseHidden >= 1, "dense layers need Spec::kDenseHidden >= 1");
+  static_assert(S::kFirstMoeLayer == S::kLayers ||
+                    (S::kRoutedExperts >= 1 && S::kTopK >= 1 && S::kTopK <= S::kRoutedExperts && S::kExpertHidden >= 1),
+                "MoE layers need 1 <= kTopK <= kRoutedExperts and kExpertHidden >= 1");
+  static_assert(S::kGroups >= 1 && S::kRoutedExperts % S::kGroups == 0, "Spec::kGroups must divide kRoutedExperts");
+  static_assert(S::kTopkGroups >= 1 && S::kTopkGroups <= S::kGroups, "Spec::kTopkGroups must lie in [1, kGroups]");
+  static_assert(S::kSharedExperts >= 0, "Spec::kSharedExperts must be >= 0");
+  static_assert(S::kRoutedScaling > 0.0f && S::kRopeBase > 1.0f && S::kNormEpsilon > 0.0f,
+                "Spec::kRoutedScaling, kRopeBase and kNormEpsilon must be positive (kRopeBase > 1)");
+  static constexpr bool kValid = true;
+};
+
+}  // namespace rlmoe::nn

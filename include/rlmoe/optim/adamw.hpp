@@ -1,0 +1,126 @@
+#pragma once
+// AdamW over one flat parameter buffer, with global gradient-norm clipping, in one fused kernel
+// per step after one reduction for the norm, and no host round-trip:
+//   norm  = ||g||_2 over the whole buffer (float64 accumulation)
+//   scale = min(1, max_grad_norm / (norm + 1e-6))            (1 when clipping is off)
+//   m = b1 m + (1 - b1) scale g,   v = b2 v + (1 - b2) (scale g)^2
+//   p = p - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) - lr wd p     (decoupled decay)
+// The norm stays in backend memory (grad_norm()) for metrics; a NaN or infinite norm makes the
+// step leave the parameters unchanged, and step() reports it when the caller checks.
+#include <cmath>
+#include <cstdint>
+
+#include "rlmoe/backend/backend.hpp"
+#include "rlmoe/backend/fill.hpp"
+#include "rlmoe/backend/memory.hpp"
+#include "rlmoe/backend/parallel_for.hpp"
+#include "rlmoe/backend/transform_reduce.hpp"
+#include "rlmoe/core/error.hpp"
+#include "rlmoe/core/host_device.hpp"
+#include "rlmoe/core/math.hpp"
+#include "rlmoe/core/tensor_view.hpp"
+
+namespace rlmoe::optim {
+
+struct AdamWConfig {
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double epsilon = 1e-8;
+  double weight_decay = 0.0;
+  double max_grad_norm = 1.0;  ///< global norm clipping; 0: off
+
+  void validate() const {
+    RLMOE_CHECK(beta1 >= 0.0 && beta1 < 1.0, ConfigError, "AdamWConfig: beta1 is ", beta1, " but must lie in [0, 1)");
+    RLMOE_CHECK(beta2 >= 0.0 && beta2 < 1.0, ConfigError, "AdamWConfig: beta2 is ", beta2, " but must lie in [0, 1)");
+    RLMOE_CHECK(epsilon > 0.0, ConfigError, "AdamWConfig: epsilon is ", epsilon, " but must be > 0");
+    RLMOE_CHECK(weight_decay >= 0.0, ConfigError, "AdamWConfig: weight_decay is ", weight_decay, " but must be >= 0");
+    RLMOE_CHECK(max_grad_norm >= 0.0, ConfigError, "AdamWConfig: max_grad_norm is ", max_grad_norm,
+                " but must be >= 0 (0: no clipping)");
+  }
+};
+
+namespace detail {
+
+struct SquaredNorm {
+  VectorView<const float> g;
+  RLMOE_HOST_DEVICE double operator()(index_t i) const { return static_cast<double>(g[i]) * static_cast<double>(g[i]); }
+};
+
+struct AdamWUpdate {
+  VectorView<float> p, m, v;
+  VectorView<const float> g;
+  const double* squared_norm;
+  double max_grad_norm, learning_rate, beta1, beta2, epsilon, weight_decay, bias1, bias2;
+
+  RLMOE_HOST_DEVICE void operator()(index_t i) const {
+    const double norm = math::sqrt(*squared_norm);
+    if (!math::isfinite(norm)) return;  // a poisoned step changes nothing; the caller sees the norm
+    const double coefficient = max_grad_norm > 0.0 ? max_grad_norm / (norm + 1e-6) : 1.0;  // torch's clip_grad_norm_
+    const double scale = coefficient < 1.0 ? coefficient : 1.0;
+    const double grad = scale * static_cast<double>(g[i]);
+    const double m_new = beta1 * m[i] + (1.0 - beta1) * grad;
+    const double v_new = beta2 * v[i] + (1.0 - beta2) * grad * grad;
+    m[i] = static_cast<float>(m_new);
+    v[i] = static_cast<float>(v_new);
+    const double update = (m_new / bias1) / (math::sqrt(v_new / bias2) + epsilon) + weight_decay * p[i];
+    p[i] = static_cast<float>(p[i] - learning_rate * update);
+  }
+};
+
+}  // namespace detail
+
+/// Owns the first and second moments of a flat parameter buffer of `size` floats.
+template <Backend B>
+class AdamW {
+ public:
+  AdamW(const B& backend, index_t size, const AdamWConfig& config)
+      : backend_(&backend), config_(config), m_(backend, size), v_(backend, size), squared_norm_(backend, 1) {
+    config_.validate();
+    fill(backend, m_.view(), 0.0f);
+    fill(backend, v_.view(), 0.0f);
+    fill(backend, squared_norm_.view(), 0.0);
+  }
+
+  /// One update of `parameters` from `gradients` at `learning_rate`; enqueued, no synchronisation.
+  void step(VectorView<float> parameters, VectorView<const float> gradients, double learning_rate) {
+    require_shape(parameters, m_.view().shape(), "AdamW::step: parameters");
+    require_shape(gradients, m_.view().shape(), "AdamW::step: gradients");
+    RLMOE_CHECK(learning_rate >= 0.0 && std::isfinite(learning_rate), ConfigError, "AdamW::step: learning_rate is ",
+                learning_rate, " but must be finite and >= 0");
+    transform_reduce(*backend_, gradients.size(), detail::SquaredNorm{gradients}, squared_norm_.view(), Sum{}, 0.0);
+    ++steps_;
+    const double bias1 = 1.0 - std::pow(config_.beta1, static_cast<double>(steps_));
+    const double bias2 = 1.0 - std::pow(config_.beta2, static_cast<double>(steps_));
+    parallel_for(*backend_, parameters.size(),
+                 detail::AdamWUpdate{parameters, m_.view(), v_.view(), gradients, squared_norm_.data(),
+                                     config_.max_grad_norm, learning_rate, config_.beta1, config_.beta2, config_.epsilon,
+                                     config_.weight_decay, bias1, bias2});
+  }
+
+  /// The gradient norm of the last step, before clipping (copies to the host: waits). Throws
+  /// NumericError when it was NaN or infinite (the step then left the parameters unchanged).
+  [[nodiscard]] double grad_norm() const {
+    const double norm = std::sqrt(to_host(*backend_, squared_norm_.view())[0]);
+    RLMOE_CHECK(std::isfinite(norm), NumericError, "AdamW: the gradient norm of step ", steps_, " is ", norm,
+                "; the step was skipped");
+    return norm;
+  }
+
+  [[nodiscard]] const AdamWConfig& config() const { return config_; }
+  [[nodiscard]] index_t steps() const { return steps_; }
+  /// Optimizer state, for checkpoints.
+  [[nodiscard]] VectorView<float> first_moment() { return m_.view(); }
+  [[nodiscard]] VectorView<float> second_moment() { return v_.view(); }
+  [[nodiscard]] VectorView<const float> first_moment() const { return m_.view(); }
+  [[nodiscard]] VectorView<const float> second_moment() const { return v_.view(); }
+  void set_steps(index_t steps) { steps_ = steps; }
+
+ private:
+  const B* backend_;
+  AdamWConfig config_;
+  Buffer<float, B> m_, v_;
+  Buffer<double, B> squared_norm_;
+  index_t steps_ = 0;
+};
+
+}  // namespace rlmoe::optim

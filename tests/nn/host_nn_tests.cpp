@@ -1,0 +1,44 @@
+// nn/ and optim/: transformer layers, Transformer<Spec> and AdamW on the Host backend.
+#define BOOST_TEST_MODULE rlmoe nn host
+#include "support/boost_test.hpp"
+
+#include "nn/nn_checks.hpp"
+
+namespace t = rlmoe::test;
+using rlmoe::Host;
+
+BOOST_AUTO_TEST_SUITE(nn_layers)
+BOOST_AUTO_TEST_CASE(rmsnorm) { t::check_rmsnorm(Host{}); }
+BOOST_AUTO_TEST_CASE(rotary_embedding) { t::check_rope(Host{}); }
+BOOST_AUTO_TEST_CASE(causal_attention) { t::check_attention(Host{}); }
+BOOST_AUTO_TEST_CASE(log_softmax_and_entropy) { t::check_log_softmax(Host{}); }
+BOOST_AUTO_TEST_CASE(embedding) { t::check_embedding(Host{}); }
+BOOST_AUTO_TEST_CASE(swiglu_mlp) { t::check_swiglu_mlp(Host{}); }
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(nn_transformer)
+BOOST_AUTO_TEST_CASE(forward_moe_against_reference) { t::check_transformer_forward<Host, t::TinyMoeSpec>(Host{}); }
+BOOST_AUTO_TEST_CASE(forward_dense_against_reference) { t::check_transformer_forward<Host, t::TinyDenseSpec>(Host{}); }
+BOOST_AUTO_TEST_CASE(gradients_moe_aux_free) { t::check_transformer_gradients<Host, t::TinyMoeSpec>(Host{}, {}); }
+BOOST_AUTO_TEST_CASE(gradients_moe_sequence_aux_and_z_loss) {
+  t::check_transformer_gradients<Host, t::TinyMoeSpec>(Host{}, {rlmoe::moe::Balancing::SequenceAux, 0.0f, 0.1f, 0.01f});
+}
+BOOST_AUTO_TEST_CASE(gradients_dense) { t::check_transformer_gradients<Host, t::TinyDenseSpec>(Host{}, {}); }
+BOOST_AUTO_TEST_CASE(decode_matches_forward) {
+  t::check_decode_matches_forward<Host, t::TinyMoeSpec, double>(Host{});
+  t::check_decode_matches_forward<Host, t::TinyDenseSpec, double>(Host{});
+  t::check_decode_matches_forward<Host, t::TinyDenseSpec, float>(Host{});
+}
+BOOST_AUTO_TEST_CASE(overfits_a_fixed_batch_deterministically) {
+  double first = 0.0, again = 0.0;
+  const double last = t::overfit<Host, t::TinyMoeSpec>(Host{}, 300, &first);
+  BOOST_TEST_MESSAGE("supervised overfitting: loss " << first << " -> " << last);
+  BOOST_TEST(last < first / 100.0);
+  const double repeated = t::overfit<Host, t::TinyMoeSpec>(Host{}, 300, &again);
+  BOOST_TEST(repeated == last);
+}
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(optim_adamw)
+BOOST_AUTO_TEST_CASE(matches_the_formula_with_clipping_and_skips_nan_steps) { t::check_adamw(Host{}); }
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,465 @@
+#pragma once
+// Checks of the transformer layers and of Transformer<Spec>, written once over the backend:
+// forwards against the float64 references of nn_reference.hpp, gradients against central finite
+// differences in double, the KV-cache decode against the full forward, and an overfitting run.
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "moe/moe_reference.hpp"
+#include "nn/nn_reference.hpp"
+#include "rlmoe/nn/transformer.hpp"
+#include "rlmoe/optim/adamw.hpp"
+#include "rlmoe/rlmoe.hpp"
+#include "support/test_data.hpp"
+
+namespace rlmoe::test {
+
+/// Central differences of f at x, every coordinate.
+template <class F>
+std::vector<double> finite_differences(std::vector<double> x, const F& f, double h = 1e-6) {
+  std::vector<double> g(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double saved = x[i];
+    x[i] = saved + h;
+    const double plus = f(x);
+    x[i] = saved - h;
+    const double minus = f(x);
+    x[i] = saved;
+    g[i] = (plus - minus) / (2 * h);
+  }
+  return g;
+}
+
+inline double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+template <class B>
+std::vector<double> on(const B& backend, const Buffer<double, B>& buffer) {
+  return to_host(backend, buffer.view());
+}
+
+// ---------------------------------------------------------------------------------------------
+// layers
+
+template <class B>
+void check_rmsnorm(const B& backend) {
+  const index_t rows = 7, d = 10;
+  const auto x = random_uniform<double>(rows * d, 1, -2.0, 2.0), w = random_uniform<double>(d, 2, 0.5, 1.5),
+             dy = random_uniform<double>(rows * d, 3);
+  Buffer<double, B> dx_buf = to_backend(backend, x), w_buf = to_backend(backend, w), y(backend, rows * d), inv(backend, rows),
+                    dy_buf = to_backend(backend, dy), dx(backend, rows * d), dw = to_backend(backend, std::vector<double>(d, 0.0));
+  nn::rmsnorm_forward<B, double>(backend, dx_buf.view(rows, d), w_buf.view(), 1e-6, y.view(rows, d), inv.view());
+  BOOST_TEST(relative_error(on(backend, y), reference_rmsnorm(x, w, d, 1e-6)) < 1e-13);
+  nn::rmsnorm_backward<B, double>(backend, dx_buf.view(rows, d), w_buf.view(), inv.view(), dy_buf.view(rows, d), dx.view(rows, d),
+                                  dw.view());
+  const auto fd_x = finite_differences(x, [&](const std::vector<double>& v) { return dot(dy, reference_rmsnorm(v, w, d, 1e-6)); });
+  const auto fd_w = finite_differences(w, [&](const std::vector<double>& v) { return dot(dy, reference_rmsnorm(x, v, d, 1e-6)); });
+  BOOST_TEST(relative_error(on(backend, dx), fd_x) < 1e-7);
+  BOOST_TEST(relative_error(on(backend, dw), fd_w) < 1e-7);
+}
+
+template <class B>
+void check_rope(const B& backend) {
+  const index_t rows = 6, heads = 2, dh = 8, width = heads * dh;
+  const auto x = random_uniform<double>(rows * width, 4);
+  const std::vector<std::int32_t> positions = {0, 1, 2, 5, 17, 300};
+  Buffer<double, B> buffer = to_backend(backend, x);
+  Buffer<std::int32_t, B> pos = to_backend(backend, positions);
+  parallel_for(backend, rows * width / 2, nn::RotaryEmbedding<double>{buffer.view(rows, width), pos.view(), dh, 10000.0, false});
+  BOOST_TEST(relative_error(on(backend, buffer), reference_rope(x, positions, heads, dh, 10000.0)) < 1e-13);
+  // The backward rotation is the transpose: it undoes the forward one.
+  parallel_for(backend, rows * width / 2, nn::RotaryEmbedding<double>{buffer.view(rows, width), pos.view(), dh, 10000.0, true});
+  BOOST_TEST(relative_error(on(backend, buffer), x) < 1e-13);
+}
+
+template <class B>
+void check_attention(const B& backend) {
+  const nn::AttentionShape s{3, 5, 2, 4};
+  const index_t n = s.tokens(), width = s.width();
+  const std::vector<std::int32_t> lengths = {5, 3, 1};
+  const auto q = random_uniform<double>(n * width, 5), k = random_uniform<double>(n * width, 6),
+             v = random_uniform<double>(n * width, 7), d_out = random_uniform<double>(n * width, 8);
+  Buffer<double, B> qb = to_backend(backend, q), kb = to_backend(backend, k), vb = to_backend(backend, v),
+                    out(backend, n * width), probs(backend, s.batch * s.heads * s.length * s.length),
+                    d_probs(backend, s.batch * s.heads * s.length * s.length), dob = to_backend(backend, d_out),
+                    dq(backend, n * width), dk(backend, n * width), dv(backend, n * width);
+  Buffer<std::int32_t, B> lb = to_backend(backend, lengths);
+  const TensorView<double, 3> p(probs.data(), Extents<3>{s.batch * s.heads, s.length, s.length});
+  nn::attention_forward<B, double>(backend, s, qb.view(n, width), kb.view(n, width), vb.view(n, width), lb.view(), p,
+                                   out.view(n, width));
+  const auto expected = reference_attention(q, k, v, lengths, s.length, s.heads, s.head_dim);
+  BOOST_TEST(relative_error(on(backend, out), expected) < 1e-13);
+  nn::attention_backward<B, double>(backend, s, qb.view(n, width), kb.view(n, width), vb.view(n, width), p,
+                                    dob.view(n, width),
+                                    TensorView<double, 3>(d_probs.data(), Extents<3>{s.batch * s.heads, s.length, s.length}),
+                                    dq.view(n, width), dk.view(n, width), dv.view(n, width));
+  const auto objective = [&](const std::vector<double>& qq, const std::vector<double>& kk, const std::vector<double>& vv) {
+    return dot(d_out, reference_attention(qq, kk, vv, lengths, s.length, s.heads, s.head_dim));
+  };
+  BOOST_TEST(relative_error(on(backend, dq), finite_differences(q, [&](const auto& x) { return objective(x, k, v); })) < 1e-7);
+  BOOST_TEST(relative_error(on(backend, dk), finite_differences(k, [&](const auto& x) { return objective(q, x, v); })) < 1e-7);
+  BOOST_TEST(relative_error(on(backend, dv), finite_differences(v, [&](const auto& x) { return objective(q, k, x); })) < 1e-7);
+}
+
+template <class B>
+void check_log_softmax(const B& backend) {
+  const index_t rows = 6, vocab = 11;
+  const auto logits = random_uniform<double>(rows * vocab, 9, -3.0, 3.0);
+  const std::vector<std::int32_t> row_of = {0, 2, -1, 5, 3}, target = {4, 0, 0, 10, 7};
+  const auto a = random_uniform<double>(5, 10), c = random_uniform<double>(5, 11);
+  Buffer<double, B> lb = to_backend(backend, logits), logp(backend, 5), entropy(backend, 5), ab = to_backend(backend, a),
+                    cb = to_backend(backend, c), d_logits = to_backend(backend, std::vector<double>(rows * vocab, 0.0));
+  Buffer<std::int32_t, B> rb = to_backend(backend, row_of), tb = to_backend(backend, target);
+  parallel_for(backend, 5, nn::TokenLogProbs<double>{lb.view(rows, vocab), rb.view(), tb.view(), logp.view(), entropy.view()});
+  const auto objective = [&](const std::vector<double>& l) {
+    double j = 0.0;
+    for (std::size_t i = 0; i < 5; ++i) {
+      if (row_of[i] < 0) continue;
+      const auto [lp, h] = reference_log_softmax(&l[row_of[i] * vocab], vocab, target[i]);
+      j += a[i] * lp + c[i] * h;
+    }
+    return j;
+  };
+  std::vector<double> expected_logp(5, 0.0), expected_entropy(5, 0.0);
+  for (std::size_t i = 0; i < 5; ++i)
+    if (row_of[i] >= 0) std::tie(expected_logp[i], expected_entropy[i]) = reference_log_softmax(&logits[row_of[i] * vocab], vocab, target[i]);
+  BOOST_TEST(relative_error(on(backend, logp), expected_logp) < 1e-13);
+  BOOST_TEST(relative_error(on(backend, entropy), expected_entropy) < 1e-13);
+  parallel_for(backend, 5, nn::TokenLogProbsBackward<double>{lb.view(rows, vocab), rb.view(), tb.view(), ab.view(), cb.view(),
+                                                             d_logits.view(rows, vocab)});
+  BOOST_TEST(relative_error(on(backend, d_logits), finite_differences(logits, objective)) < 1e-7);
+}
+
+template <class B>
+void check_embedding(const B& backend) {
+  const index_t vocab = 9, d = 5;
+  const std::vector<std::int32_t> tokens = {3, 0, 3, 8, 3, 1, 0};
+  const auto table = random_uniform<double>(vocab * d, 12), d_out = random_uniform<double>(tokens.size() * d, 13);
+  Buffer<double, B> tb = to_backend(backend, table), out(backend, static_cast<index_t>(tokens.size()) * d),
+                    dob = to_backend(backend, d_out), d_table = to_backend(backend, std::vector<double>(vocab * d, 1.0));
+  Buffer<std::int32_t, B> tok = to_backend(backend, tokens);
+  const index_t n = static_cast<index_t>(tokens.size());
+  nn::embedding_forward<B, double>(backend, tb.view(vocab, d), tok.view(), out.view(n, d));
+  std::vector<double> expected_out, expected_grad(vocab * d, 1.0);
+  for (index_t i = 0; i < n; ++i)
+    for (index_t c = 0; c < d; ++c) {
+      expected_out.push_back(table[tokens[i] * d + c]);
+      expected_grad[tokens[i] * d + c] += d_out[i * d + c];
+    }
+  check_equal(on(backend, out), expected_out, "embedding rows");
+  nn::embedding_backward<B, double>(backend, tok.view(), dob.view(n, d), d_table.view(vocab, d));
+  BOOST_TEST(relative_error(on(backend, d_table), expected_grad) < 1e-15);
+}
+
+template <class B>
+void check_swiglu_mlp(const B& backend) {
+  const index_t rows = 5, d = 6, h = 7;
+  const auto x = random_uniform<double>(rows * d, 14), wgu = random_uniform<double>(d * 2 * h, 15),
+             wd = random_uniform<double>(h * d, 16), dy = random_uniform<double>(rows * d, 17);
+  Buffer<double, B> xb = to_backend(backend, x), wgub = to_backend(backend, wgu), wdb = to_backend(backend, wd), y(backend, rows * d),
+                    gate_up(backend, rows * 2 * h), hidden(backend, rows * h), dyb = to_backend(backend, dy), dx(backend, rows * d),
+                    d_gate_up(backend, rows * 2 * h), d_hidden(backend, rows * h),
+                    g_wgu = to_backend(backend, std::vector<double>(d * 2 * h, 0.0)),
+                    g_wd = to_backend(backend, std::vector<double>(h * d, 0.0));
+  nn::swiglu_mlp_forward<B, double>(backend, xb.view(rows, d), wgub.view(d, 2 * h), wdb.view(h, d),
+                                    {gate_up.view(rows, 2 * h), hidden.view(rows, h)}, y.view(rows, d));
+  BOOST_TEST(relative_error(on(backend, y), reference_swiglu(x, wgu, wd, d, h)) < 1e-13);
+  nn::swiglu_mlp_backward<B, double>(backend, xb.view(rows, d), wgub.view(d, 2 * h), wdb.view(h, d),
+                                     nn::SwigluActivations<const double>{gate_up.view(rows, 2 * h), hidden.view(rows, h)},
+                                     dyb.view(rows, d), {d_gate_up.view(rows, 2 * h), d_hidden.view(rows, h)}, g_wgu.view(d, 2 * h),
+                                     g_wd.view(h, d), dx.view(rows, d));
+  const auto f = [&](const std::vector<double>& xx, const std::vector<double>& a, const std::vector<double>& b) {
+    return dot(dy, reference_swiglu(xx, a, b, d, h));
+  };
+  BOOST_TEST(relative_error(on(backend, dx), finite_differences(x, [&](const auto& v) { return f(v, wgu, wd); })) < 1e-7);
+  BOOST_TEST(relative_error(on(backend, g_wgu), finite_differences(wgu, [&](const auto& v) { return f(x, v, wd); })) < 1e-7);
+  BOOST_TEST(relative_error(on(backend, g_wd), finite_differences(wd, [&](const auto& v) { return f(x, wgu, v); })) < 1e-7);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transformer
+
+/// Two layers, the first dense and the second MoE (8 experts, top-2, one shared), tied embeddings.
+struct TinyMoeSpec {
+  static constexpr index_t kVocab = 13, kModelDim = 8, kLayers = 2, kHeads = 2, kMaxLength = 16;
+  static constexpr index_t kDenseHidden = 12, kFirstMoeLayer = 1;
+  static constexpr index_t kRoutedExperts = 8, kTopK = 2, kExpertHidden = 6, kSharedExperts = 1, kGroups = 2, kTopkGroups = 1;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Sigmoid;
+  static constexpr float kRoutedScaling = 1.5f, kRopeBase = 10000.0f, kNormEpsilon = 1e-6f;
+  static constexpr bool kTiedEmbeddings = true;
+};
+
+/// All dense, separate LM head.
+struct TinyDenseSpec {
+  static constexpr index_t kVocab = 11, kModelDim = 12, kLayers = 2, kHeads = 3, kMaxLength = 16;
+  static constexpr index_t kDenseHidden = 16, kFirstMoeLayer = 2;
+  static constexpr index_t kRoutedExperts = 1, kTopK = 1, kExpertHidden = 1, kSharedExperts = 0, kGroups = 1, kTopkGroups = 1;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Softmax;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 500.0f, kNormEpsilon = 1e-5f;
+  static constexpr bool kTiedEmbeddings = false;
+};
+
+/// A batch of three prompt + completion sequences of padded length 9.
+struct TokenBatch {
+  index_t batch = 3, length = 9, completion_width = 6;
+  std::vector<std::int32_t> tokens, lengths = {9, 6, 4}, prompt_lengths = {3, 2, 3};
+
+  explicit TokenBatch(index_t vocab, std::uint64_t seed) {
+    tokens = random_integers<std::int32_t>(static_cast<std::size_t>(batch * length), seed, 0, vocab - 1);
+  }
+};
+
+template <class B>
+struct BackendTokens {
+  Buffer<std::int32_t, B> tokens, lengths, prompt_lengths;
+  nn::SequenceBatch view;
+  BackendTokens(const B& backend, const TokenBatch& t)
+      : tokens(to_backend(backend, t.tokens)), lengths(to_backend(backend, t.lengths)),
+        prompt_lengths(to_backend(backend, t.prompt_lengths)) {
+    view = {tokens.view(t.batch, t.length), lengths.view(), prompt_lengths.view(), t.completion_width};
+  }
+};
+
+/// The whole model in float64 from its parameters (host copy, by name), straight from the
+/// layer references.
+template <class Spec>
+std::pair<std::vector<double>, std::vector<double>> reference_transformer(const ParameterLayout& layout,
+                                                                          const std::vector<double>& params,
+                                                                          const std::vector<std::vector<float>>& biases,
+                                                                          const TokenBatch& t) {
+  const auto tensor = [&](const std::string& name) {
+    const auto& e = layout.find(name);
+    return std::vector<double>(params.begin() + e.offset, params.begin() + e.offset + e.size);
+  };
+  const index_t d = Spec::kModelDim, n = t.batch * t.length, dh = d / Spec::kHeads, vocab = Spec::kVocab;
+  std::vector<std::int32_t> positions(static_cast<std::size_t>(n));
+  for (index_t i = 0; i < n; ++i) positions[i] = static_cast<std::int32_t>(i % t.length);
+  const auto embed = tensor("embed");
+  std::vector<double> x;
+  for (std::int32_t token : t.tokens) x.insert(x.end(), embed.begin() + token * d, embed.begin() + (token + 1) * d);
+  const auto add = [](std::vector<double>& a, const std::vector<double>& b) {
+    for (std::size_t i = 0; i < a.size(); ++i) a[i] += b[i];
+  };
+  for (index_t l = 0; l < Spec::kLayers; ++l) {
+    const std::string p = "layers." + std::to_string(l) + ".";
+    const auto a = reference_rmsnorm(x, tensor(p + "attn_norm"), d, Spec::kNormEpsilon);
+    const auto q = reference_rope(reference_matmul(a, tensor(p + "wq"), d, d), positions, Spec::kHeads, dh, Spec::kRopeBase);
+    const auto k = reference_rope(reference_matmul(a, tensor(p + "wk"), d, d), positions, Spec::kHeads, dh, Spec::kRopeBase);
+    const auto v = reference_matmul(a, tensor(p + "wv"), d, d);
+    add(x, reference_matmul(reference_attention(q, k, v, t.lengths, t.length, Spec::kHeads, dh), tensor(p + "wo"), d, d));
+    const auto f = reference_rmsnorm(x, tensor(p + "ffn_norm"), d, Spec::kNormEpsilon);
+    if (l >= Spec::kFirstMoeLayer) {
+      const moe::MoeConfig c = nn::Transformer<Host, Spec, double>::moe_config();
+      const MoeWeights w{tensor(p + "moe.router"), tensor(p + "moe.experts.gate_up"), tensor(p + "moe.experts.down"),
+                         c.shared_width() > 0 ? tensor(p + "moe.shared.gate_up") : std::vector<double>{},
+                         c.shared_width() > 0 ? tensor(p + "moe.shared.down") : std::vector<double>{}};
+      add(x, reference_moe(c, w, f, n, biases[l - Spec::kFirstMoeLayer], {}, t.length).y);
+    } else {
+      add(x, reference_swiglu(f, tensor(p + "ffn.gate_up"), tensor(p + "ffn.down"), d, Spec::kDenseHidden));
+    }
+  }
+  const auto h = reference_rmsnorm(x, tensor("final_norm"), d, Spec::kNormEpsilon);
+  std::vector<double> logits(static_cast<std::size_t>(n * vocab), 0.0);
+  const auto head = Spec::kTiedEmbeddings ? embed : tensor("lm_head");
+  for (index_t r = 0; r < n; ++r)
+    for (index_t v = 0; v < vocab; ++v)
+      for (index_t c = 0; c < d; ++c)
+        logits[r * vocab + v] += h[r * d + c] * (Spec::kTiedEmbeddings ? head[v * d + c] : head[c * vocab + v]);
+  std::vector<double> logp(static_cast<std::size_t>(t.batch * t.completion_width), 0.0), entropy(logp.size(), 0.0);
+  for (index_t b = 0; b < t.batch; ++b)
+    for (index_t j = 0; j < t.completion_width; ++j) {
+      const index_t position = t.prompt_lengths[b] + j;
+      if (position >= t.lengths[b]) continue;
+      std::tie(logp[b * t.completion_width + j], entropy[b * t.completion_width + j]) =
+          reference_log_softmax(&logits[(b * t.length + position - 1) * vocab], vocab, t.tokens[b * t.length + position]);
+    }
+  return {logp, entropy};
+}
+
+/// Random routing biases, so that the bias path is exercised; returns them.
+template <class B, class Model>
+std::vector<std::vector<float>> randomize_biases(const B& backend, Model& model, std::uint64_t seed) {
+  std::vector<std::vector<float>> biases;
+  for (auto& layer : model.moe_layers()) {
+    biases.push_back(random_uniform<float>(static_cast<std::size_t>(layer.config().routed_experts), seed++, -0.2, 0.2));
+    copy(backend, layer.bias(), VectorView<const float>(biases.back().data(), layer.bias().shape()));
+  }
+  return biases;
+}
+
+template <class B, class Spec>
+void check_transformer_forward(const B& backend) {
+  nn::Transformer<B, Spec, double> model(backend);
+  model.initialize(3);
+  const auto biases = randomize_biases(backend, model, 50);
+  const TokenBatch t(Spec::kVocab, 4);
+  BackendTokens<B> tokens(backend, t);
+  Buffer<double, B> logp(backend, t.batch * t.completion_width), entropy(backend, t.batch * t.completion_width);
+  model.forward(tokens.view, logp.view(t.batch, t.completion_width), entropy.view(t.batch, t.completion_width));
+  const auto [expected_logp, expected_entropy] =
+      reference_transformer<Spec>(model.layout(), to_host(backend, model.parameters()), biases, t);
+  BOOST_TEST(relative_error(on(backend, logp), expected_logp) < 1e-12);
+  BOOST_TEST(relative_error(on(backend, entropy), expected_entropy) < 1e-12);
+  for (index_t b = 0; b < t.batch; ++b)
+    for (index_t j = t.lengths[b] - t.prompt_lengths[b]; j < t.completion_width; ++j)
+      BOOST_TEST(on(backend, logp)[b * t.completion_width + j] == 0.0, "past the end of completion " << b);
+}
+
+/// Every parameter's gradient against central differences of J = <a, logp> + <c, entropy> + aux.
+template <class B, class Spec>
+void check_transformer_gradients(const B& backend, const nn::MoeTraining& training) {
+  nn::Transformer<B, Spec, double> model(backend, training);
+  model.initialize(5);
+  (void)randomize_biases(backend, model, 60);
+  const TokenBatch t(Spec::kVocab, 6);
+  BackendTokens<B> tokens(backend, t);
+  const index_t outputs = t.batch * t.completion_width;
+  const auto a = random_uniform<double>(outputs, 7), c = random_uniform<double>(outputs, 8);
+  Buffer<double, B> logp(backend, outputs), entropy(backend, outputs), ab = to_backend(backend, a), cb = to_backend(backend, c);
+  const auto objective = [&](const std::vector<double>& params) {
+    copy(backend, model.parameters(), VectorView<const double>(params.data(), model.parameters().shape()));
+    model.forward(tokens.view, logp.view(t.batch, t.completion_width), entropy.view(t.batch, t.completion_width), {}, false);
+    return dot(a, on(backend, logp)) + dot(c, on(backend, entropy)) + model.aux_loss();
+  };
+  const auto params = to_host(backend, model.parameters());
+  const auto fd = finite_differences(params, objective);
+  copy(backend, model.parameters(), VectorView<const double>(params.data(), model.parameters().shape()));
+  model.zero_gradients();
+  model.forward(tokens.view, logp.view(t.batch, t.completion_width), entropy.view(t.batch, t.completion_width), {}, false);
+  model.backward(ab.view(t.batch, t.completion_width), cb.view(t.batch, t.completion_width));
+  const auto grad = to_host(backend, model.gradients());
+  for (const auto& e : model.layout().entries()) {
+    const std::vector<double> g(grad.begin() + e.offset, grad.begin() + e.offset + e.size),
+        f(fd.begin() + e.offset, fd.begin() + e.offset + e.size);
+    BOOST_TEST(relative_error(g, f) < 1e-6, e.name << ": gradient vs finite differences, relative error " << relative_error(g, f));
+  }
+}
+
+/// Prefill + one-token decode steps give the same next-token log-probabilities as one full
+/// forward pass, position by position.
+template <class B, class Spec, class T>
+void check_decode_matches_forward(const B& backend) {
+  nn::Transformer<B, Spec, T> model(backend);
+  model.initialize(9);
+  const TokenBatch t(Spec::kVocab, 10);
+  // Full forward: every token after the first scored, prompt length 1.
+  TokenBatch full = t;
+  full.prompt_lengths = {1, 1, 1};
+  full.completion_width = t.length - 1;
+  BackendTokens<B> tokens(backend, full);
+  Buffer<T, B> logp(backend, t.batch * full.completion_width);
+  model.forward(tokens.view, logp.view(t.batch, full.completion_width), {}, {}, false);
+  const auto expected = to_host(backend, logp.view());
+  // Prefill the first two tokens of each sequence, then decode the rest one by one.
+  const index_t prefix = 2;
+  std::vector<std::int32_t> prompts, prompt_lengths(static_cast<std::size_t>(t.batch), static_cast<std::int32_t>(prefix));
+  for (index_t b = 0; b < t.batch; ++b)
+    prompts.insert(prompts.end(), t.tokens.begin() + b * t.length, t.tokens.begin() + b * t.length + prefix);
+  typename nn::Transformer<B, Spec, T>::DecodeState state(backend, t.batch, t.length);
+  Buffer<std::int32_t, B> prompt_buffer = to_backend(backend, prompts), length_buffer = to_backend(backend, prompt_lengths);
+  Buffer<T, B> logits(backend, t.batch * Spec::kVocab);
+  model.prefill(state, prompt_buffer.view(t.batch, prefix), length_buffer.view(), logits.view(t.batch, Spec::kVocab));
+  std::vector<double> got(expected.size(), 0.0);
+  for (index_t position = prefix; position < t.length; ++position) {
+    // logits predict the token at `position`.
+    const auto host_logits = to_host(backend, logits.view());
+    for (index_t b = 0; b < t.batch; ++b) {
+      if (position >= t.lengths[b]) continue;
+      std::vector<double> row(host_logits.begin() + b * Spec::kVocab, host_logits.begin() + (b + 1) * Spec::kVocab);
+      got[b * full.completion_width + position - 1] = reference_log_softmax(row.data(), Spec::kVocab, t.tokens[b * t.length + position]).first;
+    }
+    if (position + 1 == t.length) break;
+    std::vector<std::int32_t> step_tokens, step_positions;
+    for (index_t b = 0; b < t.batch; ++b) {
+      step_tokens.push_back(t.tokens[b * t.length + position]);
+      step_positions.push_back(static_cast<std::int32_t>(position));
+    }
+    Buffer<std::int32_t, B> step_token_buffer = to_backend(backend, step_tokens), step_position_buffer = to_backend(backend, step_positions);
+    model.decode(state, step_token_buffer.view(), step_position_buffer.view(), logits.view(t.batch, Spec::kVocab));
+  }
+  // Only the positions the decode loop reached count (the first prefix - 1 come from prefill's
+  // prompt and are not compared).
+  std::vector<double> want;
+  std::vector<double> have;
+  for (index_t b = 0; b < t.batch; ++b)
+    for (index_t position = prefix; position < t.lengths[b]; ++position) {
+      want.push_back(expected[b * full.completion_width + position - 1]);
+      have.push_back(got[b * full.completion_width + position - 1]);
+    }
+  const double tolerance = std::is_same_v<T, double> ? 1e-12 : 2e-5;
+  BOOST_TEST(relative_error(have, want) < tolerance, "decode vs forward relative error " << relative_error(have, want));
+}
+
+/// Supervised steps on a fixed batch: the loss (mean negative log-likelihood of the completion
+/// tokens) falls by 100x; returns the final loss.
+template <class B, class Spec>
+double overfit(const B& backend, int steps, double* first_loss) {
+  nn::Transformer<B, Spec> model(backend);
+  model.initialize(11);
+  optim::AdamW<B> adam(backend, model.parameters().size(), {0.9, 0.99, 1e-8, 0.0, 1.0});
+  TokenBatch t(Spec::kVocab, 12);
+  BackendTokens<B> tokens(backend, t);
+  const index_t outputs = t.batch * t.completion_width;
+  std::vector<float> weights(static_cast<std::size_t>(outputs), 0.0f);
+  float count = 0.0f;
+  for (index_t b = 0; b < t.batch; ++b)
+    for (index_t j = 0; j < t.lengths[b] - t.prompt_lengths[b]; ++j) count += 1.0f;
+  for (index_t b = 0; b < t.batch; ++b)
+    for (index_t j = 0; j < t.lengths[b] - t.prompt_lengths[b]; ++j) weights[b * t.completion_width + j] = -1.0f / count;
+  Buffer<float, B> logp(backend, outputs), d_logp = to_backend(backend, weights);
+  double loss = 0.0;
+  for (int step = 0; step < steps; ++step) {
+    model.zero_gradients();
+    model.forward(tokens.view, logp.view(t.batch, t.completion_width));
+    const auto values = to_host(backend, logp.view());
+    loss = 0.0;
+    for (index_t i = 0; i < outputs; ++i) loss += static_cast<double>(weights[i]) * values[i];
+    if (step == 0) *first_loss = loss;
+    model.backward(d_logp.view(t.batch, t.completion_width));
+    adam.step(model.parameters(), model.gradients(), 1e-2);
+    model.update_routing_bias();
+  }
+  return loss;
+}
+
+/// AdamW against its formula, step by step, with clipping.
+template <class B>
+void check_adamw(const B& backend) {
+  const index_t n = 1000;
+  auto p = random_uniform<float>(n, 20), g = random_uniform<float>(n, 21, -3.0, 3.0);
+  const optim::AdamWConfig c{0.9, 0.95, 1e-8, 0.1, 5.0};
+  optim::AdamW<B> adam(backend, n, c);
+  Buffer<float, B> pb = to_backend(backend, p), gb = to_backend(backend, g);
+  std::vector<double> ref(p.begin(), p.end()), m(n, 0.0), v(n, 0.0);
+  for (int step = 1; step <= 3; ++step) {
+    adam.step(pb.view(), gb.view(), 1e-2);
+    double norm = 0.0;
+    for (float x : g) norm += static_cast<double>(x) * x;
+    norm = std::sqrt(norm);
+    const double scale = std::min(1.0, c.max_grad_norm / (norm + 1e-6));
+    for (index_t i = 0; i < n; ++i) {
+      const double gi = scale * g[i];
+      m[i] = c.beta1 * m[i] + (1 - c.beta1) * gi;
+      v[i] = c.beta2 * v[i] + (1 - c.beta2) * gi * gi;
+      ref[i] -= 1e-2 * ((m[i] / (1 - std::pow(c.beta1, step))) / (std::sqrt(v[i] / (1 - std::pow(c.beta2, step))) + c.epsilon) +
+                        c.weight_decay * ref[i]);
+    }
+    BOOST_TEST(std::abs(adam.grad_norm() - norm) < 1e-9 * norm);
+  }
+  BOOST_TEST(relative_error(to_host(backend, pb.view()), ref) < 1e-6);
+  // A NaN gradient skips the step and is reported.
+  g[3] = NAN;
+  gb = to_backend(backend, g);
+  const auto before = to_host(backend, pb.view());
+  adam.step(pb.view(), gb.view(), 1e-2);
+  BOOST_TEST(throws_with<NumericError>([&] { (void)adam.grad_norm(); }, {"gradient norm of step 4", "nan"}));
+  check_equal(to_host(backend, pb.view()), before, "parameters after a NaN step");
+}
+
+}  // namespace rlmoe::test

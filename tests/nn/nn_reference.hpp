@@ -1,0 +1,103 @@
+#pragma once
+// Float64 references of the transformer layers and of the whole model, as plain loops written
+// from the formulas (nn/*.hpp comments), sharing no code with the library. The MoE blocks use the
+// MoE layer's own reference (tests/moe/moe_reference.hpp).
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "moe/moe_reference.hpp"
+#include "rlmoe/core/types.hpp"
+
+namespace rlmoe::test {
+
+/// y = x / sqrt(mean(x^2) + eps) * w, rows of width d.
+inline std::vector<double> reference_rmsnorm(const std::vector<double>& x, const std::vector<double>& w, index_t d, double eps) {
+  std::vector<double> y(x.size());
+  for (std::size_t r = 0; r < x.size() / d; ++r) {
+    double squares = 0.0;
+    for (index_t c = 0; c < d; ++c) squares += x[r * d + c] * x[r * d + c];
+    const double inv = 1.0 / std::sqrt(squares / d + eps);
+    for (index_t c = 0; c < d; ++c) y[r * d + c] = x[r * d + c] * inv * w[c];
+  }
+  return y;
+}
+
+/// Half-split rotary embedding of rows [R, H dh] at the given positions.
+inline std::vector<double> reference_rope(std::vector<double> x, const std::vector<std::int32_t>& positions, index_t heads,
+                                          index_t dh, double base) {
+  const index_t width = heads * dh;
+  for (std::size_t r = 0; r < positions.size(); ++r)
+    for (index_t h = 0; h < heads; ++h)
+      for (index_t j = 0; j < dh / 2; ++j) {
+        const double angle = positions[r] * std::pow(base, -2.0 * j / dh);
+        double& a = x[r * width + h * dh + j];
+        double& b = x[r * width + h * dh + j + dh / 2];
+        const double a0 = a, b0 = b;
+        a = a0 * std::cos(angle) - b0 * std::sin(angle);
+        b = a0 * std::sin(angle) + b0 * std::cos(angle);
+      }
+  return x;
+}
+
+/// Causal attention with key lengths over rows b L + t of [B L, H dh].
+inline std::vector<double> reference_attention(const std::vector<double>& q, const std::vector<double>& k,
+                                               const std::vector<double>& v, const std::vector<std::int32_t>& lengths,
+                                               index_t length, index_t heads, index_t dh) {
+  const index_t width = heads * dh, batch = static_cast<index_t>(lengths.size());
+  std::vector<double> out(q.size(), 0.0);
+  for (index_t b = 0; b < batch; ++b)
+    for (index_t h = 0; h < heads; ++h)
+      for (index_t i = 0; i < length; ++i) {
+        const index_t valid = std::min<index_t>(i + 1, lengths[b]);
+        std::vector<double> s(static_cast<std::size_t>(valid));
+        double max = -1e300;
+        for (index_t j = 0; j < valid; ++j) {
+          double dot = 0.0;
+          for (index_t c = 0; c < dh; ++c) dot += q[(b * length + i) * width + h * dh + c] * k[(b * length + j) * width + h * dh + c];
+          s[j] = dot / std::sqrt(static_cast<double>(dh));
+          max = std::max(max, s[j]);
+        }
+        double sum = 0.0;
+        for (double& x : s) sum += (x = std::exp(x - max));
+        for (index_t j = 0; j < valid; ++j)
+          for (index_t c = 0; c < dh; ++c)
+            out[(b * length + i) * width + h * dh + c] += s[j] / sum * v[(b * length + j) * width + h * dh + c];
+      }
+  return out;
+}
+
+/// Rows x [R, d] times W [d, m] (row-major).
+inline std::vector<double> reference_matmul(const std::vector<double>& x, const std::vector<double>& w, index_t d, index_t m) {
+  const std::size_t rows = x.size() / d;
+  std::vector<double> y(rows * m, 0.0);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (index_t c = 0; c < d; ++c)
+      for (index_t j = 0; j < m; ++j) y[r * m + j] += x[r * d + c] * w[c * m + j];
+  return y;
+}
+
+/// Dense SwiGLU: rows x [R, d] -> [R, d] with W_gate_up [d, 2h], W_down [h, d].
+inline std::vector<double> reference_swiglu(const std::vector<double>& x, const std::vector<double>& w_gate_up,
+                                            const std::vector<double>& w_down, index_t d, index_t h) {
+  std::vector<double> y(x.size(), 0.0);
+  for (std::size_t r = 0; r < x.size() / d; ++r) add_swiglu(&x[r * d], w_gate_up.data(), w_down.data(), d, h, 1.0, &y[r * d]);
+  return y;
+}
+
+/// log p(target) and the entropy of softmax(logits).
+inline std::pair<double, double> reference_log_softmax(const double* logits, index_t vocab, index_t target) {
+  double max = logits[0];
+  for (index_t v = 1; v < vocab; ++v) max = std::max(max, logits[v]);
+  double sum = 0.0;
+  for (index_t v = 0; v < vocab; ++v) sum += std::exp(logits[v] - max);
+  const double lse = max + std::log(sum);
+  double entropy = 0.0;
+  for (index_t v = 0; v < vocab; ++v) {
+    const double p = std::exp(logits[v] - lse);
+    entropy -= p * (logits[v] - lse);
+  }
+  return {logits[target] - lse, entropy};
+}
+
+}  // namespace rlmoe::test
