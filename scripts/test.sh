@@ -9,8 +9,9 @@ source scripts/lib/common.sh
 
 rlmoe_ensure_packages
 rlmoe_find_cuda
-# numpy lets one test hold rlmoe's loss against TRL's formulas; without it that test is skipped.
-python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy >/dev/null 2>&1 || true
+# numpy and safetensors let two tests compare with the Python ecosystem (rlmoe's loss against TRL's
+# formulas, checkpoints read by the safetensors library); without them those tests are skipped.
+python3 -c "import numpy, safetensors" 2>/dev/null || python3 -m pip install -q numpy safetensors >/dev/null 2>&1 || true
 build_dir="${BUILD_DIR:-build}"
 jobs="$(rlmoe_jobs)"
 

@@ -1,7 +1,9 @@
 #pragma once
 // The Cuda backend: one CUDA stream, a cuBLAS handle bound to it and a reusable device workspace
 // (for CUB temporary storage and other scratch). Every operation called with a Cuda object is
-// enqueued on its stream and returns without waiting; synchronize(cuda) waits.
+// enqueued on its stream and returns without waiting; synchronize(cuda) waits. Copies of a Cuda
+// object share the stream, handle and workspace (the last copy releases them), so layers and
+// optimizers keep a copy of their backend rather than a reference that could dangle.
 //
 // This header compiles with any C++ compiler that sees the CUDA toolkit's headers; the kernels of
 // the Cuda primitives (backend/cuda/*.cuh) need nvcc.
@@ -23,7 +25,7 @@ class Cuda {
   static constexpr bool kIsDevice = true;
 
   /// Makes `device` current and creates a non-blocking stream and a cuBLAS handle on it.
-  explicit Cuda(int device = 0) : state_(std::make_unique<State>()) {
+  explicit Cuda(int device = 0) : state_(std::make_shared<State>()) {
     state_->device = device;
     RLMOE_CUDA_CHECK(cudaSetDevice(device));
     RLMOE_CUDA_CHECK(cudaDeviceGetAttribute(&state_->multiprocessors, cudaDevAttrMultiProcessorCount, device));
@@ -78,8 +80,8 @@ class Cuda {
       if (stream != nullptr) cudaStreamDestroy(stream);
     }
   };
-  // Behind a pointer so that moving a Cuda object keeps the stream and handle in place.
-  std::unique_ptr<State> state_;
+  // Shared, so that copies of the backend use one stream, handle and workspace.
+  std::shared_ptr<State> state_;
 };
 
 /// Waits for all work enqueued on the backend's stream; throws CudaError if any of it failed.

@@ -89,7 +89,7 @@ class MoeLayer {
   };
 
   MoeLayer(const B& backend, const MoeConfig& config)
-      : backend_(&backend),
+      : backend_(backend),
         config_(config),
         bias_(backend, config.routed_experts),
         load_(backend, config.routed_experts),
@@ -109,7 +109,7 @@ class MoeLayer {
 
   /// y = MoE(x) for x, y [T, d]. x must stay alive and unchanged until backward().
   void forward(const MoeParameters<const T>& p, MatrixView<const T> x, MatrixView<T> y, const ForwardOptions& options = {}) {
-    const B& backend = *backend_;
+    const B& backend = backend_;
     const index_t d = config_.model_dim, e = config_.routed_experts, k = config_.top_k;
     const index_t tokens = x.extent(0);
     detail::check_moe_parameters(p, config_, "MoeLayer::forward: parameters");
@@ -175,7 +175,7 @@ class MoeLayer {
   /// From dy [T, d] of the last forward pass: dx [T, d] (overwritten) and the parameter
   /// gradients, which accumulate into `grad`.
   void backward(const MoeParameters<const T>& p, MatrixView<const T> dy, MatrixView<T> dx, const MoeParameters<T>& grad) {
-    const B& backend = *backend_;
+    const B& backend = backend_;
     const index_t d = config_.model_dim, k = config_.top_k, tokens = tokens_, slots = tokens * k;
     detail::check_moe_parameters(p, config_, "MoeLayer::backward: parameters");
     detail::check_moe_parameters(grad, config_, "MoeLayer::backward: gradients");
@@ -215,7 +215,7 @@ class MoeLayer {
     RLMOE_CHECK(config_.balancing == Balancing::AuxLossFree, ConfigError,
                 "MoeLayer::update_bias: the layer's balancing is not AuxLossFree");
     const double mean = static_cast<double>(slots_since_update_) / static_cast<double>(config_.routed_experts);
-    parallel_for(*backend_, config_.routed_experts, UpdateBias{load_.view(), bias_.view(), mean, config_.bias_update_rate});
+    parallel_for(backend_, config_.routed_experts, UpdateBias{load_.view(), bias_.view(), mean, config_.bias_update_rate});
     slots_since_update_ = 0;
   }
 
@@ -233,7 +233,7 @@ class MoeLayer {
 
   /// Load metrics of the last forward pass (copies the counts to the host).
   [[nodiscard]] MoeMetrics metrics() const {
-    return MoeMetrics::from_counts(to_host(*backend_, counts_.view()), to_host(*backend_, aux_loss())[0]);
+    return MoeMetrics::from_counts(to_host(backend_, counts_.view()), to_host(backend_, aux_loss())[0]);
   }
 
  private:
@@ -246,7 +246,7 @@ class MoeLayer {
 
   template <class U>
   void ensure(Buffer<U, B>& buffer, index_t size) {
-    if (buffer.size() < size) buffer = Buffer<U, B>(*backend_, size);
+    if (buffer.size() < size) buffer = Buffer<U, B>(backend_, size);
   }
 
   void allocate(index_t tokens) {
@@ -299,7 +299,7 @@ class MoeLayer {
     return {matrix(shared_d_gate_up_, tokens_, 2 * hs), matrix(shared_d_hidden_, tokens_, hs)};
   }
 
-  const B* backend_;
+  B backend_;  // a copy: Host is a few bytes, Cuda a shared handle
   MoeConfig config_;
   Buffer<float, B> bias_;
   Buffer<std::int64_t, B> load_;

@@ -155,7 +155,7 @@ class Transformer {
   };
 
   explicit Transformer(const B& backend, const MoeTraining& training = {})
-      : backend_(&backend), layout_(make_layout()), parameters_(backend, layout_.size()), gradients_(backend, layout_.size()) {
+      : backend_(backend), layout_(make_layout()), parameters_(backend, layout_.size()), gradients_(backend, layout_.size()) {
     fill(backend, parameters_.view(), T(0));
     fill(backend, gradients_.view(), T(0));
     for (index_t l = Spec::kFirstMoeLayer; l < kLayers; ++l) moe_layers_.emplace_back(backend, moe_config(training));
@@ -216,7 +216,7 @@ class Transformer {
 
   /// Seeded initialisation (see the file comment); the same values on every backend.
   void initialize(std::uint64_t seed) {
-    const B& backend = *backend_;
+    const B& backend = backend_;
     std::uint64_t id = 0;
     const auto normal = [&](const std::string& name, index_t fan_in) {
       const auto& e = layout_.find(name);
@@ -242,13 +242,13 @@ class Transformer {
     if (!Spec::kTiedEmbeddings) normal("lm_head", kDim);
   }
 
-  void zero_gradients() { fill(*backend_, gradients_.view(), T(0)); }
+  void zero_gradients() { fill(backend_, gradients_.view(), T(0)); }
 
   /// Copies another model's parameters and routing biases (a frozen reference policy).
   void copy_from(const Transformer& other) {
-    copy(*backend_, parameters_.view(), other.parameters_.view());
+    copy(backend_, parameters_.view(), other.parameters_.view());
     for (std::size_t i = 0; i < moe_layers_.size(); ++i)
-      copy(*backend_, moe_layers_[i].bias(), other.moe_layers_[i].bias());
+      copy(backend_, moe_layers_[i].bias(), other.moe_layers_[i].bias());
   }
 
   /// After an optimizer step: the aux-loss-free bias update of every MoE layer that uses it.
@@ -270,7 +270,7 @@ class Transformer {
                 moe_layers_.size(), " MoE layers");
     batch_ = batch;
     hidden_forward(batch, replay, accumulate_load);
-    const B& backend = *backend_;
+    const B& backend = backend_;
     parallel_for(backend, b * tc, detail::CompletionRows{batch, completion_rows_.view().slice(0, b * tc),
                                                          completion_targets_.view().slice(0, b * tc)});
     parallel_for(backend, b * tc,
@@ -282,7 +282,7 @@ class Transformer {
   /// From d loss / d logp (and d loss / d entropy) of the last forward pass: accumulates every
   /// parameter's gradient into gradients().
   void backward(MatrixView<const T> d_logp, MatrixView<const T> d_entropy = {}) {
-    const B& backend = *backend_;
+    const B& backend = backend_;
     const index_t b = batch_.tokens.extent(0), tc = batch_.completion_width, n = tokens_;
     require_shape(d_logp, Extents<2>{b, tc}, "Transformer::backward: d_logp");
     fill(backend, d_logits(), T(0));
@@ -310,7 +310,7 @@ class Transformer {
   /// Add it to the training loss for reporting; its gradient is already part of backward().
   [[nodiscard]] double aux_loss() const {
     double total = 0.0;
-    for (const auto& layer : moe_layers_) total += to_host(*backend_, layer.aux_loss())[0];
+    for (const auto& layer : moe_layers_) total += to_host(backend_, layer.aux_loss())[0];
     return total;
   }
 
@@ -318,7 +318,7 @@ class Transformer {
   /// 0 .. Lp - 1 and writes the logits of each prompt's last token to last_logits [B, V].
   void prefill(DecodeState& state, MatrixView<const std::int32_t> prompts, VectorView<const std::int32_t> lengths,
                MatrixView<T> last_logits, bool accumulate_load = false) {
-    const B& backend = *backend_;
+    const B& backend = backend_;
     const index_t b = prompts.extent(0), length = prompts.extent(1);
     RLMOE_CHECK(b == state.batch() && length <= state.max_length(), ShapeError, "Transformer::prefill: prompts of shape ",
                 prompts.shape(), " do not fit a decode state of ", state.batch(), " sequences of ", state.max_length(),
@@ -339,7 +339,7 @@ class Transformer {
   /// position, which it fills); logits [B, V] of the next token.
   void decode(DecodeState& state, VectorView<const std::int32_t> tokens, VectorView<const std::int32_t> positions,
               MatrixView<T> out_logits) {
-    const B& backend = *backend_;
+    const B& backend = backend_;
     const index_t b = state.batch();
     require_shape(tokens, Extents<1>{b}, "Transformer::decode: tokens");
     require_shape(positions, Extents<1>{b}, "Transformer::decode: positions");
@@ -406,7 +406,7 @@ class Transformer {
 
   template <class U>
   void ensure(Buffer<U, B>& buffer, index_t size) {
-    if (buffer.size() < size) buffer = Buffer<U, B>(*backend_, size);
+    if (buffer.size() < size) buffer = Buffer<U, B>(backend_, size);
   }
   template <class U>
   static MatrixView<U> matrix(Buffer<U, B>& buffer, index_t rows, index_t cols) {
@@ -428,7 +428,7 @@ class Transformer {
 
   /// Embedding, every layer and the final norm and LM head over the batch; keeps the activations.
   void hidden_forward(const SequenceBatch& batch, const RoutingReplay& replay, bool accumulate_load) {
-    const B& backend = *backend_;
+    const B& backend = backend_;
     const index_t b = batch.tokens.extent(0), length = batch.tokens.extent(1), n = b * length;
     tokens_ = n;
     shape_ = AttentionShape{b, length, kHeads, kHeadDim};
@@ -498,14 +498,14 @@ class Transformer {
 
   void project_to_vocabulary(MatrixView<const T> hidden, MatrixView<T> out) {
     if (Spec::kTiedEmbeddings)
-      gemm<B, T>(*backend_, Transpose::No, Transpose::Yes, T(1), hidden, param_matrix("embed"), T(0), out);
+      gemm<B, T>(backend_, Transpose::No, Transpose::Yes, T(1), hidden, param_matrix("embed"), T(0), out);
     else
-      gemm<B, T>(*backend_, Transpose::No, Transpose::No, T(1), hidden, param_matrix("lm_head"), T(0), out);
+      gemm<B, T>(backend_, Transpose::No, Transpose::No, T(1), hidden, param_matrix("lm_head"), T(0), out);
   }
 
   /// dx holds d loss / d (output of layer l); on return, d loss / d (input of layer l).
   void layer_backward(index_t l, MatrixView<T> dx) {
-    const B& backend = *backend_;
+    const B& backend = backend_;
     const index_t n = tokens_;
     LayerActivations& a = layers_[static_cast<std::size_t>(l)];
     const std::string p = layer_prefix(l);
@@ -563,7 +563,7 @@ class Transformer {
   MatrixView<T> final_hidden() { return matrix(final_hidden_, tokens_, kDim); }
   VectorView<T> final_inverse_rms() { return final_inverse_rms_.view().slice(0, tokens_); }
 
-  const B* backend_;
+  B backend_;  // a copy: Host is a few bytes, Cuda a shared handle
   ParameterLayout layout_;
   Buffer<T, B> parameters_, gradients_;
   std::vector<moe::MoeLayer<B, T>> moe_layers_;

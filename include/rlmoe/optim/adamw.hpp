@@ -74,7 +74,7 @@ template <Backend B>
 class AdamW {
  public:
   AdamW(const B& backend, index_t size, const AdamWConfig& config)
-      : backend_(&backend), config_(config), m_(backend, size), v_(backend, size), squared_norm_(backend, 1) {
+      : backend_(backend), config_(config), m_(backend, size), v_(backend, size), squared_norm_(backend, 1) {
     config_.validate();
     fill(backend, m_.view(), 0.0f);
     fill(backend, v_.view(), 0.0f);
@@ -87,11 +87,11 @@ class AdamW {
     require_shape(gradients, m_.view().shape(), "AdamW::step: gradients");
     RLMOE_CHECK(learning_rate >= 0.0 && std::isfinite(learning_rate), ConfigError, "AdamW::step: learning_rate is ",
                 learning_rate, " but must be finite and >= 0");
-    transform_reduce(*backend_, gradients.size(), detail::SquaredNorm{gradients}, squared_norm_.view(), Sum{}, 0.0);
+    transform_reduce(backend_, gradients.size(), detail::SquaredNorm{gradients}, squared_norm_.view(), Sum{}, 0.0);
     ++steps_;
     const double bias1 = 1.0 - std::pow(config_.beta1, static_cast<double>(steps_));
     const double bias2 = 1.0 - std::pow(config_.beta2, static_cast<double>(steps_));
-    parallel_for(*backend_, parameters.size(),
+    parallel_for(backend_, parameters.size(),
                  detail::AdamWUpdate{parameters, m_.view(), v_.view(), gradients, squared_norm_.data(),
                                      config_.max_grad_norm, learning_rate, config_.beta1, config_.beta2, config_.epsilon,
                                      config_.weight_decay, bias1, bias2});
@@ -100,7 +100,7 @@ class AdamW {
   /// The gradient norm of the last step, before clipping (copies to the host: waits). Throws
   /// NumericError when it was NaN or infinite (the step then left the parameters unchanged).
   [[nodiscard]] double grad_norm() const {
-    const double norm = std::sqrt(to_host(*backend_, squared_norm_.view())[0]);
+    const double norm = std::sqrt(to_host(backend_, squared_norm_.view())[0]);
     RLMOE_CHECK(std::isfinite(norm), NumericError, "AdamW: the gradient norm of step ", steps_, " is ", norm,
                 "; the step was skipped");
     return norm;
@@ -116,7 +116,7 @@ class AdamW {
   void set_steps(index_t steps) { steps_ = steps; }
 
  private:
-  const B* backend_;
+  B backend_;  // a copy: Host is a few bytes, Cuda a shared handle
   AdamWConfig config_;
   Buffer<float, B> m_, v_;
   Buffer<double, B> squared_norm_;

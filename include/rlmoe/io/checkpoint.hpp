@@ -1,0 +1,132 @@
+#pragma once
+// Training checkpoints in the safetensors format: every parameter tensor under its layout name,
+// the optimizer's two moments under "optimizer.m." and "optimizer.v." + name, each MoE layer's
+// routing bias under "layers.<l>.moe.router_bias", and in the metadata the format, the Spec (as
+// JSON), the step, the optimizer's step count and whatever trainer state the caller adds (RNG
+// offsets, the data position). Written atomically (safetensors.hpp); loading refuses a file
+// whose format, Spec, tensor names, dtypes or shapes differ from the model's, naming what differs.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rlmoe/backend/backend.hpp"
+#include "rlmoe/backend/memory.hpp"
+#include "rlmoe/core/error.hpp"
+#include "rlmoe/io/json.hpp"
+#include "rlmoe/io/safetensors.hpp"
+#include "rlmoe/nn/transformer.hpp"
+#include "rlmoe/optim/adamw.hpp"
+
+namespace rlmoe::io {
+
+inline constexpr const char* kCheckpointFormat = "rlmoe-checkpoint/1";
+
+/// Trainer state stored with the model: the step and any further key/value pairs.
+struct CheckpointState {
+  std::int64_t step = 0;
+  std::vector<std::pair<std::string, std::string>> values;
+
+  [[nodiscard]] const std::string& value(const std::string& key) const {
+    for (const auto& [k, v] : values)
+      if (k == key) return v;
+    throw FormatError(detail::message("checkpoint: no trainer value '", key, "'"));
+  }
+};
+
+/// The Spec's constants as JSON, stored in checkpoints and compared on load.
+template <nn::TransformerSpec Spec>
+std::string spec_json() {
+  return Json(Json::Object{{"vocab", Json(static_cast<std::int64_t>(Spec::kVocab))},
+                           {"model_dim", Json(static_cast<std::int64_t>(Spec::kModelDim))},
+                           {"layers", Json(static_cast<std::int64_t>(Spec::kLayers))},
+                           {"heads", Json(static_cast<std::int64_t>(Spec::kHeads))},
+                           {"max_length", Json(static_cast<std::int64_t>(Spec::kMaxLength))},
+                           {"dense_hidden", Json(static_cast<std::int64_t>(Spec::kDenseHidden))},
+                           {"first_moe_layer", Json(static_cast<std::int64_t>(Spec::kFirstMoeLayer))},
+                           {"routed_experts", Json(static_cast<std::int64_t>(Spec::kRoutedExperts))},
+                           {"top_k", Json(static_cast<std::int64_t>(Spec::kTopK))},
+                           {"expert_hidden", Json(static_cast<std::int64_t>(Spec::kExpertHidden))},
+                           {"shared_experts", Json(static_cast<std::int64_t>(Spec::kSharedExperts))},
+                           {"groups", Json(static_cast<std::int64_t>(Spec::kGroups))},
+                           {"topk_groups", Json(static_cast<std::int64_t>(Spec::kTopkGroups))},
+                           {"score_function", Json(Spec::kScoreFunction == moe::ScoreFunction::Sigmoid ? "sigmoid" : "softmax")},
+                           {"routed_scaling", Json(static_cast<double>(Spec::kRoutedScaling))},
+                           {"rope_base", Json(static_cast<double>(Spec::kRopeBase))},
+                           {"norm_epsilon", Json(static_cast<double>(Spec::kNormEpsilon))},
+                           {"tied_embeddings", Json(Spec::kTiedEmbeddings)}})
+      .dump();
+}
+
+namespace detail {
+
+inline std::vector<std::int64_t> shape_of(const ParameterLayout::Entry& e) { return {e.shape.begin(), e.shape.end()}; }
+
+/// The name of the routing bias of the moe_index-th MoE layer.
+inline std::string bias_name(std::size_t moe_index, index_t first_moe_layer) {
+  return "layers." + std::to_string(first_moe_layer + static_cast<index_t>(moe_index)) + ".moe.router_bias";
+}
+
+}  // namespace detail
+
+template <Backend B, nn::TransformerSpec Spec>
+void save_checkpoint(const std::string& path, const B& backend, const nn::Transformer<B, Spec, float>& model,
+                     const optim::AdamW<B>& optimizer, const CheckpointState& state) {
+  SafetensorsWriter writer;
+  const auto params = to_host(backend, model.parameters());
+  const auto m = to_host(backend, optimizer.first_moment());
+  const auto v = to_host(backend, optimizer.second_moment());
+  const auto add = [&](const std::string& name, const ParameterLayout::Entry& e, const std::vector<float>& values) {
+    writer.add<float>(name, detail::shape_of(e), std::span<const float>(values.data() + e.offset, static_cast<std::size_t>(e.size)));
+  };
+  for (const auto& e : model.layout().entries()) add(e.name, e, params);
+  for (const auto& e : model.layout().entries()) add("optimizer.m." + e.name, e, m);
+  for (const auto& e : model.layout().entries()) add("optimizer.v." + e.name, e, v);
+  for (std::size_t i = 0; i < model.moe_layers().size(); ++i) {
+    const auto bias = to_host(backend, model.moe_layers()[i].bias());
+    writer.add<float>(detail::bias_name(i, Spec::kFirstMoeLayer), {static_cast<std::int64_t>(bias.size())}, bias);
+  }
+  writer.set_metadata("format", kCheckpointFormat);
+  writer.set_metadata("spec", spec_json<Spec>());
+  writer.set_metadata("step", std::to_string(state.step));
+  writer.set_metadata("optimizer_steps", std::to_string(optimizer.steps()));
+  for (const auto& [key, value] : state.values) writer.set_metadata("trainer." + key, value);
+  writer.write(path);
+}
+
+/// Restores model and optimizer from `path`; returns the trainer state stored with them.
+template <Backend B, nn::TransformerSpec Spec>
+CheckpointState load_checkpoint(const std::string& path, const B& backend, nn::Transformer<B, Spec, float>& model,
+                                optim::AdamW<B>& optimizer) {
+  const SafetensorsFile file = SafetensorsFile::read(path);
+  RLMOE_CHECK(file.metadata("format") == kCheckpointFormat, FormatError, "checkpoint '", path, "' has format '",
+              file.metadata("format"), "' but '", kCheckpointFormat, "' is expected");
+  RLMOE_CHECK(file.metadata("spec") == spec_json<Spec>(), FormatError, "checkpoint '", path,
+              "' was written for another model: its spec is ", file.metadata("spec"), " but this model's is ", spec_json<Spec>());
+  const auto restore = [&](const std::string& prefix, VectorView<float> destination) {
+    std::vector<float> values(static_cast<std::size_t>(model.layout().size()), 0.0f);
+    for (const auto& e : model.layout().entries())
+      file.read_into<float>(prefix + e.name, detail::shape_of(e),
+                            std::span<float>(values.data() + e.offset, static_cast<std::size_t>(e.size)));
+    copy(backend, destination, VectorView<const float>(values.data(), destination.shape()));
+    synchronize(backend);
+  };
+  restore("", model.parameters());
+  restore("optimizer.m.", optimizer.first_moment());
+  restore("optimizer.v.", optimizer.second_moment());
+  for (std::size_t i = 0; i < model.moe_layers().size(); ++i) {
+    const VectorView<float> bias = model.moe_layers()[i].bias();
+    std::vector<float> values(static_cast<std::size_t>(bias.size()));
+    file.read_into<float>(detail::bias_name(i, Spec::kFirstMoeLayer), {bias.size()}, std::span<float>(values));
+    copy(backend, bias, VectorView<const float>(values.data(), bias.shape()));
+    synchronize(backend);
+  }
+  optimizer.set_steps(std::stoll(file.metadata("optimizer_steps")));
+  CheckpointState state;
+  state.step = std::stoll(file.metadata("step"));
+  for (const auto& [key, value] : file.metadata_entries())
+    if (key.rfind("trainer.", 0) == 0) state.values.emplace_back(key.substr(8), value);
+  return state;
+}
+
+}  // namespace rlmoe::io

@@ -1,0 +1,233 @@
+// io/: JSON, the safetensors format and training checkpoints (Host backend).
+#define BOOST_TEST_MODULE rlmoe io
+#include "support/boost_test.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "nn/nn_checks.hpp"
+#include "rlmoe/io/checkpoint.hpp"
+#include "rlmoe/io/json.hpp"
+#include "rlmoe/io/safetensors.hpp"
+
+namespace t = rlmoe::test;
+namespace io = rlmoe::io;
+namespace fs = std::filesystem;
+using rlmoe::Host;
+
+namespace {
+
+/// A fresh directory under the system's temporary directory, removed at the end of the test.
+struct TemporaryDirectory {
+  fs::path path;
+  TemporaryDirectory() : path(fs::temp_directory_path() / ("rlmoe-io-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++))) {
+    fs::create_directories(path);
+  }
+  ~TemporaryDirectory() { fs::remove_all(path); }
+  static int& counter() {
+    static int n = 0;
+    return n;
+  }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+std::vector<std::byte> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return {reinterpret_cast<const std::byte*>(raw.data()), reinterpret_cast<const std::byte*>(raw.data()) + raw.size()};
+}
+
+void write_bytes(const std::string& path, const std::vector<std::byte>& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+io::SafetensorsWriter sample_writer() {
+  io::SafetensorsWriter w;
+  const std::vector<float> a = {1.5f, -2.0f, 3.25f, 0.0f, 7.0f, -1.0f};
+  const std::vector<std::int64_t> b = {1, -2, 1ll << 40};
+  const std::vector<double> c = {3.141592653589793};
+  w.add<float>("a", {2, 3}, a);
+  w.add<std::int64_t>("b.ids", {3}, b);
+  w.add<double>("c", {1}, c);
+  w.set_metadata("note", "hello \"world\"");
+  return w;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(io_json)
+
+BOOST_AUTO_TEST_CASE(round_trips_and_reports_positions) {
+  const std::string text = R"({"a":[1,-2,3.5,true,false,null],"b":{"c":"x\"y\\n\u00e9"},"d":-0.25e2})";
+  const io::Json j = io::Json::parse(text);
+  BOOST_TEST(j.at("a", "doc").array("a").size() == 6u);
+  BOOST_TEST(j.at("a", "doc").array("a")[1].integer("x") == -2);
+  BOOST_TEST(j.at("a", "doc").array("a")[2].number("x") == 3.5);
+  BOOST_TEST(j.at("b", "doc").at("c", "b").string("c") == "x\"y\\n\xc3\xa9");
+  BOOST_TEST(j.at("d", "doc").number("d") == -25.0);
+  BOOST_TEST(io::Json::parse(j.dump()).dump() == j.dump());
+  BOOST_TEST(t::throws_with<io::FormatError>([] { (void)io::Json::parse(R"({"a": [1, 2})"); }, {"expected ']'", "byte 11"}));
+  BOOST_TEST(t::throws_with<io::FormatError>([] { (void)io::Json::parse(R"({"a": tru})"); }, {"expected a value"}));
+  BOOST_TEST(t::throws_with<io::FormatError>([] { (void)io::Json::parse(R"({"a": 1} x)"); }, {"the end of the document"}));
+  BOOST_TEST(t::throws_with<io::FormatError>([&] { (void)j.at("zzz", "the document"); }, {"the document", "missing \"zzz\""}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(io_safetensors)
+
+BOOST_AUTO_TEST_CASE(round_trip_and_atomic_write) {
+  TemporaryDirectory dir;
+  const std::string path = dir.file("sample.safetensors");
+  sample_writer().write(path);
+  BOOST_TEST(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator{}) == 1, "no temporary file is left");
+  const io::SafetensorsFile f = io::SafetensorsFile::read(path);
+  std::vector<float> a(6);
+  f.read_into<float>("a", {2, 3}, std::span<float>(a));
+  BOOST_TEST((a == std::vector<float>{1.5f, -2.0f, 3.25f, 0.0f, 7.0f, -1.0f}));
+  std::vector<std::int64_t> b(3);
+  f.read_into<std::int64_t>("b.ids", {3}, std::span<std::int64_t>(b));
+  BOOST_TEST(b[2] == (1ll << 40));
+  BOOST_TEST(f.metadata("note") == "hello \"world\"");
+  // The header is 8-byte aligned, as the format recommends.
+  const auto bytes = read_bytes(path);
+  BOOST_TEST(static_cast<std::size_t>(bytes[0]) % 8 == 0u);
+  // Writing again replaces the file in one step.
+  io::SafetensorsWriter other;
+  const std::vector<float> z = {9.0f};
+  other.add<float>("z", {1}, z);
+  other.write(path);
+  BOOST_TEST(io::SafetensorsFile::read(path).tensors().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(refuses_truncated_flipped_and_mismatched_files) {
+  TemporaryDirectory dir;
+  const std::string path = dir.file("sample.safetensors");
+  sample_writer().write(path);
+  const auto bytes = read_bytes(path);
+  const auto parse = [&](const std::vector<std::byte>& b) { (void)io::SafetensorsFile::parse("f", b); };
+  // Truncated: inside the length, inside the header, inside the data.
+  BOOST_TEST(t::throws_with<io::FormatError>([&] { parse({bytes.begin(), bytes.begin() + 5}); }, {"fewer than the 8"}));
+  BOOST_TEST(t::throws_with<io::FormatError>([&] { parse({bytes.begin(), bytes.begin() + 40}); }, {"truncated or corrupt"}));
+  BOOST_TEST(t::throws_with<io::FormatError>([&] { parse({bytes.begin(), bytes.end() - 3}); }, {"truncated or corrupt"}));
+  // A flipped bit in the data: the tensor's checksum names it.
+  auto flipped = bytes;
+  flipped[flipped.size() - 10] ^= std::byte{0x10};
+  BOOST_TEST(t::throws_with<io::FormatError>([&] { parse(flipped); }, {"tensor 'b.ids'", "CRC-32"}));
+  // A flipped bit in the header's JSON.
+  auto header_flip = bytes;
+  header_flip[9] ^= std::byte{0x40};
+  BOOST_TEST(t::throws_with<io::FormatError>([&] { parse(header_flip); }, {"not valid JSON"}));
+  // The right tensor asked for with the wrong shape or dtype.
+  const io::SafetensorsFile f = io::SafetensorsFile::parse("f", bytes);
+  std::vector<float> a(6);
+  BOOST_TEST(t::throws_with<io::FormatError>([&] { f.read_into<float>("a", {3, 2}, std::span<float>(a)); },
+                                             {"tensor 'a'", "shape [2, 3]", "[3, 2] is expected"}));
+  std::vector<double> wrong(6);
+  BOOST_TEST(t::throws_with<io::FormatError>([&] { f.read_into<double>("a", {2, 3}, std::span<double>(wrong)); },
+                                             {"tensor 'a'", "dtype F32", "F64 is expected"}));
+  BOOST_TEST(t::throws_with<io::FormatError>([&] { (void)f.tensor("missing"); }, {"no tensor 'missing'"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(io_checkpoint)
+
+namespace {
+
+using Model = rlmoe::nn::Transformer<Host, t::TinyMoeSpec>;
+
+/// Supervised Adam steps on a fixed batch, as in the overfitting test.
+void train(Model& model, rlmoe::optim::AdamW<Host>& adam, int steps) {
+  const t::TokenBatch batch(t::TinyMoeSpec::kVocab, 12);
+  t::BackendTokens<Host> tokens(Host{}, batch);
+  const rlmoe::index_t outputs = batch.batch * batch.completion_width;
+  std::vector<float> d(static_cast<std::size_t>(outputs), 0.0f);
+  for (rlmoe::index_t b = 0; b < batch.batch; ++b)
+    for (rlmoe::index_t j = 0; j < batch.lengths[b] - batch.prompt_lengths[b]; ++j) d[b * batch.completion_width + j] = -0.1f;
+  std::vector<float> logp(static_cast<std::size_t>(outputs));
+  for (int step = 0; step < steps; ++step) {
+    model.zero_gradients();
+    model.forward(tokens.view, rlmoe::make_view(logp.data(), batch.batch, batch.completion_width));
+    model.backward(rlmoe::make_view(static_cast<const float*>(d.data()), batch.batch, batch.completion_width));
+    adam.step(model.parameters(), model.gradients(), 1e-2);
+    model.update_routing_bias();
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(save_load_and_continue_is_bit_identical) {
+  TemporaryDirectory dir;
+  const rlmoe::optim::AdamWConfig config{0.9, 0.99, 1e-8, 0.01, 1.0};
+  Model straight(Host{});
+  straight.initialize(1);
+  rlmoe::optim::AdamW<Host> straight_adam(Host{}, straight.parameters().size(), config);
+  train(straight, straight_adam, 20);
+
+  Model first(Host{});
+  first.initialize(1);
+  rlmoe::optim::AdamW<Host> first_adam(Host{}, first.parameters().size(), config);
+  train(first, first_adam, 10);
+  io::save_checkpoint(dir.file("step10.safetensors"), Host{}, first, first_adam, {10, {{"rng_offset", "1234"}}});
+
+  Model resumed(Host{});
+  resumed.initialize(999);  // different: everything must come from the file
+  rlmoe::optim::AdamW<Host> resumed_adam(Host{}, resumed.parameters().size(), config);
+  const io::CheckpointState state = io::load_checkpoint(dir.file("step10.safetensors"), Host{}, resumed, resumed_adam);
+  BOOST_TEST(state.step == 10);
+  BOOST_TEST(state.value("rng_offset") == "1234");
+  BOOST_TEST(resumed_adam.steps() == 10);
+  train(resumed, resumed_adam, 10);
+  t::check_equal(rlmoe::to_host(Host{}, resumed.parameters()), rlmoe::to_host(Host{}, straight.parameters()),
+                 "parameters after resuming");
+  for (std::size_t i = 0; i < straight.moe_layers().size(); ++i)
+    t::check_equal(rlmoe::to_host(Host{}, resumed.moe_layers()[i].bias()), rlmoe::to_host(Host{}, straight.moe_layers()[i].bias()),
+                   "routing bias after resuming");
+}
+
+BOOST_AUTO_TEST_CASE(refuses_other_models_and_damaged_files) {
+  TemporaryDirectory dir;
+  Model model(Host{});
+  model.initialize(1);
+  rlmoe::optim::AdamW<Host> adam(Host{}, model.parameters().size(), {});
+  const std::string path = dir.file("model.safetensors");
+  io::save_checkpoint(path, Host{}, model, adam, {});
+  // Another architecture.
+  rlmoe::nn::Transformer<Host, t::TinyDenseSpec> dense(Host{});
+  rlmoe::optim::AdamW<Host> dense_adam(Host{}, dense.parameters().size(), {});
+  BOOST_TEST(t::throws_with<io::FormatError>([&] { (void)io::load_checkpoint(path, Host{}, dense, dense_adam); },
+                                             {"written for another model", "\"vocab\":13", "\"vocab\":11"}));
+  // Truncated.
+  const auto bytes = read_bytes(path);
+  write_bytes(dir.file("truncated.safetensors"), {bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(bytes.size() / 2)});
+  BOOST_TEST(t::throws_with<io::FormatError>([&] { (void)io::load_checkpoint(dir.file("truncated.safetensors"), Host{}, model, adam); },
+                                             {"truncated or corrupt"}));
+  // A flipped bit in a parameter.
+  auto flipped = bytes;
+  flipped[bytes.size() - 100] ^= std::byte{0x01};
+  write_bytes(dir.file("flipped.safetensors"), flipped);
+  BOOST_TEST(t::throws_with<io::FormatError>([&] { (void)io::load_checkpoint(dir.file("flipped.safetensors"), Host{}, model, adam); },
+                                             {"CRC-32", "corrupt"}));
+  // A tensor of the wrong shape under a model tensor's name.
+  const io::SafetensorsFile original = io::SafetensorsFile::read(path);
+  io::SafetensorsWriter wrong;
+  for (const auto& tensor : original.tensors()) {
+    std::vector<float> values(static_cast<std::size_t>(tensor.elements()));
+    original.read_into<float>(tensor.name, tensor.shape, std::span<float>(values));
+    auto shape = tensor.shape;
+    if (tensor.name == "layers.0.wq") shape = {shape[1] * shape[0]};
+    wrong.add<float>(tensor.name, shape, values);
+  }
+  for (const auto& [key, value] : original.metadata_entries())
+    if (key.rfind("crc32.", 0) != 0) wrong.set_metadata(key, value);
+  wrong.write(dir.file("wrong_shape.safetensors"));
+  BOOST_TEST(t::throws_with<io::FormatError>([&] { (void)io::load_checkpoint(dir.file("wrong_shape.safetensors"), Host{}, model, adam); },
+                                             {"tensor 'layers.0.wq'", "shape [64]", "[8, 8] is expected"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,28 @@
+#pragma once
+// Small transformer architectures for the tests.
+#include "rlmoe/core/types.hpp"
+#include "rlmoe/moe/config.hpp"
+
+namespace rlmoe::test {
+
+/// Two layers, the first dense and the second MoE (8 experts, top-2, one shared), tied embeddings.
+struct TinyMoeSpec {
+  static constexpr index_t kVocab = 13, kModelDim = 8, kLayers = 2, kHeads = 2, kMaxLength = 16;
+  static constexpr index_t kDenseHidden = 12, kFirstMoeLayer = 1;
+  static constexpr index_t kRoutedExperts = 8, kTopK = 2, kExpertHidden = 6, kSharedExperts = 1, kGroups = 2, kTopkGroups = 1;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Sigmoid;
+  static constexpr float kRoutedScaling = 1.5f, kRopeBase = 10000.0f, kNormEpsilon = 1e-6f;
+  static constexpr bool kTiedEmbeddings = true;
+};
+
+/// All dense, separate LM head.
+struct TinyDenseSpec {
+  static constexpr index_t kVocab = 11, kModelDim = 12, kLayers = 2, kHeads = 3, kMaxLength = 16;
+  static constexpr index_t kDenseHidden = 16, kFirstMoeLayer = 2;
+  static constexpr index_t kRoutedExperts = 1, kTopK = 1, kExpertHidden = 1, kSharedExperts = 0, kGroups = 1, kTopkGroups = 1;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Softmax;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 500.0f, kNormEpsilon = 1e-5f;
+  static constexpr bool kTiedEmbeddings = false;
+};
+
+}  // namespace rlmoe::test
