@@ -34,8 +34,13 @@
 #include "rlmoe/nn/rmsnorm.hpp"
 #include "rlmoe/nn/rope.hpp"
 #include "rlmoe/nn/swiglu.hpp"
+#include "rlmoe/nn/training.hpp"
 #include "rlmoe/nn/transformer.hpp"
 #include "rlmoe/nn/transformer_spec.hpp"
+
+#include "rlmoe/io/checkpoint.hpp"
+#include "rlmoe/io/json.hpp"
+#include "rlmoe/io/safetensors.hpp"
 
 #include "rlmoe/optim/adamw.hpp"
 #include "rlmoe/optim/schedule.hpp"

@@ -11,6 +11,7 @@
 #include "moe/moe_reference.hpp"
 #include "nn/nn_reference.hpp"
 #include "nn/tiny_specs.hpp"
+#include "rlmoe/nn/training.hpp"
 #include "rlmoe/nn/transformer.hpp"
 #include "rlmoe/optim/adamw.hpp"
 #include "rlmoe/rlmoe.hpp"
@@ -377,8 +378,9 @@ void check_decode_matches_forward(const B& backend) {
   BOOST_TEST(relative_error(have, want) < tolerance, "decode vs forward relative error " << relative_error(have, want));
 }
 
-/// Supervised steps on a fixed batch: the loss (mean negative log-likelihood of the completion
-/// tokens) falls by 100x; returns the final loss.
+/// Supervised steps on a fixed batch through nn::supervised_loss and nn::optimizer_step; returns
+/// the final loss (the mean negative log-likelihood of the completion tokens), checked against
+/// the log-probabilities at every step.
 template <class B, class Spec>
 double overfit(const B& backend, int steps, double* first_loss) {
   nn::Transformer<B, Spec> model(backend);
@@ -387,24 +389,19 @@ double overfit(const B& backend, int steps, double* first_loss) {
   TokenBatch t(Spec::kVocab, 12);
   BackendTokens<B> tokens(backend, t);
   const index_t outputs = t.batch * t.completion_width;
-  std::vector<float> weights(static_cast<std::size_t>(outputs), 0.0f);
-  float count = 0.0f;
-  for (index_t b = 0; b < t.batch; ++b)
-    for (index_t j = 0; j < t.lengths[b] - t.prompt_lengths[b]; ++j) count += 1.0f;
-  for (index_t b = 0; b < t.batch; ++b)
-    for (index_t j = 0; j < t.lengths[b] - t.prompt_lengths[b]; ++j) weights[b * t.completion_width + j] = -1.0f / count;
-  Buffer<float, B> logp(backend, outputs), d_logp = to_backend(backend, weights);
+  nn::SupervisedScratch<B> scratch(backend, outputs);
   double loss = 0.0;
   for (int step = 0; step < steps; ++step) {
     model.zero_gradients();
-    model.forward(tokens.view, logp.view(t.batch, t.completion_width));
-    const auto values = to_host(backend, logp.view());
-    loss = 0.0;
-    for (index_t i = 0; i < outputs; ++i) loss += static_cast<double>(weights[i]) * values[i];
+    nn::supervised_loss(backend, model, tokens.view, scratch);
+    loss = to_host(backend, scratch.loss.view())[0];
+    const auto logp = to_host(backend, scratch.logp.view());
+    double expected = 0.0, count = 0.0;
+    for (index_t b = 0; b < t.batch; ++b)
+      for (index_t j = 0; j < t.lengths[b] - t.prompt_lengths[b]; ++j, count += 1.0) expected -= logp[b * t.completion_width + j];
+    BOOST_TEST_REQUIRE(std::abs(loss - expected / count) <= 1e-6 * (1.0 + std::abs(loss)), "step " << step);
     if (step == 0) *first_loss = loss;
-    model.backward(d_logp.view(t.batch, t.completion_width));
-    adam.step(model.parameters(), model.gradients(), 1e-2);
-    model.update_routing_bias();
+    nn::optimizer_step(model, adam, 1e-2);
   }
   return loss;
 }

@@ -1,0 +1,81 @@
+#pragma once
+// Training steps around a Transformer:
+//  - optimizer_step: AdamW over the flat parameter buffer, then the MoE layers' aux-loss-free
+//    bias update, which belongs right after every optimizer step;
+//  - supervised_loss: cross-entropy on given completion tokens (the demonstrations of an R1-style
+//    cold start): forward, the mean negative log-likelihood over the completion tokens, and the
+//    backward pass into the model's gradients.
+#include <cstdint>
+
+#include "rlmoe/backend/backend.hpp"
+#include "rlmoe/backend/memory.hpp"
+#include "rlmoe/backend/transform_reduce.hpp"
+#include "rlmoe/core/host_device.hpp"
+#include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/nn/transformer.hpp"
+#include "rlmoe/optim/adamw.hpp"
+
+namespace rlmoe::nn {
+
+/// One AdamW step of the model's parameters from its gradients, then the routing-bias update.
+template <Backend B, TransformerSpec Spec>
+void optimizer_step(Transformer<B, Spec, float>& model, optim::AdamW<B>& optimizer, double learning_rate) {
+  optimizer.step(model.parameters(), model.gradients(), learning_rate);
+  model.update_routing_bias();
+}
+
+namespace detail {
+
+/// For completion token j of sequence b: 1 when it exists (j < length - prompt length).
+struct CompletionTokenCount {
+  SequenceBatch batch;
+  RLMOE_HOST_DEVICE double operator()(index_t i) const {
+    const index_t b = i / batch.completion_width, j = i - b * batch.completion_width;
+    return j < batch.lengths[b] - batch.prompt_lengths[b] ? 1.0 : 0.0;
+  }
+};
+
+/// d loss / d logp = -1 / count on existing completion tokens; returns -logp / count.
+template <class T>
+struct NegativeLogLikelihood {
+  SequenceBatch batch;
+  MatrixView<const T> logp;
+  const double* count;
+  MatrixView<T> d_logp;
+  RLMOE_HOST_DEVICE double operator()(index_t i) const {
+    const index_t b = i / batch.completion_width, j = i - b * batch.completion_width;
+    const bool exists = j < batch.lengths[b] - batch.prompt_lengths[b];
+    const double scale = *count > 0.0 ? 1.0 / *count : 0.0;
+    d_logp(b, j) = exists ? static_cast<T>(-scale) : T(0);
+    return exists ? -scale * static_cast<double>(logp(b, j)) : 0.0;
+  }
+};
+
+}  // namespace detail
+
+/// Scratch of supervised_loss, reused across steps.
+template <Backend B, class T = float>
+struct SupervisedScratch {
+  Buffer<T, B> logp, d_logp;
+  Buffer<double, B> count, loss;
+  SupervisedScratch(const B& backend, index_t outputs)
+      : logp(backend, outputs), d_logp(backend, outputs), count(backend, 1), loss(backend, 1) {}
+};
+
+/// Forward and backward of the mean token cross-entropy on the completion tokens of `batch`;
+/// gradients accumulate into the model. The loss stays in backend memory: scratch.loss[0].
+template <Backend B, TransformerSpec Spec, class T>
+void supervised_loss(const B& backend, Transformer<B, Spec, T>& model, const SequenceBatch& batch,
+                     SupervisedScratch<B, T>& scratch) {
+  const index_t rows = batch.tokens.extent(0), width = batch.completion_width;
+  RLMOE_CHECK(scratch.logp.size() >= rows * width, ShapeError, "supervised_loss: the scratch holds ", scratch.logp.size(),
+              " outputs but the batch has ", rows * width);
+  const MatrixView<T> logp(scratch.logp.data(), Extents<2>{rows, width}), d_logp(scratch.d_logp.data(), Extents<2>{rows, width});
+  model.forward(batch, logp);
+  transform_reduce(backend, rows * width, detail::CompletionTokenCount{batch}, scratch.count.view(), Sum{}, 0.0);
+  transform_reduce(backend, rows * width, detail::NegativeLogLikelihood<T>{batch, logp, scratch.count.data(), d_logp},
+                   scratch.loss.view(), Sum{}, 0.0);
+  model.backward(d_logp);
+}
+
+}  // namespace rlmoe::nn
