@@ -1,7 +1,7 @@
 # Shared by the scripts: Debian packages the build needs, installed when missing (as root), and
 # the CUDA toolkit put on PATH when it is installed in its usual place.
 
-RLMOE_DEBIAN_PACKAGES=(cmake ninja-build g++ libeigen3-dev libboost-test-dev)
+RLMOE_DEBIAN_PACKAGES=(cmake ninja-build g++ libeigen3-dev zlib1g-dev libboost-test-dev)
 
 rlmoe_ensure_packages() {
   local missing=()

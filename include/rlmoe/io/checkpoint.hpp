@@ -1,9 +1,9 @@
 #pragma once
 // Training checkpoints in the safetensors format: every parameter tensor under its layout name,
 // the optimizer's two moments under "optimizer.m." and "optimizer.v." + name, each MoE layer's
-// routing bias under "layers.<l>.moe.router_bias", and in the metadata the format, the Spec (as
-// JSON), the step, the optimizer's step count and whatever trainer state the caller adds (RNG
-// offsets, the data position). Written atomically (safetensors.hpp); loading refuses a file
+// routing bias under "layers.<l>.moe.router_bias", optionally a frozen reference model under
+// "reference." + those names, and in the metadata the format, the Spec (as JSON), the step, the
+// optimizer's step count and whatever trainer state the caller adds (counters, the data position). Written atomically (safetensors.hpp); loading refuses a file
 // whose format, Spec, tensor names, dtypes or shapes differ from the model's, naming what differs.
 #include <cstdint>
 #include <string>
@@ -69,23 +69,59 @@ inline std::string bias_name(std::size_t moe_index, index_t first_moe_layer) {
 
 }  // namespace detail
 
+namespace detail {
+
+/// A model's parameters and routing biases, each tensor under prefix + its name.
 template <Backend B, nn::TransformerSpec Spec>
-void save_checkpoint(const std::string& path, const B& backend, const nn::Transformer<B, Spec, float>& model,
-                     const optim::AdamW<B>& optimizer, const CheckpointState& state) {
-  SafetensorsWriter writer;
+void add_model(SafetensorsWriter& writer, const B& backend, const nn::Transformer<B, Spec, float>& model, const std::string& prefix) {
   const auto params = to_host(backend, model.parameters());
-  const auto m = to_host(backend, optimizer.first_moment());
-  const auto v = to_host(backend, optimizer.second_moment());
-  const auto add = [&](const std::string& name, const ParameterLayout::Entry& e, const std::vector<float>& values) {
-    writer.add<float>(name, detail::shape_of(e), std::span<const float>(values.data() + e.offset, static_cast<std::size_t>(e.size)));
-  };
-  for (const auto& e : model.layout().entries()) add(e.name, e, params);
-  for (const auto& e : model.layout().entries()) add("optimizer.m." + e.name, e, m);
-  for (const auto& e : model.layout().entries()) add("optimizer.v." + e.name, e, v);
+  for (const auto& e : model.layout().entries())
+    writer.add<float>(prefix + e.name, shape_of(e), std::span<const float>(params.data() + e.offset, static_cast<std::size_t>(e.size)));
   for (std::size_t i = 0; i < model.moe_layers().size(); ++i) {
     const auto bias = to_host(backend, model.moe_layers()[i].bias());
-    writer.add<float>(detail::bias_name(i, Spec::kFirstMoeLayer), {static_cast<std::int64_t>(bias.size())}, bias);
+    writer.add<float>(prefix + bias_name(i, Spec::kFirstMoeLayer), {static_cast<std::int64_t>(bias.size())}, bias);
   }
+}
+
+/// The values of tensors prefix + name of every layout entry, into a flat buffer.
+template <Backend B>
+void read_flat(const SafetensorsFile& file, const B& backend, const ParameterLayout& layout, const std::string& prefix,
+               VectorView<float> destination) {
+  std::vector<float> values(static_cast<std::size_t>(layout.size()), 0.0f);
+  for (const auto& e : layout.entries())
+    file.read_into<float>(prefix + e.name, shape_of(e), std::span<float>(values.data() + e.offset, static_cast<std::size_t>(e.size)));
+  copy(backend, destination, VectorView<const float>(values.data(), destination.shape()));
+  synchronize(backend);
+}
+
+template <Backend B, nn::TransformerSpec Spec>
+void read_model(const SafetensorsFile& file, const B& backend, nn::Transformer<B, Spec, float>& model, const std::string& prefix) {
+  read_flat(file, backend, model.layout(), prefix, model.parameters());
+  for (std::size_t i = 0; i < model.moe_layers().size(); ++i) {
+    const VectorView<float> bias = model.moe_layers()[i].bias();
+    std::vector<float> values(static_cast<std::size_t>(bias.size()));
+    file.read_into<float>(prefix + bias_name(i, Spec::kFirstMoeLayer), {bias.size()}, std::span<float>(values));
+    copy(backend, bias, VectorView<const float>(values.data(), bias.shape()));
+    synchronize(backend);
+  }
+}
+
+}  // namespace detail
+
+/// Writes model, optimizer state, an optional reference model and the trainer state atomically.
+template <Backend B, nn::TransformerSpec Spec>
+void save_checkpoint(const std::string& path, const B& backend, const nn::Transformer<B, Spec, float>& model,
+                     const optim::AdamW<B>& optimizer, const CheckpointState& state,
+                     const nn::Transformer<B, Spec, float>* reference = nullptr) {
+  SafetensorsWriter writer;
+  detail::add_model(writer, backend, model, "");
+  const auto m = to_host(backend, optimizer.first_moment());
+  const auto v = to_host(backend, optimizer.second_moment());
+  for (const auto& [prefix, values] : {std::pair{"optimizer.m.", &m}, std::pair{"optimizer.v.", &v}})
+    for (const auto& e : model.layout().entries())
+      writer.add<float>(prefix + e.name, detail::shape_of(e),
+                        std::span<const float>(values->data() + e.offset, static_cast<std::size_t>(e.size)));
+  if (reference != nullptr) detail::add_model(writer, backend, *reference, "reference.");
   writer.set_metadata("format", kCheckpointFormat);
   writer.set_metadata("spec", spec_json<Spec>());
   writer.set_metadata("step", std::to_string(state.step));
@@ -94,33 +130,20 @@ void save_checkpoint(const std::string& path, const B& backend, const nn::Transf
   writer.write(path);
 }
 
-/// Restores model and optimizer from `path`; returns the trainer state stored with them.
+/// Restores model, optimizer and (when given) the reference model from `path`; returns the
+/// trainer state stored with them.
 template <Backend B, nn::TransformerSpec Spec>
 CheckpointState load_checkpoint(const std::string& path, const B& backend, nn::Transformer<B, Spec, float>& model,
-                                optim::AdamW<B>& optimizer) {
+                                optim::AdamW<B>& optimizer, nn::Transformer<B, Spec, float>* reference = nullptr) {
   const SafetensorsFile file = SafetensorsFile::read(path);
   RLMOE_CHECK(file.metadata("format") == kCheckpointFormat, FormatError, "checkpoint '", path, "' has format '",
               file.metadata("format"), "' but '", kCheckpointFormat, "' is expected");
   RLMOE_CHECK(file.metadata("spec") == spec_json<Spec>(), FormatError, "checkpoint '", path,
               "' was written for another model: its spec is ", file.metadata("spec"), " but this model's is ", spec_json<Spec>());
-  const auto restore = [&](const std::string& prefix, VectorView<float> destination) {
-    std::vector<float> values(static_cast<std::size_t>(model.layout().size()), 0.0f);
-    for (const auto& e : model.layout().entries())
-      file.read_into<float>(prefix + e.name, detail::shape_of(e),
-                            std::span<float>(values.data() + e.offset, static_cast<std::size_t>(e.size)));
-    copy(backend, destination, VectorView<const float>(values.data(), destination.shape()));
-    synchronize(backend);
-  };
-  restore("", model.parameters());
-  restore("optimizer.m.", optimizer.first_moment());
-  restore("optimizer.v.", optimizer.second_moment());
-  for (std::size_t i = 0; i < model.moe_layers().size(); ++i) {
-    const VectorView<float> bias = model.moe_layers()[i].bias();
-    std::vector<float> values(static_cast<std::size_t>(bias.size()));
-    file.read_into<float>(detail::bias_name(i, Spec::kFirstMoeLayer), {bias.size()}, std::span<float>(values));
-    copy(backend, bias, VectorView<const float>(values.data(), bias.shape()));
-    synchronize(backend);
-  }
+  detail::read_model(file, backend, model, "");
+  detail::read_flat(file, backend, model.layout(), "optimizer.m.", optimizer.first_moment());
+  detail::read_flat(file, backend, model.layout(), "optimizer.v.", optimizer.second_moment());
+  if (reference != nullptr) detail::read_model(file, backend, *reference, "reference.");
   optimizer.set_steps(std::stoll(file.metadata("optimizer_steps")));
   CheckpointState state;
   state.step = std::stoll(file.metadata("step"));
