@@ -5,7 +5,7 @@
 // writes runs/quickstart/metrics.jsonl, curves.png and checkpoint.safetensors, and ends with the
 // held-out accuracy, checking that it reached 0.9 and that RL itself added at least 0.3.
 //
-//   01_grpo_quickstart [--task reverse|addition|formatted-reverse] [--steps N] [--cold-start N]
+//   01_grpo_quickstart [--task reverse|reverse-short|addition|formatted-reverse] [--steps N] [--cold-start N]
 //                      [--seed S] [--out DIR] [--resume CHECKPOINT] [--stop-after N] [--quiet] [--no-check]
 //
 // Built with g++ it trains on the CPU; 01_grpo_quickstart_cuda trains on the GPU when there is one.
@@ -47,7 +47,7 @@ struct Options {
 
 [[noreturn]] void usage(const char* program) {
   std::fprintf(stderr,
-               "usage: %s [--task reverse|addition|formatted-reverse] [--steps N] [--cold-start N] [--seed S]\n"
+               "usage: %s [--task reverse|reverse-short|addition|formatted-reverse] [--steps N] [--cold-start N] [--seed S]\n"
                "          [--out DIR] [--resume CHECKPOINT] [--stop-after N] [--quiet] [--no-check]\n",
                program);
   std::exit(2);
@@ -89,7 +89,7 @@ rlmoe::rl::GrpoConfig default_config(const Options& o, long long steps, long lon
   c.min_learning_rate = 1e-4;
   c.warmup_steps = 10;
   c.cold_start_batch = 64;
-  c.cold_start_learning_rate = 1e-3;
+  c.cold_start_learning_rate = 3e-3;
   c.eval_every = 100;
   c.eval_prompts = 200;
   c.pass_at_k = 4;
@@ -136,7 +136,9 @@ template <rlmoe::Backend B>
 int run(const B& backend, const Options& o) {
   const bool defaults = o.steps < 0 && o.cold_start < 0;
   if (o.task == "reverse")
-    return train(backend, rlmoe::rl::tasks::ReverseDigits{2, 4}, default_config(o, 1500, 30), o, defaults);
+    return train(backend, rlmoe::rl::tasks::ReverseDigits{2, 4}, default_config(o, 2000, 30), o, defaults);
+  if (o.task == "reverse-short")  // R1-Zero's point: pure RL, no cold start, on 1-2 digits
+    return train(backend, rlmoe::rl::tasks::ReverseDigits{1, 2}, default_config(o, 800, 0), o, false);
   if (o.task == "addition")
     return train(backend, rlmoe::rl::tasks::Addition{2}, default_config(o, 1500, 150), o, false);
   if (o.task == "formatted-reverse")

@@ -1,0 +1,27 @@
+// rl/: the group sampler and the GRPO trainer on the Cuda backend.
+#include "support/cuda_test_main.hpp"
+
+#include "rl/trainer_checks.hpp"
+
+namespace t = rlmoe::test;
+using rlmoe::Cuda;
+
+namespace {
+
+const Cuda& gpu() {
+  static const Cuda backend(0);
+  return backend;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cuda_rl_sampling)
+BOOST_AUTO_TEST_CASE(recorded_rollouts_match_the_policy) { t::check_sampler_records(gpu()); }
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(cuda_rl_trainer)
+BOOST_AUTO_TEST_CASE(one_step) { t::check_trainer_step(gpu()); }
+BOOST_AUTO_TEST_CASE(deterministic) { t::check_trainer_determinism(gpu()); }
+BOOST_AUTO_TEST_CASE(learns_a_one_token_task) { t::check_one_token_task(gpu()); }
+BOOST_AUTO_TEST_CASE(resumes_exactly) { t::check_resume(gpu()); }
+BOOST_AUTO_TEST_SUITE_END()

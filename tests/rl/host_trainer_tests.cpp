@@ -1,0 +1,21 @@
+// rl/: the group sampler and the GRPO trainer on the Host backend.
+#define BOOST_TEST_MODULE rlmoe trainer host
+#include "support/boost_test.hpp"
+
+#include "rl/trainer_checks.hpp"
+
+namespace t = rlmoe::test;
+using rlmoe::Host;
+
+BOOST_AUTO_TEST_SUITE(rl_sampling)
+BOOST_AUTO_TEST_CASE(greedy_top_k_top_p_min_p) { t::check_choose_token(); }
+BOOST_AUTO_TEST_CASE(recorded_rollouts_match_the_policy) { t::check_sampler_records(Host{}); }
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(rl_trainer)
+BOOST_AUTO_TEST_CASE(one_step) { t::check_trainer_step(Host{}); }
+BOOST_AUTO_TEST_CASE(deterministic) { t::check_trainer_determinism(Host{}); }
+BOOST_AUTO_TEST_CASE(learns_a_one_token_task) { t::check_one_token_task(Host{}); }
+BOOST_AUTO_TEST_CASE(resumes_exactly) { t::check_resume(Host{}); }
+BOOST_AUTO_TEST_CASE(refuses_invalid_configurations) { t::check_trainer_refusals(Host{}); }
+BOOST_AUTO_TEST_SUITE_END()
