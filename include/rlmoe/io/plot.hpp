@@ -139,10 +139,14 @@ inline Image plot(const std::vector<Series>& series, const PlotOptions& options)
     for (std::size_t i = 1; i < s.x.size(); ++i)
       if (std::isfinite(s.y[i - 1]) && std::isfinite(s.y[i]))
         detail::draw_line(image, px(s.x[i - 1]), py(s.y[i - 1]), px(s.x[i]), py(s.y[i]), s.color, 2);
-  int legend_y = top + 8;
+  // The legend sits in the lower right, where learning curves that rise leave room.
+  int legend_width = 0;
+  for (const Series& s : series) legend_width = std::max(legend_width, detail::text_width(s.name));
+  const int legend_x = left + plot_w - legend_width - 56;
+  int legend_y = top + plot_h - 12 - 20 * static_cast<int>(series.size());
   for (const Series& s : series) {
-    detail::draw_line(image, left + 12, legend_y + 6, left + 36, legend_y + 6, s.color, 3);
-    detail::draw_text(image, left + 44, legend_y, s.name, axis);
+    detail::draw_line(image, legend_x, legend_y + 6, legend_x + 24, legend_y + 6, s.color, 3);
+    detail::draw_text(image, legend_x + 32, legend_y, s.name, axis);
     legend_y += 20;
   }
   detail::draw_text(image, left + (plot_w - detail::text_width(options.title)) / 2, 10, options.title, axis);

@@ -454,28 +454,42 @@ class GrpoTrainer {
     return detail::mean(values);
   }
 
+  /// The learning curves: training reward and accuracy as moving averages over 2% of the run
+  /// (the accuracy only when it differs from the reward), and the held-out accuracy.
   void write_curves(const std::string& file) const {
-    io::Series reward{"reward (mean)", 0x1F77B4, {}, {}}, accuracy{"accuracy (train)", 0xFF7F0E, {}, {}},
-        eval{"accuracy (held-out, greedy)", 0x2CA02C, {}, {}};
-    for (const StepMetrics& m : history_) {
-      reward.x.push_back(static_cast<double>(m.step + 1));
-      reward.y.push_back(m.reward_mean);
-      accuracy.x.push_back(static_cast<double>(m.step + 1));
-      accuracy.y.push_back(m.accuracy);
+    const auto smoothed = [&](auto value) {
+      const std::size_t window = std::max<std::size_t>(1, history_.size() / 50);
+      std::vector<double> out;
+      double sum = 0.0;
+      for (std::size_t i = 0; i < history_.size(); ++i) {
+        sum += value(history_[i]);
+        if (i >= window) sum -= value(history_[i - window]);
+        out.push_back(sum / static_cast<double>(std::min(i + 1, window)));
+      }
+      return out;
+    };
+    std::vector<double> steps;
+    for (const StepMetrics& m : history_) steps.push_back(static_cast<double>(m.step + 1));
+    std::vector<io::Series> series;
+    series.push_back({"reward (training, moving average)", 0x1F77B4, steps, smoothed([](const StepMetrics& m) { return m.reward_mean; })});
+    const bool same = std::all_of(history_.begin(), history_.end(), [](const StepMetrics& m) { return m.reward_mean == m.accuracy; });
+    if (!same) series.push_back({"accuracy (training, moving average)", 0xFF7F0E, steps, smoothed([](const StepMetrics& m) { return m.accuracy; })});
+    io::Series eval{"accuracy (held-out, greedy)", 0x2CA02C, {}, {}};
+    if (std::isfinite(summary_.rl_start_accuracy)) {
+      eval.x.push_back(0.0);
+      eval.y.push_back(summary_.rl_start_accuracy);
+    }
+    for (const StepMetrics& m : history_)
       if (std::isfinite(m.eval_accuracy)) {
         eval.x.push_back(static_cast<double>(m.step + 1));
         eval.y.push_back(m.eval_accuracy);
       }
-    }
-    if (std::isfinite(summary_.rl_start_accuracy) && !history_.empty() && history_.front().step == 0) {
-      eval.x.insert(eval.x.begin(), 0.0);
-      eval.y.insert(eval.y.begin(), summary_.rl_start_accuracy);
-    }
+    series.push_back(eval);
     double low = 0.0, high = 1.0;
-    for (double y : reward.y)
-      if (std::isfinite(y)) low = std::min(low, y), high = std::max(high, y);
-    io::write_png(file, io::plot({reward, accuracy, eval},
-                                 {std::string("GRPO on ") + std::string(TaskT::kName), "step", low, high, 800, 450}));
+    for (const io::Series& s : series)
+      for (double y : s.y)
+        if (std::isfinite(y)) low = std::min(low, y), high = std::max(high, y);
+    io::write_png(file, io::plot(series, {std::string("GRPO on ") + std::string(TaskT::kName), "step", low, high, 800, 450}));
   }
 
   /// After resuming: drops the lines a stopped run logged past its checkpoint (they will be
