@@ -41,9 +41,7 @@ struct SortDigits {
     return p;
   }
   std::vector<token_t> demonstration(const rlmoe::rl::tasks::Problem& p) const {
-    std::vector<token_t> out = p.reference;
-    out.push_back(Vocabulary::kEos);
-    return out;
+    return rlmoe::rl::tasks::answer_then(p, Vocabulary::kEos);
   }
   SortedDigitsReward reward() const { return {}; }
   rlmoe::rl::ExactMatch accuracy() const { return rlmoe::rl::ExactMatch{Vocabulary::kPlain}; }

@@ -8,10 +8,10 @@ with the loss value so that the two programs can be compared.
 """
 import argparse
 import json
-import statistics
-import time
 
 import torch
+
+from timing import median_ms
 
 WIDTH = 1024
 GROUP_SIZE = 16
@@ -76,24 +76,6 @@ CASES = {
     "gspo": dict(eps_low=3e-4, eps_high=4e-4, beta=0.0, level="sequence", loss_type="grpo"),
 }
 
-
-def median_ms(fn, device, warmup=3, repetitions=30):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repetitions):
-        if device == "cuda":
-            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            stop.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(stop))
-        else:
-            t0 = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
 
 
 def main():

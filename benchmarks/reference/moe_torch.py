@@ -14,11 +14,11 @@ Prints one JSON line per case in the benchmark's format.
 """
 import argparse
 import json
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+
+from timing import median_ms
 
 CASES = [
     ("8x2048_top2", dict(tokens=16384, d=1024, h=2048, experts=8, top_k=2, shared=0)),
@@ -90,24 +90,6 @@ def moe_grouped(x, w, top_k):
     return y + shared_experts(x, w)
 
 
-def median_ms(fn, device, repetitions):
-    for _ in range(2):
-        fn()
-    times = []
-    for _ in range(repetitions):
-        if device == "cuda":
-            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            stop.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(stop))
-        else:
-            t0 = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
-
 
 def main():
     parser = argparse.ArgumentParser()
@@ -138,8 +120,8 @@ def main():
                 fn(x, w, top_k).backward(dy)
 
             reps = 20 if device == "cuda" else 2
-            forward_ms = median_ms(forward, device, reps)
-            step_ms = median_ms(step, device, reps)
+            forward_ms = median_ms(forward, device, reps, warmup=2)
+            step_ms = median_ms(step, device, reps, warmup=2)
             print(json.dumps({"bench": f"moe_{case}", "backend": variant, "device": name, "tokens": tokens,
                               "forward_ms": forward_ms, "forward_backward_ms": step_ms,
                               "tflop_per_s": 3.0 * forward_flops / (step_ms * 1e-3) / 1e12}), flush=True)

@@ -10,11 +10,11 @@ the benchmark's format.
 """
 import argparse
 import json
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+
+from timing import median_ms
 
 VOCAB, DIM, LAYERS, HEADS, DENSE_HIDDEN, FIRST_MOE = 8192, 512, 6, 8, 1408, 1
 EXPERTS, TOP_K, EXPERT_HIDDEN, SHARED = 16, 2, 352, 1
@@ -102,23 +102,6 @@ class Model(torch.nn.Module):
         return logp.gather(-1, tokens[:, 1:, None]).squeeze(-1)
 
 
-def median_ms(fn, device, repetitions):
-    fn()
-    times = []
-    for _ in range(repetitions):
-        if device == "cuda":
-            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            stop.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(stop))
-        else:
-            t0 = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
-
 
 def main():
     parser = argparse.ArgumentParser()
@@ -144,8 +127,8 @@ def main():
         forward(tokens).mean().backward()
 
     reps = 10 if device == "cuda" else 3
-    forward_ms = median_ms(forward_only, device, reps)
-    step_ms = median_ms(step, device, reps)
+    forward_ms = median_ms(forward_only, device, reps, warmup=1)
+    step_ms = median_ms(step, device, reps, warmup=1)
     n = sequences * length
     print(json.dumps({"bench": "transformer_forward_backward", "backend": "torch-compiled" if args.compile else "torch",
                       "device": torch.cuda.get_device_name() if device == "cuda" else "cpu", "sequences": sequences,

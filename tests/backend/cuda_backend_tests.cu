@@ -13,15 +13,7 @@ using rlmoe::Cuda;
 using rlmoe::Host;
 using rlmoe::index_t;
 
-namespace {
-
-/// One backend object for the whole program: creating streams and cuBLAS handles is slow.
-const Cuda& gpu() {
-  static const Cuda backend(0);
-  return backend;
-}
-
-}  // namespace
+using rlmoe::test::gpu;
 
 BOOST_AUTO_TEST_SUITE(cuda_memory)
 BOOST_AUTO_TEST_CASE(buffers_and_copies) { t::check_memory(gpu()); }

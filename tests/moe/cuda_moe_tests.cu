@@ -9,14 +9,7 @@ using rlmoe::Cuda;
 using rlmoe::Host;
 using rlmoe::index_t;
 
-namespace {
-
-const Cuda& gpu() {
-  static const Cuda backend(0);
-  return backend;
-}
-
-}  // namespace
+using rlmoe::test::gpu;
 
 BOOST_AUTO_TEST_SUITE(cuda_moe_forward)
 BOOST_AUTO_TEST_CASE(float32) { t::check_moe_forward<Cuda, float>(gpu()); }

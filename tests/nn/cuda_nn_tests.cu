@@ -8,14 +8,7 @@ namespace t = rlmoe::test;
 using rlmoe::Cuda;
 using rlmoe::Host;
 
-namespace {
-
-const Cuda& gpu() {
-  static const Cuda backend(0);
-  return backend;
-}
-
-}  // namespace
+using rlmoe::test::gpu;
 
 BOOST_AUTO_TEST_SUITE(cuda_nn_layers)
 BOOST_AUTO_TEST_CASE(rmsnorm) { t::check_rmsnorm(gpu()); }

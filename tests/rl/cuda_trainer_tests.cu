@@ -6,14 +6,7 @@
 namespace t = rlmoe::test;
 using rlmoe::Cuda;
 
-namespace {
-
-const Cuda& gpu() {
-  static const Cuda backend(0);
-  return backend;
-}
-
-}  // namespace
+using rlmoe::test::gpu;
 
 BOOST_AUTO_TEST_SUITE(cuda_rl_sampling)
 BOOST_AUTO_TEST_CASE(recorded_rollouts_match_the_policy) { t::check_sampler_records(gpu()); }

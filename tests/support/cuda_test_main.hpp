@@ -10,6 +10,16 @@
 
 #include "rlmoe/backend/cuda.hpp"
 
+namespace rlmoe::test {
+
+/// One Cuda backend for the whole test program: creating streams and cuBLAS handles is slow.
+inline const Cuda& gpu() {
+  static const Cuda backend(0);
+  return backend;
+}
+
+}  // namespace rlmoe::test
+
 inline bool init_unit_test() {
   boost::unit_test::framework::master_test_suite().p_name.value = "rlmoe CUDA tests";
   return true;

@@ -29,11 +29,7 @@ struct ReverseDigits {
     return p;
   }
 
-  [[nodiscard]] std::vector<token_t> demonstration(const Problem& p) const {
-    std::vector<token_t> out = p.reference;
-    out.push_back(Vocabulary::kEos);
-    return out;
-  }
+  [[nodiscard]] std::vector<token_t> demonstration(const Problem& p) const { return answer_then(p, Vocabulary::kEos); }
 
   [[nodiscard]] ExactMatch reward() const { return ExactMatch{Vocabulary::kPlain}; }
   [[nodiscard]] ExactMatch accuracy() const { return ExactMatch{Vocabulary::kPlain}; }

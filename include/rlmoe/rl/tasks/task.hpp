@@ -39,6 +39,13 @@ concept Task = requires(const T& task, std::uint64_t seed, index_t index, const 
   { task.max_completion_length() } -> std::convertible_to<index_t>;
 };
 
+/// The usual demonstration: the reference answer followed by the end-of-sequence token.
+inline std::vector<token_t> answer_then(const Problem& p, token_t eos) {
+  std::vector<token_t> out = p.reference;
+  out.push_back(eos);
+  return out;
+}
+
 /// A uniform integer in [lo, hi] for draw `k` of problem `index` under `seed` (Philox, so the same
 /// problems on every machine).
 inline std::int64_t problem_integer(std::uint64_t seed, index_t index, int k, std::int64_t lo, std::int64_t hi) {
