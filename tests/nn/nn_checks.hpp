@@ -56,9 +56,9 @@ void check_rmsnorm(const B& backend) {
              dy = random_uniform<double>(rows * d, 3);
   Buffer<double, B> dx_buf = to_backend(backend, x), w_buf = to_backend(backend, w), y(backend, rows * d), inv(backend, rows),
                     dy_buf = to_backend(backend, dy), dx(backend, rows * d), dw = to_backend(backend, std::vector<double>(d, 0.0));
-  nn::rmsnorm_forward<B, double>(backend, dx_buf.view(rows, d), w_buf.view(), 1e-6, y.view(rows, d), inv.view());
+  layers::rmsnorm_forward<B, double>(backend, dx_buf.view(rows, d), w_buf.view(), 1e-6, y.view(rows, d), inv.view());
   BOOST_TEST(relative_error(on(backend, y), reference_rmsnorm(x, w, d, 1e-6)) < 1e-13);
-  nn::rmsnorm_backward<B, double>(backend, dx_buf.view(rows, d), w_buf.view(), inv.view(), dy_buf.view(rows, d), dx.view(rows, d),
+  layers::rmsnorm_backward<B, double>(backend, dx_buf.view(rows, d), w_buf.view(), inv.view(), dy_buf.view(rows, d), dx.view(rows, d),
                                   dw.view());
   const auto fd_x = finite_differences(x, [&](const std::vector<double>& v) { return dot(dy, reference_rmsnorm(v, w, d, 1e-6)); });
   const auto fd_w = finite_differences(w, [&](const std::vector<double>& v) { return dot(dy, reference_rmsnorm(x, v, d, 1e-6)); });
@@ -73,16 +73,16 @@ void check_rope(const B& backend) {
   const std::vector<std::int32_t> positions = {0, 1, 2, 5, 17, 300};
   Buffer<double, B> buffer = to_backend(backend, x);
   Buffer<std::int32_t, B> pos = to_backend(backend, positions);
-  parallel_for(backend, rows * width / 2, nn::RotaryEmbedding<double>{buffer.view(rows, width), pos.view(), dh, 10000.0, false});
+  parallel_for(backend, rows * width / 2, layers::RotaryEmbedding<double>{buffer.view(rows, width), pos.view(), dh, 10000.0, false});
   BOOST_TEST(relative_error(on(backend, buffer), reference_rope(x, positions, heads, dh, 10000.0)) < 1e-13);
   // The backward rotation is the transpose: it undoes the forward one.
-  parallel_for(backend, rows * width / 2, nn::RotaryEmbedding<double>{buffer.view(rows, width), pos.view(), dh, 10000.0, true});
+  parallel_for(backend, rows * width / 2, layers::RotaryEmbedding<double>{buffer.view(rows, width), pos.view(), dh, 10000.0, true});
   BOOST_TEST(relative_error(on(backend, buffer), x) < 1e-13);
 }
 
 template <class B>
 void check_attention(const B& backend) {
-  const nn::AttentionShape s{3, 5, 2, 4};
+  const layers::AttentionShape s{3, 5, 2, 4};
   const index_t n = s.tokens(), width = s.width();
   const std::vector<std::int32_t> lengths = {5, 3, 1};
   const auto q = random_uniform<double>(n * width, 5), k = random_uniform<double>(n * width, 6),
@@ -93,11 +93,11 @@ void check_attention(const B& backend) {
                     dq(backend, n * width), dk(backend, n * width), dv(backend, n * width);
   Buffer<std::int32_t, B> lb = to_backend(backend, lengths);
   const TensorView<double, 3> p(probs.data(), Extents<3>{s.batch * s.heads, s.length, s.length});
-  nn::attention_forward<B, double>(backend, s, qb.view(n, width), kb.view(n, width), vb.view(n, width), lb.view(), p,
+  layers::attention_forward<B, double>(backend, s, qb.view(n, width), kb.view(n, width), vb.view(n, width), lb.view(), p,
                                    out.view(n, width));
   const auto expected = reference_attention(q, k, v, lengths, s.length, s.heads, s.head_dim);
   BOOST_TEST(relative_error(on(backend, out), expected) < 1e-13);
-  nn::attention_backward<B, double>(backend, s, qb.view(n, width), kb.view(n, width), vb.view(n, width), p,
+  layers::attention_backward<B, double>(backend, s, qb.view(n, width), kb.view(n, width), vb.view(n, width), p,
                                     dob.view(n, width),
                                     TensorView<double, 3>(d_probs.data(), Extents<3>{s.batch * s.heads, s.length, s.length}),
                                     dq.view(n, width), dk.view(n, width), dv.view(n, width));
@@ -118,7 +118,7 @@ void check_log_softmax(const B& backend) {
   Buffer<double, B> lb = to_backend(backend, logits), logp(backend, 5), entropy(backend, 5), ab = to_backend(backend, a),
                     cb = to_backend(backend, c), d_logits = to_backend(backend, std::vector<double>(rows * vocab, 0.0));
   Buffer<std::int32_t, B> rb = to_backend(backend, row_of), tb = to_backend(backend, target);
-  parallel_for(backend, 5, nn::TokenLogProbs<double>{lb.view(rows, vocab), rb.view(), tb.view(), logp.view(), entropy.view()});
+  parallel_for(backend, 5, layers::TokenLogProbs<double>{lb.view(rows, vocab), rb.view(), tb.view(), logp.view(), entropy.view()});
   const auto objective = [&](const std::vector<double>& l) {
     double j = 0.0;
     for (std::size_t i = 0; i < 5; ++i) {
@@ -133,7 +133,7 @@ void check_log_softmax(const B& backend) {
     if (row_of[i] >= 0) std::tie(expected_logp[i], expected_entropy[i]) = reference_log_softmax(&logits[row_of[i] * vocab], vocab, target[i]);
   BOOST_TEST(relative_error(on(backend, logp), expected_logp) < 1e-13);
   BOOST_TEST(relative_error(on(backend, entropy), expected_entropy) < 1e-13);
-  parallel_for(backend, 5, nn::TokenLogProbsBackward<double>{lb.view(rows, vocab), rb.view(), tb.view(), ab.view(), cb.view(),
+  parallel_for(backend, 5, layers::TokenLogProbsBackward<double>{lb.view(rows, vocab), rb.view(), tb.view(), ab.view(), cb.view(),
                                                              d_logits.view(rows, vocab)});
   BOOST_TEST(relative_error(on(backend, d_logits), finite_differences(logits, objective)) < 1e-7);
 }
@@ -147,7 +147,7 @@ void check_embedding(const B& backend) {
                     dob = to_backend(backend, d_out), d_table = to_backend(backend, std::vector<double>(vocab * d, 1.0));
   Buffer<std::int32_t, B> tok = to_backend(backend, tokens);
   const index_t n = static_cast<index_t>(tokens.size());
-  nn::embedding_forward<B, double>(backend, tb.view(vocab, d), tok.view(), out.view(n, d));
+  layers::embedding_forward<B, double>(backend, tb.view(vocab, d), tok.view(), out.view(n, d));
   std::vector<double> expected_out, expected_grad(vocab * d, 1.0);
   for (index_t i = 0; i < n; ++i)
     for (index_t c = 0; c < d; ++c) {
@@ -155,7 +155,7 @@ void check_embedding(const B& backend) {
       expected_grad[tokens[i] * d + c] += d_out[i * d + c];
     }
   check_equal(on(backend, out), expected_out, "embedding rows");
-  nn::embedding_backward<B, double>(backend, tok.view(), dob.view(n, d), d_table.view(vocab, d));
+  layers::embedding_backward<B, double>(backend, tok.view(), dob.view(n, d), d_table.view(vocab, d));
   BOOST_TEST(relative_error(on(backend, d_table), expected_grad) < 1e-15);
 }
 
@@ -169,11 +169,11 @@ void check_swiglu_mlp(const B& backend) {
                     d_gate_up(backend, rows * 2 * h), d_hidden(backend, rows * h),
                     g_wgu = to_backend(backend, std::vector<double>(d * 2 * h, 0.0)),
                     g_wd = to_backend(backend, std::vector<double>(h * d, 0.0));
-  nn::swiglu_mlp_forward<B, double>(backend, xb.view(rows, d), wgub.view(d, 2 * h), wdb.view(h, d),
+  layers::swiglu_mlp_forward<B, double>(backend, xb.view(rows, d), wgub.view(d, 2 * h), wdb.view(h, d),
                                     {gate_up.view(rows, 2 * h), hidden.view(rows, h)}, y.view(rows, d));
   BOOST_TEST(relative_error(on(backend, y), reference_swiglu(x, wgu, wd, d, h)) < 1e-13);
-  nn::swiglu_mlp_backward<B, double>(backend, xb.view(rows, d), wgub.view(d, 2 * h), wdb.view(h, d),
-                                     nn::SwigluActivations<const double>{gate_up.view(rows, 2 * h), hidden.view(rows, h)},
+  layers::swiglu_mlp_backward<B, double>(backend, xb.view(rows, d), wgub.view(d, 2 * h), wdb.view(h, d),
+                                     layers::SwigluActivations<const double>{gate_up.view(rows, 2 * h), hidden.view(rows, h)},
                                      dyb.view(rows, d), {d_gate_up.view(rows, 2 * h), d_hidden.view(rows, h)}, g_wgu.view(d, 2 * h),
                                      g_wd.view(h, d), dx.view(rows, d));
   const auto f = [&](const std::vector<double>& xx, const std::vector<double>& a, const std::vector<double>& b) {

@@ -21,7 +21,7 @@
 #include "rlmoe/core/math.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 
-namespace rlmoe::nn {
+namespace rlmoe::layers {
 
 struct AttentionShape {
   index_t batch = 0, length = 0, heads = 0, head_dim = 0;
@@ -175,4 +175,4 @@ struct DecodeAttention {
   }
 };
 
-}  // namespace rlmoe::nn
+}  // namespace rlmoe::layers

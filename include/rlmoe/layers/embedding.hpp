@@ -16,7 +16,7 @@
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 
-namespace rlmoe::nn {
+namespace rlmoe::layers {
 
 template <class T>
 struct EmbeddingForward {
@@ -71,4 +71,4 @@ void embedding_backward(const B& backend, VectorView<const std::int32_t> tokens,
   parallel_for(backend, d_table.size(), EmbeddingRowGradients<T>{d_out, sorted_positions.view(), offsets.view(), d_table});
 }
 
-}  // namespace rlmoe::nn
+}  // namespace rlmoe::layers

@@ -10,7 +10,7 @@
 #include "rlmoe/core/random.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 
-namespace rlmoe::nn {
+namespace rlmoe::layers {
 
 template <class T, int Rank>
 struct NormalInit {
@@ -30,4 +30,4 @@ void initialize_normal(const B& backend, TensorView<T, Rank> values, float std, 
   parallel_for(backend, values.size(), NormalInit<T, Rank>{values, std, seed, tensor_id});
 }
 
-}  // namespace rlmoe::nn
+}  // namespace rlmoe::layers

@@ -12,7 +12,7 @@
 #include "rlmoe/core/math.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 
-namespace rlmoe::nn {
+namespace rlmoe::layers {
 
 template <class T>
 struct RowStatistics {
@@ -77,4 +77,4 @@ struct TokenLogProbsBackward {
   }
 };
 
-}  // namespace rlmoe::nn
+}  // namespace rlmoe::layers

@@ -9,9 +9,9 @@
 #include "rlmoe/backend/gemm.hpp"
 #include "rlmoe/backend/parallel_for.hpp"
 #include "rlmoe/core/tensor_view.hpp"
-#include "rlmoe/nn/swiglu.hpp"
+#include "rlmoe/layers/swiglu.hpp"
 
-namespace rlmoe::nn {
+namespace rlmoe::layers {
 
 /// What a SwiGLU block keeps from its forward pass: H [rows, 2h] and A [rows, h].
 template <class T>
@@ -51,4 +51,4 @@ void swiglu_mlp_backward(const B& backend, MatrixView<const T> x, MatrixView<con
   gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), scratch.gate_up, w_gate_up, dx_beta, dx);
 }
 
-}  // namespace rlmoe::nn
+}  // namespace rlmoe::layers

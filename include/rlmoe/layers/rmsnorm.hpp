@@ -10,7 +10,7 @@
 #include "rlmoe/core/math.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 
-namespace rlmoe::nn {
+namespace rlmoe::layers {
 
 template <class T>
 struct RmsNormForward {
@@ -73,4 +73,4 @@ void rmsnorm_backward(const B& backend, MatrixView<const T> x, VectorView<const 
   parallel_for(backend, x.extent(1), RmsNormBackwardWeight<T>{x, dy, inverse_rms, d_weight});
 }
 
-}  // namespace rlmoe::nn
+}  // namespace rlmoe::layers

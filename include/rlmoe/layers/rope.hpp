@@ -10,7 +10,7 @@
 #include "rlmoe/core/math.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 
-namespace rlmoe::nn {
+namespace rlmoe::layers {
 
 template <class T>
 struct RotaryEmbedding {
@@ -35,4 +35,4 @@ struct RotaryEmbedding {
   }
 };
 
-}  // namespace rlmoe::nn
+}  // namespace rlmoe::layers

@@ -7,7 +7,7 @@
 #include "rlmoe/core/math.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 
-namespace rlmoe::nn {
+namespace rlmoe::layers {
 
 template <class T>
 RLMOE_HOST_DEVICE T sigmoid(T x) {
@@ -44,4 +44,4 @@ struct SwigluBackward {
   }
 };
 
-}  // namespace rlmoe::nn
+}  // namespace rlmoe::layers

@@ -11,8 +11,8 @@
 #include "rlmoe/backend/grouped_gemm.hpp"
 #include "rlmoe/backend/parallel_for.hpp"
 #include "rlmoe/core/tensor_view.hpp"
-#include "rlmoe/nn/mlp.hpp"
-#include "rlmoe/nn/swiglu.hpp"
+#include "rlmoe/layers/mlp.hpp"
+#include "rlmoe/layers/swiglu.hpp"
 
 namespace rlmoe::moe {
 
@@ -34,12 +34,12 @@ void for_each_expert_gemm(const B& backend, const std::vector<index_t>& offsets,
 template <Backend B, class T>
 void experts_forward(const B& backend, const std::vector<index_t>& offsets, MatrixView<const T> x_sorted,
                      TensorView<const T, 3> w_gate_up, TensorView<const T, 3> w_down,
-                     const nn::SwigluActivations<T>& saved, MatrixView<T> out) {
+                     const layers::SwigluActivations<T>& saved, MatrixView<T> out) {
   detail::for_each_expert_gemm<B, T>(backend, offsets, [&](index_t e, index_t begin, index_t end) {
     return GemmProblem<T>{Transpose::No, Transpose::No, T(1), x_sorted.slice(begin, end), w_gate_up[e], T(0),
                           saved.gate_up.slice(begin, end)};
   });
-  parallel_for(backend, saved.hidden.size(), nn::SwigluForward<T>{saved.gate_up, saved.hidden});
+  parallel_for(backend, saved.hidden.size(), layers::SwigluForward<T>{saved.gate_up, saved.hidden});
   detail::for_each_expert_gemm<B, T>(backend, offsets, [&](index_t e, index_t begin, index_t end) {
     return GemmProblem<T>{Transpose::No, Transpose::No, T(1), saved.hidden.slice(begin, end), w_down[e], T(0),
                           out.slice(begin, end)};
@@ -50,8 +50,8 @@ void experts_forward(const B& backend, const std::vector<index_t>& offsets, Matr
 template <Backend B, class T>
 void experts_backward(const B& backend, const std::vector<index_t>& offsets, MatrixView<const T> x_sorted,
                       TensorView<const T, 3> w_gate_up, TensorView<const T, 3> w_down,
-                      const nn::SwigluActivations<const T>& saved, MatrixView<const T> d_out,
-                      const nn::SwigluActivations<T>& scratch, TensorView<T, 3> grad_w_gate_up,
+                      const layers::SwigluActivations<const T>& saved, MatrixView<const T> d_out,
+                      const layers::SwigluActivations<T>& scratch, TensorView<T, 3> grad_w_gate_up,
                       TensorView<T, 3> grad_w_down, MatrixView<T> d_x_sorted) {
   detail::for_each_expert_gemm<B, T>(backend, offsets, [&](index_t e, index_t begin, index_t end) {
     return GemmProblem<T>{Transpose::Yes, Transpose::No, T(1), saved.hidden.slice(begin, end), d_out.slice(begin, end),
@@ -61,7 +61,7 @@ void experts_backward(const B& backend, const std::vector<index_t>& offsets, Mat
     return GemmProblem<T>{Transpose::No, Transpose::Yes, T(1), d_out.slice(begin, end), w_down[e], T(0),
                           scratch.hidden.slice(begin, end)};
   });
-  parallel_for(backend, scratch.hidden.size(), nn::SwigluBackward<T>{saved.gate_up, scratch.hidden, scratch.gate_up});
+  parallel_for(backend, scratch.hidden.size(), layers::SwigluBackward<T>{saved.gate_up, scratch.hidden, scratch.gate_up});
   detail::for_each_expert_gemm<B, T>(backend, offsets, [&](index_t e, index_t begin, index_t end) {
     return GemmProblem<T>{Transpose::Yes, Transpose::No, T(1), x_sorted.slice(begin, end),
                           MatrixView<const T>(scratch.gate_up.slice(begin, end)), T(1), grad_w_gate_up[e]};

@@ -33,6 +33,7 @@
 #include "rlmoe/backend/transform_reduce.hpp"
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/layers/mlp.hpp"
 #include "rlmoe/moe/balancing.hpp"
 #include "rlmoe/moe/config.hpp"
 #include "rlmoe/moe/dispatch.hpp"
@@ -40,7 +41,6 @@
 #include "rlmoe/moe/metrics.hpp"
 #include "rlmoe/moe/parameters.hpp"
 #include "rlmoe/moe/router.hpp"
-#include "rlmoe/nn/mlp.hpp"
 
 namespace rlmoe::moe {
 
@@ -169,7 +169,7 @@ class MoeLayer {
     parallel_for(backend, slots * d, ScatterToSlots<T>{expert_out(), sorted_slots(), slot_rows()});
     parallel_for(backend, tokens * d, CombineSlots<T>{slot_rows(), gates(), k, T(0), y});
     if (config_.shared_width() > 0)
-      nn::swiglu_mlp_forward<B, T>(backend, x, p.shared_gate_up, p.shared_down, shared_activations(), y, T(1));
+      layers::swiglu_mlp_forward<B, T>(backend, x, p.shared_gate_up, p.shared_down, shared_activations(), y, T(1));
   }
 
   /// From dy [T, d] of the last forward pass: dx [T, d] (overwritten) and the parameter
@@ -185,7 +185,7 @@ class MoeLayer {
 
     T dx_beta = T(0);
     if (config_.shared_width() > 0) {
-      nn::swiglu_mlp_backward<B, T>(backend, x_, p.shared_gate_up, p.shared_down, shared_activations(), dy,
+      layers::swiglu_mlp_backward<B, T>(backend, x_, p.shared_gate_up, p.shared_down, shared_activations(), dy,
                                     shared_scratch(), grad.shared_gate_up, grad.shared_down, dx, T(0));
       dx_beta = T(1);
     }
@@ -282,19 +282,19 @@ class MoeLayer {
   MatrixView<T> d_expert_out() { return slot_matrix(d_expert_out_); }
   MatrixView<T> d_x_sorted() { return slot_matrix(d_x_sorted_); }
   MatrixView<T> slot_rows_grad() { return slot_matrix(slot_rows_grad_); }
-  nn::SwigluActivations<T> expert_activations() {
+  layers::SwigluActivations<T> expert_activations() {
     const index_t slots = tokens_ * config_.top_k, h = config_.expert_hidden;
     return {matrix(gate_up_, slots, 2 * h), matrix(hidden_, slots, h)};
   }
-  nn::SwigluActivations<T> expert_scratch() {
+  layers::SwigluActivations<T> expert_scratch() {
     const index_t slots = tokens_ * config_.top_k, h = config_.expert_hidden;
     return {matrix(d_gate_up_, slots, 2 * h), matrix(d_hidden_, slots, h)};
   }
-  nn::SwigluActivations<T> shared_activations() {
+  layers::SwigluActivations<T> shared_activations() {
     const index_t hs = config_.shared_width();
     return {matrix(shared_gate_up_, tokens_, 2 * hs), matrix(shared_hidden_, tokens_, hs)};
   }
-  nn::SwigluActivations<T> shared_scratch() {
+  layers::SwigluActivations<T> shared_scratch() {
     const index_t hs = config_.shared_width();
     return {matrix(shared_d_gate_up_, tokens_, 2 * hs), matrix(shared_d_hidden_, tokens_, hs)};
   }

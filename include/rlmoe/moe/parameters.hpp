@@ -16,8 +16,8 @@
 #include "rlmoe/backend/backend.hpp"
 #include "rlmoe/core/parameter_layout.hpp"
 #include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/layers/init.hpp"
 #include "rlmoe/moe/config.hpp"
-#include "rlmoe/nn/init.hpp"
 
 namespace rlmoe::moe {
 
@@ -71,12 +71,12 @@ template <Backend B, class T>
 void initialize_moe_parameters(const B& backend, const MoeParameters<T>& p, const MoeConfig& c, std::uint64_t seed,
                                std::uint64_t first_tensor_id) {
   const auto std_for = [](index_t fan_in) { return static_cast<float>(1.0 / std::sqrt(static_cast<double>(fan_in))); };
-  nn::initialize_normal(backend, p.router, std_for(c.model_dim), seed, first_tensor_id);
-  nn::initialize_normal(backend, p.expert_gate_up, std_for(c.model_dim), seed, first_tensor_id + 1);
-  nn::initialize_normal(backend, p.expert_down, std_for(c.expert_hidden), seed, first_tensor_id + 2);
+  layers::initialize_normal(backend, p.router, std_for(c.model_dim), seed, first_tensor_id);
+  layers::initialize_normal(backend, p.expert_gate_up, std_for(c.model_dim), seed, first_tensor_id + 1);
+  layers::initialize_normal(backend, p.expert_down, std_for(c.expert_hidden), seed, first_tensor_id + 2);
   if (c.shared_width() > 0) {
-    nn::initialize_normal(backend, p.shared_gate_up, std_for(c.model_dim), seed, first_tensor_id + 3);
-    nn::initialize_normal(backend, p.shared_down, std_for(c.shared_width()), seed, first_tensor_id + 4);
+    layers::initialize_normal(backend, p.shared_gate_up, std_for(c.model_dim), seed, first_tensor_id + 3);
+    layers::initialize_normal(backend, p.shared_down, std_for(c.shared_width()), seed, first_tensor_id + 4);
   }
 }
 

@@ -15,8 +15,8 @@
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/math.hpp"
 #include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/layers/swiglu.hpp"
 #include "rlmoe/moe/config.hpp"
-#include "rlmoe/nn/swiglu.hpp"
 
 namespace rlmoe::moe {
 
@@ -82,7 +82,7 @@ struct RouteTokens {
     T score_sum = T(0);
     for (index_t e = 0; e < experts; ++e) {
       const T s = rule.score_function == ScoreFunction::Softmax ? math::exp(logits(t, e) - max_logit) / exp_sum
-                                                                : nn::sigmoid(logits(t, e));
+                                                                : layers::sigmoid(logits(t, e));
       scores(t, e) = s;
       score_sum += s;
     }

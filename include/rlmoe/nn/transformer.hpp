@@ -31,15 +31,17 @@
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/parameter_layout.hpp"
 #include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/layers/attention.hpp"
+#include "rlmoe/layers/embedding.hpp"
+#include "rlmoe/layers/init.hpp"
+#include "rlmoe/layers/log_softmax.hpp"
+#include "rlmoe/layers/mlp.hpp"
+#include "rlmoe/layers/rmsnorm.hpp"
 #include "rlmoe/moe/moe_layer.hpp"
 #include "rlmoe/moe/parameters.hpp"
-#include "rlmoe/nn/attention.hpp"
-#include "rlmoe/nn/embedding.hpp"
-#include "rlmoe/nn/init.hpp"
-#include "rlmoe/nn/log_softmax.hpp"
-#include "rlmoe/nn/mlp.hpp"
-#include "rlmoe/nn/rmsnorm.hpp"
-#include "rlmoe/nn/rope.hpp"
+#include "rlmoe/nn/decode_state.hpp"
+#include "rlmoe/nn/sequence_batch.hpp"
+#include "rlmoe/nn/transformer_block.hpp"
 #include "rlmoe/nn/transformer_spec.hpp"
 
 namespace rlmoe::nn {
@@ -52,23 +54,7 @@ struct MoeTraining {
   float z_loss_coef = 0.0f;
 };
 
-/// Prompt-then-completion sequences, right-padded to a common length L.
-struct SequenceBatch {
-  MatrixView<const std::int32_t> tokens;          ///< [B, L]
-  VectorView<const std::int32_t> lengths;         ///< [B]: prompt + completion tokens, <= L
-  VectorView<const std::int32_t> prompt_lengths;  ///< [B]: >= 1
-  index_t completion_width = 0;                   ///< Tc: width of the [B, Tc] outputs
-};
-
 namespace detail {
-
-/// a += b, elementwise.
-template <class T>
-struct AddInPlace {
-  MatrixView<T> a;
-  MatrixView<const T> b;
-  RLMOE_HOST_DEVICE void operator()(index_t i) const { a.at_flat(i) += b.at_flat(i); }
-};
 
 /// Position of each row of a [B, L] batch: t.
 struct RowPositions {
@@ -130,32 +116,12 @@ class Transformer {
   /// Routing replay for a forward pass: per MoE layer (in layer order), the [B L, K] experts to
   /// use; empty: select.
   using RoutingReplay = std::vector<MatrixView<const std::int32_t>>;
-
-  /// The KV cache and scratch of sequences being sampled one token at a time.
-  class DecodeState {
-   public:
-    DecodeState(const B& backend, index_t batch, index_t max_length)
-        : batch_(batch), max_length_(max_length), keys_(backend, kLayers * batch * kHeads * max_length * kHeadDim),
-          values_(backend, kLayers * batch * kHeads * max_length * kHeadDim) {
-      RLMOE_CHECK(max_length >= 1 && max_length <= Spec::kMaxLength, ConfigError, "DecodeState: max_length is ", max_length,
-                  " but must lie in [1, Spec::kMaxLength = ", Spec::kMaxLength, "]");
-    }
-    [[nodiscard]] index_t batch() const { return batch_; }
-    [[nodiscard]] index_t max_length() const { return max_length_; }
-    TensorView<T, 4> keys(index_t layer) { return cache(keys_, layer); }
-    TensorView<T, 4> values(index_t layer) { return cache(values_, layer); }
-
-   private:
-    TensorView<T, 4> cache(Buffer<T, B>& buffer, index_t layer) {
-      const index_t size = batch_ * kHeads * max_length_ * kHeadDim;
-      return {buffer.data() + layer * size, Extents<4>{batch_, kHeads, max_length_, kHeadDim}};
-    }
-    index_t batch_, max_length_;
-    Buffer<T, B> keys_, values_;
-  };
+  using DecodeState = nn::DecodeState<B, Spec, T>;
+  using MoeOptions = typename moe::MoeLayer<B, T>::ForwardOptions;
 
   explicit Transformer(const B& backend, const MoeTraining& training = {})
-      : backend_(backend), layout_(make_layout()), parameters_(backend, layout_.size()), gradients_(backend, layout_.size()) {
+      : backend_(backend), layout_(make_layout()), parameters_(backend, layout_.size()), gradients_(backend, layout_.size()),
+        weights_(bind(parameters_.data())), grads_(bind(gradients_.data())) {
     fill(backend, parameters_.view(), T(0));
     fill(backend, gradients_.view(), T(0));
     for (index_t l = Spec::kFirstMoeLayer; l < kLayers; ++l) moe_layers_.emplace_back(backend, moe_config(training));
@@ -220,8 +186,8 @@ class Transformer {
     std::uint64_t id = 0;
     const auto normal = [&](const std::string& name, index_t fan_in) {
       const auto& e = layout_.find(name);
-      initialize_normal(backend, VectorView<T>(parameters_.data() + e.offset, Extents<1>{e.size}),
-                        static_cast<float>(1.0 / std::sqrt(static_cast<double>(fan_in))), seed, id++);
+      layers::initialize_normal(backend, VectorView<T>(parameters_.data() + e.offset, Extents<1>{e.size}),
+                                static_cast<float>(1.0 / std::sqrt(static_cast<double>(fan_in))), seed, id++);
     };
     const auto ones = [&](const std::string& name) { fill(backend, layout_.view<1>(parameters_.data(), name), T(1)); };
     normal("embed", kDim);
@@ -231,7 +197,7 @@ class Transformer {
       ones(p + "ffn_norm");
       for (const char* w : {"wq", "wk", "wv", "wo"}) normal(p + w, kDim);
       if (is_moe_layer(l)) {
-        moe::initialize_moe_parameters(backend, moe_parameters(parameters_.data(), l), moe_config(), seed, id);
+        moe::initialize_moe_parameters(backend, block(weights_, l).moe, moe_config(), seed, id);
         id += 5;
       } else {
         normal(p + "ffn.gate_up", kDim);
@@ -274,9 +240,9 @@ class Transformer {
     parallel_for(backend, b * tc, detail::CompletionRows{batch, completion_rows_.view().slice(0, b * tc),
                                                          completion_targets_.view().slice(0, b * tc)});
     parallel_for(backend, b * tc,
-                 TokenLogProbs<T>{logits(), completion_rows_.view().slice(0, b * tc),
-                                  completion_targets_.view().slice(0, b * tc), logp.reshape(Extents<1>{b * tc}),
-                                  entropy.data() != nullptr ? entropy.reshape(Extents<1>{b * tc}) : VectorView<T>{}});
+                 layers::TokenLogProbs<T>{logits(), completion_rows_.view().slice(0, b * tc),
+                                          completion_targets_.view().slice(0, b * tc), logp.reshape(Extents<1>{b * tc}),
+                                          entropy.data() != nullptr ? entropy.reshape(Extents<1>{b * tc}) : VectorView<T>{}});
   }
 
   /// From d loss / d logp (and d loss / d entropy) of the last forward pass: accumulates every
@@ -287,23 +253,32 @@ class Transformer {
     require_shape(d_logp, Extents<2>{b, tc}, "Transformer::backward: d_logp");
     fill(backend, d_logits(), T(0));
     parallel_for(backend, b * tc,
-                 TokenLogProbsBackward<T>{logits(), completion_rows_.view().slice(0, b * tc),
-                                          completion_targets_.view().slice(0, b * tc), d_logp.reshape(Extents<1>{b * tc}),
-                                          d_entropy.data() != nullptr ? d_entropy.reshape(Extents<1>{b * tc}) : VectorView<const T>{},
-                                          d_logits()});
+                 layers::TokenLogProbsBackward<T>{logits(), completion_rows_.view().slice(0, b * tc),
+                                                  completion_targets_.view().slice(0, b * tc), d_logp.reshape(Extents<1>{b * tc}),
+                                                  d_entropy.data() != nullptr ? d_entropy.reshape(Extents<1>{b * tc})
+                                                                              : VectorView<const T>{},
+                                                  d_logits()});
     // LM head and final norm.
     const MatrixView<T> dh = scratch(dh_, n, kDim), dx = scratch(dx_, n, kDim);
     if (Spec::kTiedEmbeddings) {
-      gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), d_logits(), final_hidden(), T(1), grad_matrix("embed"));
-      gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), d_logits(), param_matrix("embed"), T(0), dh);
+      gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), d_logits(), final_hidden(), T(1), grads_.embed);
+      gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), d_logits(), weights_.embed, T(0), dh);
     } else {
-      gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), final_hidden(), d_logits(), T(1), grad_matrix("lm_head"));
-      gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), d_logits(), param_matrix("lm_head"), T(0), dh);
+      gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), final_hidden(), d_logits(), T(1), grads_.lm_head);
+      gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), d_logits(), weights_.lm_head, T(0), dh);
     }
-    rmsnorm_backward<B, T>(backend, final_input(), param_vector("final_norm"), final_inverse_rms(), dh, dx,
-                           grad_vector("final_norm"));
-    for (index_t l = kLayers - 1; l >= 0; --l) layer_backward(l, dx);
-    embedding_backward<B, T>(backend, token_rows(), dx, grad_matrix("embed"));
+    layers::rmsnorm_backward<B, T>(backend, final_input(), weights_.final_norm, final_inverse_rms(), dh, dx, grads_.final_norm);
+    const BlockGradientScratch<T> s = gradient_scratch();
+    for (index_t l = kLayers - 1; l >= 0; --l) {
+      LayerActivations& a = layers_[static_cast<std::size_t>(l)];
+      const BlockActivations<T> saved = activations(a, l);
+      const auto attend_backward = [&](MatrixView<const T> d_attended, MatrixView<T> dq, MatrixView<T> dk, MatrixView<T> dv) {
+        layers::attention_backward<B, T>(backend, shape_, saved.q, saved.k, saved.v, probs(a), d_attended, d_probs(), dq, dk, dv);
+      };
+      block_backward<B, T>(backend, block(weights_, l), block(grads_, l), moe_at(l), positions(), block_shape(), saved, dx, s,
+                           attend_backward);
+    }
+    layers::embedding_backward<B, T>(backend, token_rows(), dx, grads_.embed);
   }
 
   /// The auxiliary losses (balance and z) of the MoE layers in the last forward pass, summed.
@@ -340,69 +315,84 @@ class Transformer {
   void decode(DecodeState& state, VectorView<const std::int32_t> tokens, VectorView<const std::int32_t> positions,
               MatrixView<T> out_logits) {
     const B& backend = backend_;
-    const index_t b = state.batch();
+    const index_t b = state.batch(), hidden = std::max<index_t>(Spec::kDenseHidden, 1);
     require_shape(tokens, Extents<1>{b}, "Transformer::decode: tokens");
     require_shape(positions, Extents<1>{b}, "Transformer::decode: positions");
     require_shape(out_logits, Extents<2>{b, kVocab}, "Transformer::decode: logits");
-    ensure(decode_x_, b * kDim);
-    ensure(decode_a_, b * kDim);
-    ensure(decode_q_, b * kDim);
-    ensure(decode_k_, b * kDim);
-    ensure(decode_v_, b * kDim);
-    ensure(decode_o_, b * kDim);
-    ensure(decode_inverse_rms_, b);
-    ensure(decode_scores_, b * kHeads * state.max_length());
-    ensure(decode_gate_up_, b * 2 * std::max<index_t>(Spec::kDenseHidden, 1));
-    ensure(decode_hidden_, b * std::max<index_t>(Spec::kDenseHidden, 1));
-    const MatrixView<T> x = matrix(decode_x_, b, kDim), a = matrix(decode_a_, b, kDim), q = matrix(decode_q_, b, kDim),
-                        k = matrix(decode_k_, b, kDim), v = matrix(decode_v_, b, kDim), o = matrix(decode_o_, b, kDim);
-    const VectorView<T> inverse_rms = decode_inverse_rms_.view().slice(0, b);
-    embedding_forward<B, T>(backend, param_matrix("embed"), tokens, x);
+    // One set of activations serves every layer: the block's output overwrites its input, and
+    // the normalised rows are needed only until the next projection.
+    BlockActivations<T> a;
+    a.input = a.output = scratch(decode_.x, b, kDim);
+    a.normed = a.ffn_input = scratch(decode_.normed, b, kDim);
+    a.q = scratch(decode_.q, b, kDim);
+    a.k = scratch(decode_.k, b, kDim);
+    a.v = scratch(decode_.v, b, kDim);
+    a.attended = scratch(decode_.attended, b, kDim);
+    a.middle = scratch(decode_.middle, b, kDim);
+    a.inverse_rms = a.ffn_inverse_rms = scratch(decode_.inverse_rms, b, 1).reshape(Extents<1>{b});
+    a.dense = {scratch(decode_.gate_up, b, 2 * hidden), scratch(decode_.hidden, b, hidden)};
+    const TensorView<T, 3> scores(scratch(decode_.scores, b * kHeads, state.max_length()).data(),
+                                  Extents<3>{b, kHeads, state.max_length()});
+    layers::embedding_forward<B, T>(backend, weights_.embed, tokens, a.input);
     for (index_t l = 0; l < kLayers; ++l) {
-      const std::string p = layer_prefix(l);
-      rmsnorm_forward<B, T>(backend, x, param_vector(p + "attn_norm"), static_cast<T>(Spec::kNormEpsilon), a, inverse_rms);
-      gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), a, param_matrix(p + "wq"), T(0), q);
-      gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), a, param_matrix(p + "wk"), T(0), k);
-      gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), a, param_matrix(p + "wv"), T(0), v);
-      parallel_for(backend, b * kDim / 2, RotaryEmbedding<T>{q, positions, kHeadDim, Spec::kRopeBase, false});
-      parallel_for(backend, b * kDim / 2, RotaryEmbedding<T>{k, positions, kHeadDim, Spec::kRopeBase, false});
-      parallel_for(backend, b * kDim, WriteKvCache<T>{k, positions, state.keys(l)});
-      parallel_for(backend, b * kDim, WriteKvCache<T>{v, positions, state.values(l)});
-      parallel_for(backend, b * kHeads,
-                   DecodeAttention<T>{q, state.keys(l), state.values(l), positions,
-                                      TensorView<T, 3>(decode_scores_.data(), Extents<3>{b, kHeads, state.max_length()}), o});
-      gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), o, param_matrix(p + "wo"), T(1), x);
-      rmsnorm_forward<B, T>(backend, x, param_vector(p + "ffn_norm"), static_cast<T>(Spec::kNormEpsilon), a, inverse_rms);
-      if (is_moe_layer(l)) {
-        moe_layer(l).forward(moe_parameters(parameters_.data(), l), a, o, moe::MoeLayer<B, T>::ForwardOptions::inference());
-        parallel_for(backend, b * kDim, detail::AddInPlace<T>{x, o});
-      } else {
-        swiglu_mlp_forward<B, T>(backend, a, param_matrix(p + "ffn.gate_up"), param_matrix(p + "ffn.down"),
-                                 {matrix(decode_gate_up_, b, 2 * Spec::kDenseHidden), matrix(decode_hidden_, b, Spec::kDenseHidden)},
-                                 x, T(1));
-      }
+      const auto attend = [&](MatrixView<const T> q, MatrixView<const T> k, MatrixView<const T> v, MatrixView<T> out) {
+        parallel_for(backend, b * kDim, layers::WriteKvCache<T>{k, positions, state.keys(l)});
+        parallel_for(backend, b * kDim, layers::WriteKvCache<T>{v, positions, state.values(l)});
+        parallel_for(backend, b * kHeads, layers::DecodeAttention<T>{q, state.keys(l), state.values(l), positions, scores, out});
+      };
+      block_forward<B, T>(backend, block(weights_, l), moe_at(l), MoeOptions::inference(), positions, block_shape(), a, attend);
     }
-    rmsnorm_forward<B, T>(backend, x, param_vector("final_norm"), static_cast<T>(Spec::kNormEpsilon), a, inverse_rms);
-    project_to_vocabulary(a, out_logits);
+    layers::rmsnorm_forward<B, T>(backend, a.output, weights_.final_norm, static_cast<T>(Spec::kNormEpsilon), a.normed,
+                                  a.inverse_rms);
+    project_to_vocabulary(a.normed, out_logits);
   }
 
   /// The MoE layer at model layer `layer` (which must be an MoE layer).
   moe::MoeLayer<B, T>& moe_layer(index_t layer) { return moe_layers_[static_cast<std::size_t>(layer - Spec::kFirstMoeLayer)]; }
 
  private:
+  /// Every tensor of the model as a typed view into one flat buffer (the parameters or the
+  /// gradients), bound once at construction.
+  struct ModelWeights {
+    MatrixView<T> embed, lm_head;
+    VectorView<T> final_norm;
+    std::vector<BlockWeights<T>> blocks;
+  };
+
+  /// One layer's activations of the last forward pass, kept for the backward.
   struct LayerActivations {
     Buffer<T, B> input, normed, inverse_rms, q, k, v, probs, attended, middle, ffn_input, ffn_inverse_rms, gate_up, hidden;
   };
 
   static std::string layer_prefix(index_t l) { return "layers." + std::to_string(l) + "."; }
 
-  moe::MoeParameters<T> moe_parameters(T* base, index_t l) const {
-    return moe::moe_parameters(base, layout_, layer_prefix(l) + "moe.", moe_config());
+  ModelWeights bind(T* base) const {
+    ModelWeights w;
+    w.embed = layout_.view<2>(base, "embed");
+    w.final_norm = layout_.view<1>(base, "final_norm");
+    if (!Spec::kTiedEmbeddings) w.lm_head = layout_.view<2>(base, "lm_head");
+    for (index_t l = 0; l < kLayers; ++l) {
+      const std::string p = layer_prefix(l);
+      BlockWeights<T> b;
+      b.attn_norm = layout_.view<1>(base, p + "attn_norm");
+      b.ffn_norm = layout_.view<1>(base, p + "ffn_norm");
+      b.wq = layout_.view<2>(base, p + "wq");
+      b.wk = layout_.view<2>(base, p + "wk");
+      b.wv = layout_.view<2>(base, p + "wv");
+      b.wo = layout_.view<2>(base, p + "wo");
+      if (is_moe_layer(l)) {
+        b.moe = moe::moe_parameters(base, layout_, p + "moe.", moe_config());
+      } else {
+        b.ffn_gate_up = layout_.view<2>(base, p + "ffn.gate_up");
+        b.ffn_down = layout_.view<2>(base, p + "ffn.down");
+      }
+      w.blocks.push_back(b);
+    }
+    return w;
   }
-  MatrixView<T> param_matrix(const std::string& name) { return layout_.view<2>(parameters_.data(), name); }
-  VectorView<T> param_vector(const std::string& name) { return layout_.view<1>(parameters_.data(), name); }
-  MatrixView<T> grad_matrix(const std::string& name) { return layout_.view<2>(gradients_.data(), name); }
-  VectorView<T> grad_vector(const std::string& name) { return layout_.view<1>(gradients_.data(), name); }
+  static const BlockWeights<T>& block(const ModelWeights& w, index_t l) { return w.blocks[static_cast<std::size_t>(l)]; }
+  moe::MoeLayer<B, T>* moe_at(index_t l) { return is_moe_layer(l) ? &moe_layer(l) : nullptr; }
+  static BlockShape block_shape() { return {kHeadDim, Spec::kRopeBase, Spec::kNormEpsilon}; }
 
   template <class U>
   void ensure(Buffer<U, B>& buffer, index_t size) {
@@ -426,12 +416,42 @@ class Transformer {
     require_shape(batch.prompt_lengths, Extents<1>{b}, "Transformer: prompt_lengths");
   }
 
-  /// Embedding, every layer and the final norm and LM head over the batch; keeps the activations.
+  /// Layer l's activations of the last forward pass, block l + 1's input being its output.
+  BlockActivations<T> activations(LayerActivations& a, index_t l) {
+    const index_t n = tokens_;
+    BlockActivations<T> v;
+    v.input = matrix(a.input, n, kDim);
+    v.normed = matrix(a.normed, n, kDim);
+    v.q = matrix(a.q, n, kDim);
+    v.k = matrix(a.k, n, kDim);
+    v.v = matrix(a.v, n, kDim);
+    v.attended = matrix(a.attended, n, kDim);
+    v.middle = matrix(a.middle, n, kDim);
+    v.ffn_input = matrix(a.ffn_input, n, kDim);
+    v.output = l + 1 < kLayers ? matrix(layers_[static_cast<std::size_t>(l + 1)].input, n, kDim) : final_input();
+    v.inverse_rms = a.inverse_rms.view().slice(0, n);
+    v.ffn_inverse_rms = a.ffn_inverse_rms.view().slice(0, n);
+    if (!is_moe_layer(l)) v.dense = {matrix(a.gate_up, n, 2 * Spec::kDenseHidden), matrix(a.hidden, n, Spec::kDenseHidden)};
+    return v;
+  }
+
+  BlockGradientScratch<T> gradient_scratch() {
+    const index_t n = tokens_;
+    BlockGradientScratch<T> s{scratch(d_ffn_input_, n, kDim), scratch(d_middle_, n, kDim), scratch(d_normed_, n, kDim),
+                              scratch(d_attended_, n, kDim),  scratch(dq_, n, kDim),       scratch(dk_, n, kDim),
+                              scratch(dv_, n, kDim),          {}};
+    if (Spec::kFirstMoeLayer > 0)
+      s.d_dense = {scratch(d_gate_up_, n, 2 * Spec::kDenseHidden), scratch(d_hidden_, n, Spec::kDenseHidden)};
+    ensure(d_probs_, shape_.batch * kHeads * shape_.length * shape_.length);
+    return s;
+  }
+
+  /// Embedding, every block and the final norm and LM head over the batch; keeps the activations.
   void hidden_forward(const SequenceBatch& batch, const RoutingReplay& replay, bool accumulate_load) {
     const B& backend = backend_;
     const index_t b = batch.tokens.extent(0), length = batch.tokens.extent(1), n = b * length;
     tokens_ = n;
-    shape_ = AttentionShape{b, length, kHeads, kHeadDim};
+    shape_ = layers::AttentionShape{b, length, kHeads, kHeadDim};
     lengths_ = batch.lengths;
     token_rows_ = batch.tokens;
     ensure(positions_, n);
@@ -455,106 +475,34 @@ class Transformer {
     ensure(logits_, n * kVocab);
     ensure(d_logits_, n * kVocab);
 
-    MatrixView<T> x = matrix(layers_[0].input, n, kDim);
-    embedding_forward<B, T>(backend, param_matrix("embed"), token_rows(), x);
+    layers::embedding_forward<B, T>(backend, weights_.embed, token_rows(), matrix(layers_[0].input, n, kDim));
     for (index_t l = 0; l < kLayers; ++l) {
       LayerActivations& a = layers_[static_cast<std::size_t>(l)];
-      const std::string p = layer_prefix(l);
-      const MatrixView<T> normed = matrix(a.normed, n, kDim), q = matrix(a.q, n, kDim), k = matrix(a.k, n, kDim),
-                          v = matrix(a.v, n, kDim), attended = matrix(a.attended, n, kDim), middle = matrix(a.middle, n, kDim),
-                          ffn_input = matrix(a.ffn_input, n, kDim);
-      const MatrixView<T> input = matrix(a.input, n, kDim);
-      rmsnorm_forward<B, T>(backend, input, param_vector(p + "attn_norm"), static_cast<T>(Spec::kNormEpsilon), normed,
-                            a.inverse_rms.view().slice(0, n));
-      gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), normed, param_matrix(p + "wq"), T(0), q);
-      gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), normed, param_matrix(p + "wk"), T(0), k);
-      gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), normed, param_matrix(p + "wv"), T(0), v);
-      parallel_for(backend, n * kDim / 2, RotaryEmbedding<T>{q, positions(), kHeadDim, Spec::kRopeBase, false});
-      parallel_for(backend, n * kDim / 2, RotaryEmbedding<T>{k, positions(), kHeadDim, Spec::kRopeBase, false});
-      attention_forward<B, T>(backend, shape_, q, k, v, lengths_, probs(a), attended);
-      copy(backend, middle, MatrixView<const T>(input));
-      gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), attended, param_matrix(p + "wo"), T(1), middle);
-      rmsnorm_forward<B, T>(backend, middle, param_vector(p + "ffn_norm"), static_cast<T>(Spec::kNormEpsilon), ffn_input,
-                            a.ffn_inverse_rms.view().slice(0, n));
-      const MatrixView<T> next = l + 1 < kLayers ? matrix(layers_[static_cast<std::size_t>(l + 1)].input, n, kDim)
-                                                 : matrix(final_input_, n, kDim);
-      if (is_moe_layer(l)) {
-        typename moe::MoeLayer<B, T>::ForwardOptions options;
-        options.sequence_length = length;
-        options.accumulate_load = accumulate_load;
-        if (!replay.empty()) options.replay = replay[static_cast<std::size_t>(l - Spec::kFirstMoeLayer)];
-        moe_layer(l).forward(moe_parameters(parameters_.data(), l), ffn_input, next, options);
-        parallel_for(backend, n * kDim, detail::AddInPlace<T>{next, middle});
-      } else {
-        copy(backend, next, MatrixView<const T>(middle));
-        swiglu_mlp_forward<B, T>(backend, ffn_input, param_matrix(p + "ffn.gate_up"), param_matrix(p + "ffn.down"),
-                                 dense_activations(a), next, T(1));
-      }
+      MoeOptions options;
+      options.sequence_length = length;
+      options.accumulate_load = accumulate_load;
+      if (is_moe_layer(l) && !replay.empty()) options.replay = replay[static_cast<std::size_t>(l - Spec::kFirstMoeLayer)];
+      const auto attend = [&](MatrixView<const T> q, MatrixView<const T> k, MatrixView<const T> v, MatrixView<T> out) {
+        layers::attention_forward<B, T>(backend, shape_, q, k, v, lengths_, probs(a), out);
+      };
+      block_forward<B, T>(backend, block(weights_, l), moe_at(l), options, positions(), block_shape(), activations(a, l), attend);
     }
-    rmsnorm_forward<B, T>(backend, final_input(), param_vector("final_norm"), static_cast<T>(Spec::kNormEpsilon),
-                          final_hidden(), final_inverse_rms());
+    layers::rmsnorm_forward<B, T>(backend, final_input(), weights_.final_norm, static_cast<T>(Spec::kNormEpsilon),
+                                  final_hidden(), final_inverse_rms());
     project_to_vocabulary(final_hidden(), logits());
   }
 
   void project_to_vocabulary(MatrixView<const T> hidden, MatrixView<T> out) {
     if (Spec::kTiedEmbeddings)
-      gemm<B, T>(backend_, Transpose::No, Transpose::Yes, T(1), hidden, param_matrix("embed"), T(0), out);
+      gemm<B, T>(backend_, Transpose::No, Transpose::Yes, T(1), hidden, weights_.embed, T(0), out);
     else
-      gemm<B, T>(backend_, Transpose::No, Transpose::No, T(1), hidden, param_matrix("lm_head"), T(0), out);
+      gemm<B, T>(backend_, Transpose::No, Transpose::No, T(1), hidden, weights_.lm_head, T(0), out);
   }
 
-  /// dx holds d loss / d (output of layer l); on return, d loss / d (input of layer l).
-  void layer_backward(index_t l, MatrixView<T> dx) {
-    const B& backend = backend_;
-    const index_t n = tokens_;
-    LayerActivations& a = layers_[static_cast<std::size_t>(l)];
-    const std::string p = layer_prefix(l);
-    const MatrixView<T> d_ffn_input = scratch(d_ffn_input_, n, kDim), d_middle = scratch(d_middle_, n, kDim),
-                        d_normed = scratch(d_normed_, n, kDim), d_attended = scratch(d_attended_, n, kDim),
-                        dq = scratch(dq_, n, kDim), dk = scratch(dk_, n, kDim), dv = scratch(dv_, n, kDim);
-    const MatrixView<T> input = matrix(a.input, n, kDim), normed = matrix(a.normed, n, kDim), q = matrix(a.q, n, kDim),
-                        k = matrix(a.k, n, kDim), v = matrix(a.v, n, kDim), attended = matrix(a.attended, n, kDim),
-                        middle = matrix(a.middle, n, kDim), ffn_input = matrix(a.ffn_input, n, kDim);
-    // Feed-forward block: output = middle + ffn(norm(middle)).
-    if (is_moe_layer(l)) {
-      moe_layer(l).backward(moe_parameters(parameters_.data(), l), dx, d_ffn_input, moe_parameters(gradients_.data(), l));
-    } else {
-      ensure(d_gate_up_, n * 2 * Spec::kDenseHidden);
-      ensure(d_hidden_, n * Spec::kDenseHidden);
-      swiglu_mlp_backward<B, T>(backend, ffn_input, param_matrix(p + "ffn.gate_up"), param_matrix(p + "ffn.down"),
-                                dense_activations(a), dx,
-                                {matrix(d_gate_up_, n, 2 * Spec::kDenseHidden), matrix(d_hidden_, n, Spec::kDenseHidden)},
-                                grad_matrix(p + "ffn.gate_up"), grad_matrix(p + "ffn.down"), d_ffn_input, T(0));
-    }
-    rmsnorm_backward<B, T>(backend, middle, param_vector(p + "ffn_norm"), a.ffn_inverse_rms.view().slice(0, n), d_ffn_input,
-                           d_middle, grad_vector(p + "ffn_norm"));
-    parallel_for(backend, n * kDim, detail::AddInPlace<T>{d_middle, dx});
-    // Attention block: middle = input + attention(norm(input)) Wo.
-    gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), attended, d_middle, T(1), grad_matrix(p + "wo"));
-    gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), d_middle, param_matrix(p + "wo"), T(0), d_attended);
-    ensure(d_probs_, shape_.batch * kHeads * shape_.length * shape_.length);
-    attention_backward<B, T>(backend, shape_, q, k, v, probs(a), d_attended,
-                             TensorView<T, 3>(d_probs_.data(), Extents<3>{shape_.batch * kHeads, shape_.length, shape_.length}),
-                             dq, dk, dv);
-    parallel_for(backend, n * kDim / 2, RotaryEmbedding<T>{dq, positions(), kHeadDim, Spec::kRopeBase, true});
-    parallel_for(backend, n * kDim / 2, RotaryEmbedding<T>{dk, positions(), kHeadDim, Spec::kRopeBase, true});
-    gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), normed, dq, T(1), grad_matrix(p + "wq"));
-    gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), normed, dk, T(1), grad_matrix(p + "wk"));
-    gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), normed, dv, T(1), grad_matrix(p + "wv"));
-    gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), dq, param_matrix(p + "wq"), T(0), d_normed);
-    gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), dk, param_matrix(p + "wk"), T(1), d_normed);
-    gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), dv, param_matrix(p + "wv"), T(1), d_normed);
-    rmsnorm_backward<B, T>(backend, input, param_vector(p + "attn_norm"), a.inverse_rms.view().slice(0, n), d_normed, dx,
-                           grad_vector(p + "attn_norm"));
-    parallel_for(backend, n * kDim, detail::AddInPlace<T>{dx, d_middle});
-  }
-
-  SwigluActivations<T> dense_activations(LayerActivations& a) {
-    return {matrix(a.gate_up, tokens_, 2 * Spec::kDenseHidden), matrix(a.hidden, tokens_, Spec::kDenseHidden)};
-  }
   TensorView<T, 3> probs(LayerActivations& a) {
     return {a.probs.data(), Extents<3>{shape_.batch * kHeads, shape_.length, shape_.length}};
   }
+  TensorView<T, 3> d_probs() { return {d_probs_.data(), Extents<3>{shape_.batch * kHeads, shape_.length, shape_.length}}; }
   VectorView<const std::int32_t> positions() { return positions_.view().slice(0, tokens_); }
   VectorView<const std::int32_t> token_rows() const { return token_rows_.reshape(Extents<1>{tokens_}); }
   MatrixView<T> logits() { return matrix(logits_, tokens_, kVocab); }
@@ -566,12 +514,13 @@ class Transformer {
   B backend_;  // a copy: Host is a few bytes, Cuda a shared handle
   ParameterLayout layout_;
   Buffer<T, B> parameters_, gradients_;
+  ModelWeights weights_, grads_;  // views into parameters_ and gradients_
   std::vector<moe::MoeLayer<B, T>> moe_layers_;
 
   // The last forward pass.
   SequenceBatch batch_;
   index_t tokens_ = 0;
-  AttentionShape shape_;
+  layers::AttentionShape shape_;
   VectorView<const std::int32_t> lengths_;
   MatrixView<const std::int32_t> token_rows_;
   std::vector<LayerActivations> layers_;
@@ -580,9 +529,10 @@ class Transformer {
   // Backward scratch.
   Buffer<T, B> d_logits_, dh_, dx_, d_ffn_input_, d_middle_, d_normed_, d_attended_, dq_, dk_, dv_, d_probs_, d_gate_up_,
       d_hidden_;
-  // Decoding scratch.
-  Buffer<T, B> decode_x_, decode_a_, decode_q_, decode_k_, decode_v_, decode_o_, decode_inverse_rms_, decode_scores_,
-      decode_gate_up_, decode_hidden_;
+  // Decoding scratch, one set for every layer.
+  struct {
+    Buffer<T, B> x, normed, q, k, v, attended, middle, inverse_rms, scores, gate_up, hidden;
+  } decode_;
 };
 
 }  // namespace rlmoe::nn

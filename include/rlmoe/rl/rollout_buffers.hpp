@@ -15,7 +15,7 @@
 #include "rlmoe/backend/parallel_for.hpp"
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/tensor_view.hpp"
-#include "rlmoe/nn/transformer.hpp"
+#include "rlmoe/nn/sequence_batch.hpp"
 #include "rlmoe/rl/rollout.hpp"
 
 namespace rlmoe::rl {

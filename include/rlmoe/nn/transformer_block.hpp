@@ -1,0 +1,141 @@
+#pragma once
+// One pre-norm transformer block, the routine that training, prefill and decode all run:
+//
+//   middle = input + attention(rope(rmsnorm(input) [Wq Wk Wv])) Wo
+//   output = middle + ffn(rmsnorm(middle))        ffn: a dense SwiGLU or the MoE layer
+//
+// Only the attention differs between the callers, so it is a callable: attend(q, k, v, out) with
+// q and k already rotated (full causal attention over a padded batch when training, the KV cache
+// when decoding). A block's weights are typed views bound once when the model is built, so the
+// hot path does no name look-ups. block_backward() runs the same block in reverse from the
+// activations block_forward() kept.
+#include <cstdint>
+#include <type_traits>
+
+#include "rlmoe/backend/backend.hpp"
+#include "rlmoe/backend/gemm.hpp"
+#include "rlmoe/backend/memory.hpp"
+#include "rlmoe/backend/parallel_for.hpp"
+#include "rlmoe/core/host_device.hpp"
+#include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/layers/mlp.hpp"
+#include "rlmoe/layers/rmsnorm.hpp"
+#include "rlmoe/layers/rope.hpp"
+#include "rlmoe/moe/moe_layer.hpp"
+#include "rlmoe/moe/parameters.hpp"
+
+namespace rlmoe::nn {
+
+/// One block's tensors (parameters, or their gradients: the same views over another buffer).
+template <class T>
+struct BlockWeights {
+  VectorView<T> attn_norm, ffn_norm;   ///< [d]
+  MatrixView<T> wq, wk, wv, wo;        ///< [d, d]
+  MatrixView<T> ffn_gate_up, ffn_down; ///< dense blocks: [d, 2h], [h, d]
+  moe::MoeParameters<T> moe;           ///< MoE blocks
+
+  /// Mutable views convert to const ones.
+  template <class U>
+    requires(std::is_same_v<U, const T> && !std::is_const_v<T>)
+  operator BlockWeights<U>() const {  // NOLINT: implicit on purpose
+    return {attn_norm, ffn_norm, wq, wk, wv, wo, ffn_gate_up, ffn_down, moe};
+  }
+};
+
+/// What a block's forward pass writes (and its backward reads): [N, d] rows unless noted.
+/// Decoding reuses one set for every layer and may alias normed with ffn_input and output with
+/// input; training keeps one set per layer.
+template <class T>
+struct BlockActivations {
+  MatrixView<T> input, normed, q, k, v, attended, middle, ffn_input, output;
+  VectorView<T> inverse_rms, ffn_inverse_rms;  ///< [N]
+  layers::SwigluActivations<T> dense;          ///< dense blocks: [N, 2h], [N, h]
+};
+
+/// The block's fixed settings.
+struct BlockShape {
+  index_t head_dim = 0;
+  float rope_base = 10000.0f;
+  float norm_epsilon = 1e-6f;
+};
+
+namespace detail {
+
+/// a += b, elementwise.
+template <class T>
+struct AddInPlace {
+  MatrixView<T> a;
+  MatrixView<const T> b;
+  RLMOE_HOST_DEVICE void operator()(index_t i) const { a.at_flat(i) += b.at_flat(i); }
+};
+
+}  // namespace detail
+
+/// The block over rows at `positions`; `moe_layer` is null for a dense block.
+template <Backend B, class T, class Attend>
+void block_forward(const B& backend, const BlockWeights<const T>& w, moe::MoeLayer<B, T>* moe_layer,
+                   const typename moe::MoeLayer<B, T>::ForwardOptions& moe_options, VectorView<const std::int32_t> positions,
+                   const BlockShape& shape, const BlockActivations<T>& a, const Attend& attend) {
+  const index_t n = a.input.extent(0), d = a.input.extent(1);
+  const T epsilon = static_cast<T>(shape.norm_epsilon);
+  layers::rmsnorm_forward<B, T>(backend, a.input, w.attn_norm, epsilon, a.normed, a.inverse_rms);
+  gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), a.normed, w.wq, T(0), a.q);
+  gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), a.normed, w.wk, T(0), a.k);
+  gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), a.normed, w.wv, T(0), a.v);
+  parallel_for(backend, n * d / 2, layers::RotaryEmbedding<T>{a.q, positions, shape.head_dim, shape.rope_base, false});
+  parallel_for(backend, n * d / 2, layers::RotaryEmbedding<T>{a.k, positions, shape.head_dim, shape.rope_base, false});
+  attend(MatrixView<const T>(a.q), MatrixView<const T>(a.k), MatrixView<const T>(a.v), a.attended);
+  copy(backend, a.middle, MatrixView<const T>(a.input));
+  gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), a.attended, w.wo, T(1), a.middle);
+  layers::rmsnorm_forward<B, T>(backend, a.middle, w.ffn_norm, epsilon, a.ffn_input, a.ffn_inverse_rms);
+  if (moe_layer != nullptr) {
+    moe_layer->forward(w.moe, a.ffn_input, a.output, moe_options);
+    parallel_for(backend, n * d, detail::AddInPlace<T>{a.output, a.middle});
+  } else {
+    copy(backend, a.output, MatrixView<const T>(a.middle));
+    layers::swiglu_mlp_forward<B, T>(backend, a.ffn_input, w.ffn_gate_up, w.ffn_down, a.dense, a.output, T(1));
+  }
+}
+
+/// Scratch for block_backward, [N, d] each, shared by the layers; d_dense for dense blocks.
+template <class T>
+struct BlockGradientScratch {
+  MatrixView<T> d_ffn_input, d_middle, d_normed, d_attended, dq, dk, dv;
+  layers::SwigluActivations<T> d_dense;
+};
+
+/// dx holds d loss / d output on entry and d loss / d input on return; the weights' gradients
+/// accumulate into `grad`. attend_backward(d_attended, dq, dk, dv) is the attention's backward,
+/// giving the gradients of the rotated q and k.
+template <Backend B, class T, class AttendBackward>
+void block_backward(const B& backend, const BlockWeights<const T>& w, const BlockWeights<T>& grad,
+                    moe::MoeLayer<B, T>* moe_layer, VectorView<const std::int32_t> positions, const BlockShape& shape,
+                    const BlockActivations<T>& a, MatrixView<T> dx, const BlockGradientScratch<T>& s,
+                    const AttendBackward& attend_backward) {
+  const index_t n = a.input.extent(0), d = a.input.extent(1);
+  // Feed-forward: output = middle + ffn(norm(middle)).
+  if (moe_layer != nullptr) {
+    moe_layer->backward(w.moe, dx, s.d_ffn_input, grad.moe);
+  } else {
+    layers::swiglu_mlp_backward<B, T>(backend, a.ffn_input, w.ffn_gate_up, w.ffn_down, a.dense, dx, s.d_dense, grad.ffn_gate_up,
+                                      grad.ffn_down, s.d_ffn_input, T(0));
+  }
+  layers::rmsnorm_backward<B, T>(backend, a.middle, w.ffn_norm, a.ffn_inverse_rms, s.d_ffn_input, s.d_middle, grad.ffn_norm);
+  parallel_for(backend, n * d, detail::AddInPlace<T>{s.d_middle, dx});
+  // Attention: middle = input + attention(norm(input)) Wo.
+  gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), a.attended, s.d_middle, T(1), grad.wo);
+  gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), s.d_middle, w.wo, T(0), s.d_attended);
+  attend_backward(MatrixView<const T>(s.d_attended), s.dq, s.dk, s.dv);
+  parallel_for(backend, n * d / 2, layers::RotaryEmbedding<T>{s.dq, positions, shape.head_dim, shape.rope_base, true});
+  parallel_for(backend, n * d / 2, layers::RotaryEmbedding<T>{s.dk, positions, shape.head_dim, shape.rope_base, true});
+  gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), a.normed, s.dq, T(1), grad.wq);
+  gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), a.normed, s.dk, T(1), grad.wk);
+  gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), a.normed, s.dv, T(1), grad.wv);
+  gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), s.dq, w.wq, T(0), s.d_normed);
+  gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), s.dk, w.wk, T(1), s.d_normed);
+  gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), s.dv, w.wv, T(1), s.d_normed);
+  layers::rmsnorm_backward<B, T>(backend, a.input, w.attn_norm, a.inverse_rms, s.d_normed, dx, grad.attn_norm);
+  parallel_for(backend, n * d, detail::AddInPlace<T>{dx, s.d_middle});
+}
+
+}  // namespace rlmoe::nn
