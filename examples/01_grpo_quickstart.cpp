@@ -27,7 +27,7 @@ namespace {
 /// The policy: 2 layers of width 64 (4 heads), the first dense, the second an MoE layer of 8
 /// routed experts (top-2) and one shared expert, with DeepSeek-V3's sigmoid router.
 struct QuickstartSpec {
-  static constexpr rlmoe::index_t kVocab = rlmoe::rl::tasks::Vocabulary::kSize;
+  static constexpr rlmoe::index_t kVocab = rlmoe::rl::tasks::DigitVocabulary::kSize;
   static constexpr rlmoe::index_t kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 24;
   static constexpr rlmoe::index_t kDenseHidden = 128, kFirstMoeLayer = 1;
   static constexpr rlmoe::index_t kRoutedExperts = 8, kTopK = 2, kExpertHidden = 64, kSharedExperts = 1;

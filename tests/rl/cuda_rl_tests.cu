@@ -20,6 +20,7 @@ BOOST_AUTO_TEST_CASE(float32) { t::check_advantages<Cuda, float>(gpu()); }
 BOOST_AUTO_TEST_CASE(float64) { t::check_advantages<Cuda, double>(gpu()); }
 BOOST_AUTO_TEST_CASE(custom_estimator) { t::check_custom_estimator(gpu()); }
 BOOST_AUTO_TEST_CASE(refused_inputs) { t::check_advantage_errors(gpu()); }
+BOOST_AUTO_TEST_CASE(non_finite_and_unwritten_advantages_name_the_estimator) { t::check_advantage_blame(gpu()); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(cuda_rl_policy_loss)

@@ -1,6 +1,7 @@
 // rl/: the group sampler and the GRPO trainer on the Cuda backend.
 #include "support/cuda_test_main.hpp"
 
+#include "rl/letter_task.hpp"
 #include "rl/trainer_checks.hpp"
 
 namespace t = rlmoe::test;
@@ -17,4 +18,9 @@ BOOST_AUTO_TEST_CASE(one_step) { t::check_trainer_step(gpu()); }
 BOOST_AUTO_TEST_CASE(deterministic) { t::check_trainer_determinism(gpu()); }
 BOOST_AUTO_TEST_CASE(learns_a_one_token_task) { t::check_one_token_task(gpu()); }
 BOOST_AUTO_TEST_CASE(resumes_exactly) { t::check_resume(gpu()); }
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(cuda_rl_own_vocabulary)
+BOOST_AUTO_TEST_CASE(sampling_ends_at_the_task_eos_and_pads_with_its_pad) { t::check_sampling_with_own_vocabulary(gpu()); }
+BOOST_AUTO_TEST_CASE(a_40_token_task_trains) { t::check_training_with_own_vocabulary(gpu()); }
 BOOST_AUTO_TEST_SUITE_END()

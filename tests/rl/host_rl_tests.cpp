@@ -18,6 +18,7 @@ BOOST_AUTO_TEST_CASE(float32) { t::check_advantages<Host, float>(Host{}); }
 BOOST_AUTO_TEST_CASE(float64) { t::check_advantages<Host, double>(Host{}); }
 BOOST_AUTO_TEST_CASE(custom_estimator) { t::check_custom_estimator(Host{}); }
 BOOST_AUTO_TEST_CASE(refused_inputs) { t::check_advantage_errors(Host{}); }
+BOOST_AUTO_TEST_CASE(non_finite_and_unwritten_advantages_name_the_estimator) { t::check_advantage_blame(Host{}); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(rl_kl)

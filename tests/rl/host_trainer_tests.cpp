@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE rlmoe trainer host
 #include "support/boost_test.hpp"
 
+#include "rl/letter_task.hpp"
 #include "rl/trainer_checks.hpp"
 
 namespace t = rlmoe::test;
@@ -18,4 +19,9 @@ BOOST_AUTO_TEST_CASE(deterministic) { t::check_trainer_determinism(Host{}); }
 BOOST_AUTO_TEST_CASE(learns_a_one_token_task) { t::check_one_token_task(Host{}); }
 BOOST_AUTO_TEST_CASE(resumes_exactly) { t::check_resume(Host{}); }
 BOOST_AUTO_TEST_CASE(refuses_invalid_configurations) { t::check_trainer_refusals(Host{}); }
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(rl_own_vocabulary)
+BOOST_AUTO_TEST_CASE(sampling_ends_at_the_task_eos_and_pads_with_its_pad) { t::check_sampling_with_own_vocabulary(Host{}); }
+BOOST_AUTO_TEST_CASE(a_40_token_task_trains) { t::check_training_with_own_vocabulary(Host{}); }
 BOOST_AUTO_TEST_SUITE_END()

@@ -249,6 +249,42 @@ void check_custom_estimator(const B& backend) {
   BOOST_TEST(stats.zero_variance_groups == 1);
 }
 
+/// An estimator that divides by the spread of its group without guarding against... nothing: it
+/// divides by zero on purpose.
+struct DividesByZero {
+  template <class T>
+  RLMOE_HOST_DEVICE void operator()(VectorView<const T> r, VectorView<T> a) const {
+    for (index_t i = 0; i < r.size(); ++i) a[i] = (r[i] - r[0]) / (r[0] - r[0]);
+  }
+};
+/// An estimator that forgets every advantage but the first of its group.
+struct WritesOnlyTheFirst {
+  static constexpr std::string_view kName = "WritesOnlyTheFirst (a test estimator)";
+  template <class T>
+  RLMOE_HOST_DEVICE void operator()(VectorView<const T> r, VectorView<T> a) const {
+    a[0] = r[0];
+  }
+};
+
+/// Non-finite and unwritten advantages are errors that name the estimator and the group;
+/// BatchNormalized with epsilon 0 on a batch of flat groups gives zeros.
+template <class B>
+void check_advantage_blame(const B& backend) {
+  const std::vector<float> rewards = {1, 1, 1, 0.5f, 2, 0};  // group 0 flat, group 1 not
+  BOOST_TEST(throws_with<NumericError>([&] { (void)advantages_on(backend, DividesByZero{}, rewards, 3); },
+                                       {"estimator rlmoe::test::DividesByZero", "wrote NaN as advantage 3", "group 1",
+                                        "rewards are 0.5, 2, 0"}));
+  static_assert(RLMOE_DEBUG_CHECKS, "the tests build with RLMOE_DEBUG_CHECKS");
+  BOOST_TEST(throws_with<NumericError>([&] { (void)advantages_on(backend, WritesOnlyTheFirst{}, rewards, 3); },
+                                       {"WritesOnlyTheFirst (a test estimator) left unwritten advantage 4", "group 1"}));
+  for (bool unbiased : {true, false}) {
+    const std::vector<float> flat = {1, 1, 1, 0, 0, 0};
+    const auto [a, stats] = advantages_on(backend, rl::BatchNormalized{0.0f, unbiased}, flat, 3);
+    check_equal(a, std::vector<float>(6, 0.0f), "BatchNormalized, epsilon 0, flat groups");
+    BOOST_TEST(stats.zero_variance_groups == 2);
+  }
+}
+
 template <class B>
 void check_advantage_errors(const B& backend) {
   Buffer<float, B> r(backend, 6), a(backend, 6), short_a(backend, 5);

@@ -16,11 +16,11 @@
 
 namespace rlmoe::test {
 
-using rl::tasks::Vocabulary;
+using rl::tasks::DigitVocabulary;
 
 /// Two layers of width 32, the second MoE (4 experts, top-2, one shared).
 struct TrainerSpec {
-  static constexpr index_t kVocab = Vocabulary::kSize, kModelDim = 32, kLayers = 2, kHeads = 2, kMaxLength = 16;
+  static constexpr index_t kVocab = DigitVocabulary::kSize, kModelDim = 32, kLayers = 2, kHeads = 2, kMaxLength = 16;
   static constexpr index_t kDenseHidden = 64, kFirstMoeLayer = 1;
   static constexpr index_t kRoutedExperts = 4, kTopK = 2, kExpertHidden = 32, kSharedExperts = 1, kGroups = 1, kTopkGroups = 1;
   static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Sigmoid;
@@ -31,9 +31,10 @@ struct TrainerSpec {
 /// One token to answer: the digit of the prompt "d =".
 struct CopyDigit {
   static constexpr std::string_view kName = "copy-digit";
+  using Vocabulary = DigitVocabulary;
   rl::tasks::Problem problem(std::uint64_t seed, index_t index) const {
     const auto d = static_cast<rl::token_t>(rl::tasks::problem_integer(seed, index, 0, 0, 9));
-    return {{d, Vocabulary::kEquals}, {d}};
+    return {{d, DigitVocabulary::kEquals}, {d}};
   }
   std::vector<rl::token_t> demonstration(const rl::tasks::Problem& p) const { return p.reference; }
   rl::ExactMatch reward() const { return rl::ExactMatch{}; }
@@ -47,7 +48,7 @@ static_assert(rl::tasks::Task<CopyDigit>);
 /// single step certainly has a learning signal.
 struct TokenValueReward {
   RLMOE_HOST_DEVICE float operator()(const rl::Sample& s) const {
-    return s.completion.empty() ? 0.0f : static_cast<float>(s.completion[0]) / static_cast<float>(Vocabulary::kSize);
+    return s.completion.empty() ? 0.0f : static_cast<float>(s.completion[0]) / static_cast<float>(DigitVocabulary::kSize);
   }
 };
 struct HighTokens : CopyDigit {
@@ -133,7 +134,8 @@ void check_sampler_records(const B& backend) {
   const rl::tasks::ReverseDigits task{2, 4};
   const index_t prompts = 6, group = 5, width = task.max_completion_length();
   rl::RolloutBuffers<B> rollout(backend, prompts, group, task.max_prompt_length(), width, width, 1, TrainerSpec::kTopK);
-  rl::GroupSampler<B, TrainerSpec> sampler(backend, {1.0f, 0, 1.0f, 0.0f, width}, Vocabulary::kEos);
+  rl::GroupSampler<B, TrainerSpec> sampler(backend, {1.0f, 0, 1.0f, 0.0f, width},
+                                           rl::tasks::special_tokens<rl::tasks::ReverseDigits>());
   std::vector<rl::tasks::Problem> problems;
   for (index_t i = 0; i < prompts; ++i) problems.push_back(task.problem(1, i));
   sampler.sample(policy, problems, rollout, 11, 0);
@@ -158,10 +160,10 @@ void check_sampler_records(const B& backend) {
         BOOST_TEST_REQUIRE(sequences[i * (task.max_prompt_length() + width) + static_cast<index_t>(p.prompt.size()) + t] ==
                            tokens[i * width + t]);
         // Nothing follows an end-of-sequence token.
-        if (tokens[i * width + t] == Vocabulary::kEos) BOOST_TEST_REQUIRE(t + 1 == lengths[i]);
+        if (tokens[i * width + t] == DigitVocabulary::kEos) BOOST_TEST_REQUIRE(t + 1 == lengths[i]);
       }
     }
-    if (lengths[i] < width) BOOST_TEST_REQUIRE(tokens[i * width + lengths[i] - 1] == Vocabulary::kEos);
+    if (lengths[i] < width) BOOST_TEST_REQUIRE(tokens[i * width + lengths[i] - 1] == DigitVocabulary::kEos);
   }
   BOOST_TEST(a.size() > 30u);
   BOOST_TEST(relative_error(a, b) < 1e-5, "training forward vs sampling log-probs, relative error " << relative_error(a, b));

@@ -32,6 +32,13 @@ class NumericError : public Error {
   using Error::Error;
 };
 
+/// Reading or writing a file failed (missing, a directory, no permission, a full disk); the
+/// message names the file and the system's reason.
+class IoError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// A CUDA runtime call failed.
 class CudaError : public Error {
  public:

@@ -30,7 +30,7 @@ struct CheckpointState {
   [[nodiscard]] const std::string& value(const std::string& key) const {
     for (const auto& [k, v] : values)
       if (k == key) return v;
-    throw FormatError(detail::message("checkpoint: no trainer value '", key, "'"));
+    throw FormatError(rlmoe::detail::message("checkpoint: no trainer value '", key, "'"));
   }
 };
 

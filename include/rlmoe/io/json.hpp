@@ -65,7 +65,7 @@ class Json {
   /// The member `key`; throws FormatError naming `what` and the key when it is missing.
   [[nodiscard]] const Json& at(std::string_view key, std::string_view what) const {
     const Json* v = find(key);
-    if (v == nullptr) throw FormatError(detail::message(what, ": missing \"", key, "\""));
+    if (v == nullptr) throw FormatError(rlmoe::detail::message(what, ": missing \"", key, "\""));
     return *v;
   }
 
@@ -88,7 +88,7 @@ class Json {
   template <class V>
   const V& get(std::string_view what, const char* kind) const {
     if (const V* v = std::get_if<V>(&value_)) return *v;
-    throw FormatError(detail::message(what, " must be ", kind));
+    throw FormatError(rlmoe::detail::message(what, " must be ", kind));
   }
 
   static void write_string(std::string& out, const std::string& s) {
@@ -152,7 +152,7 @@ class Json {
     std::size_t position = 0;
 
     [[noreturn]] void fail(std::string_view expected) const {
-      throw FormatError(detail::message("JSON: expected ", expected, " at byte ", position));
+      throw FormatError(rlmoe::detail::message("JSON: expected ", expected, " at byte ", position));
     }
     void skip_space() {
       while (position < text.size() && (text[position] == ' ' || text[position] == '\n' || text[position] == '\t' ||

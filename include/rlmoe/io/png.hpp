@@ -1,6 +1,7 @@
 #pragma once
 // Writing RGB images as PNG files (zlib-compressed, 8 bits per channel), for the learning curves
 // the trainer draws. Written atomically like every other file rlmoe produces.
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -77,10 +78,14 @@ inline void write_png(const std::string& path, const Image& image) {
   const std::vector<std::uint8_t> bytes = encode_png(image);
   const std::string temporary = path + ".tmp";
   std::FILE* f = std::fopen(temporary.c_str(), "wb");
-  RLMOE_CHECK(f != nullptr, Error, "png: cannot create '", temporary, "'");
+  RLMOE_CHECK(f != nullptr, IoError, "png: cannot create '", temporary, "': ", std::strerror(errno));
   const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
   const bool closed = std::fclose(f) == 0;
-  RLMOE_CHECK(ok && closed && std::rename(temporary.c_str(), path.c_str()) == 0, Error, "png: cannot write '", path, "'");
+  if (!ok || !closed || std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    std::remove(temporary.c_str());
+    throw IoError(rlmoe::detail::message("png: cannot write '", path, "': ", std::strerror(error)));
+  }
 }
 
 }  // namespace rlmoe::io

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <span>
@@ -149,7 +150,7 @@ class SafetensorsWriter {
     const std::vector<std::byte> bytes = serialize();
     const std::string temporary = path + ".tmp." + std::to_string(::getpid());
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    RLMOE_CHECK(fd >= 0, Error, "safetensors: cannot create '", temporary, "': ", std::strerror(errno));
+    RLMOE_CHECK(fd >= 0, IoError, "safetensors: cannot create '", temporary, "': ", std::strerror(errno));
     std::size_t written = 0;
     while (written < bytes.size()) {
       const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
@@ -157,7 +158,7 @@ class SafetensorsWriter {
         const int error = errno;
         ::close(fd);
         ::unlink(temporary.c_str());
-        throw Error(detail::message("safetensors: writing '", temporary, "' failed: ", std::strerror(error)));
+        throw IoError(rlmoe::detail::message("safetensors: writing '", temporary, "' failed: ", std::strerror(error)));
       }
       written += static_cast<std::size_t>(n);
     }
@@ -166,7 +167,7 @@ class SafetensorsWriter {
     if (!synced || ::rename(temporary.c_str(), path.c_str()) != 0) {
       const int error = errno;
       ::unlink(temporary.c_str());
-      throw Error(detail::message("safetensors: could not commit '", path, "': ", std::strerror(error)));
+      throw IoError(rlmoe::detail::message("safetensors: could not commit '", path, "': ", std::strerror(error)));
     }
     const std::size_t slash = path.find_last_of('/');
     const std::string directory = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
@@ -187,9 +188,12 @@ class SafetensorsFile {
  public:
   /// Reads and validates a whole file; throws FormatError naming the file and what is wrong.
   static SafetensorsFile read(const std::string& path) {
+    std::error_code error;
+    RLMOE_CHECK(!std::filesystem::is_directory(path, error), IoError, "safetensors: '", path, "' is a directory, not a file");
     std::ifstream in(path, std::ios::binary);
-    RLMOE_CHECK(in.good(), Error, "safetensors: cannot open '", path, "'");
+    RLMOE_CHECK(in.good(), IoError, "safetensors: cannot open '", path, "': ", std::strerror(errno));
     std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    RLMOE_CHECK(!in.bad(), IoError, "safetensors: reading '", path, "' failed: ", std::strerror(errno));
     return parse(path, std::span<const std::byte>(reinterpret_cast<const std::byte*>(raw.data()), raw.size()));
   }
 
@@ -197,7 +201,7 @@ class SafetensorsFile {
     SafetensorsFile file;
     file.path_ = path;
     const auto fail = [&](auto&&... parts) -> FormatError {
-      return FormatError(detail::message("safetensors '", path, "': ", parts...));
+      return FormatError(rlmoe::detail::message("safetensors '", path, "': ", parts...));
     };
     if (bytes.size() < 8) throw fail("the file has ", bytes.size(), " bytes, fewer than the 8 of the header length");
     std::uint64_t length = 0;
@@ -269,7 +273,7 @@ class SafetensorsFile {
   [[nodiscard]] const TensorInfo& tensor(std::string_view name) const {
     for (const TensorInfo& t : tensors_)
       if (t.name == name) return t;
-    throw FormatError(detail::message("safetensors '", path_, "': no tensor '", name, "'"));
+    throw FormatError(rlmoe::detail::message("safetensors '", path_, "': no tensor '", name, "'"));
   }
 
   /// Copies tensor `name` into `out` after checking its dtype and shape.
@@ -294,7 +298,7 @@ class SafetensorsFile {
   }
   [[nodiscard]] const std::string& metadata(std::string_view key) const {
     const std::string* value = find_metadata(key);
-    if (value == nullptr) throw FormatError(detail::message("safetensors '", path_, "': no metadata '", key, "'"));
+    if (value == nullptr) throw FormatError(rlmoe::detail::message("safetensors '", path_, "': no metadata '", key, "'"));
     return *value;
   }
 

@@ -13,18 +13,32 @@
 // A group whose rewards are all equal carries no learning signal: its advantages are exactly 0
 // whatever the estimator, and it is counted in AdvantageStats. A user estimator is any
 // device-callable functor estimator(rewards, advantages) over one group's views (the
-// AdvantageEstimator concept); set kScaleByBatchStd to get the batch scaling of BatchNormalized.
+// AdvantageEstimator concept) that writes every advantage of the group; set kScaleByBatchStd to
+// get the batch scaling of BatchNormalized.
+//
+// A NaN or infinite advantage is an error that names the estimator, the completion and its
+// group's rewards. With RLMOE_DEBUG_CHECKS (debug builds, rlmoe's tests) the advantages are first
+// filled with a marked NaN, so that an estimator which leaves one unwritten is named as such.
+#include <bit>
+#include <cmath>
 #include <cstdint>
+#include <sstream>
 #include <type_traits>
+#include <vector>
 
 #include "rlmoe/backend/backend.hpp"
+#include "rlmoe/backend/fill.hpp"
+#include "rlmoe/backend/finite.hpp"
 #include "rlmoe/backend/memory.hpp"
 #include "rlmoe/backend/parallel_for.hpp"
 #include "rlmoe/backend/transform_reduce.hpp"
+#include "rlmoe/core/debug_checks.hpp"
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/math.hpp"
+#include "rlmoe/core/ops.hpp"
 #include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/core/type_name.hpp"
 #include "rlmoe/rl/concepts.hpp"
 
 namespace rlmoe::rl {
@@ -53,6 +67,7 @@ RLMOE_HOST_DEVICE double group_std(const VectorView<const Real>& r, double mean,
 }  // namespace detail
 
 struct GroupNormalized {
+  static constexpr std::string_view kName = "GroupNormalized";
   float epsilon = 1e-4f;
   bool unbiased_std = true;  ///< Bessel's correction (divide by G - 1), as torch.std
 
@@ -66,6 +81,7 @@ struct GroupNormalized {
 };
 
 struct GroupMean {
+  static constexpr std::string_view kName = "GroupMean";
   template <class Real>
   RLMOE_HOST_DEVICE void operator()(VectorView<const Real> rewards, VectorView<Real> advantages) const {
     const double mean = detail::group_sum(rewards) / static_cast<double>(rewards.size());
@@ -74,6 +90,7 @@ struct GroupMean {
 };
 
 struct LeaveOneOut {
+  static constexpr std::string_view kName = "LeaveOneOut";
   template <class Real>
   RLMOE_HOST_DEVICE void operator()(VectorView<const Real> rewards, VectorView<Real> advantages) const {
     const double sum = detail::group_sum(rewards);
@@ -86,6 +103,7 @@ struct LeaveOneOut {
 };
 
 struct BatchNormalized {
+  static constexpr std::string_view kName = "BatchNormalized";
   static constexpr bool kScaleByBatchStd = true;
   float epsilon = 1e-4f;
   bool unbiased_std = true;
@@ -145,7 +163,8 @@ struct GroupAdvantages {
   }
 };
 
-/// A_i /= (std over the batch + eps), with the std read from the reduced stats.
+/// A_i /= (std over the batch + eps), with the std read from the reduced stats. With eps = 0 and
+/// a batch whose centred advantages are all 0 (every group flat), they stay 0.
 template <class T>
 struct ScaleByBatchStd {
   VectorView<T> advantages;
@@ -158,15 +177,45 @@ struct ScaleByBatchStd {
     const double mean = stats->sum / n;
     const double variance = (stats->sum_of_squares - stats->sum * mean) / (n - (unbiased ? 1.0 : 0.0));
     const double std = variance > 0.0 ? math::sqrt(variance) : 0.0;
-    advantages[i] = static_cast<T>(static_cast<double>(advantages[i]) / (std + epsilon));
+    const double scale = std + static_cast<double>(epsilon);
+    advantages[i] = scale > 0.0 ? static_cast<T>(static_cast<double>(advantages[i]) / scale) : T(0);
   }
 };
+
+/// The marked NaN that RLMOE_DEBUG_CHECKS writes before the estimator runs, as bits.
+template <class T>
+using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+template <class T>
+inline constexpr Bits<T> kUnwrittenBits = sizeof(T) == 4 ? Bits<T>(0x7FC0ADADu) : Bits<T>(0x7FF800000000ADADull);
+
+/// The first index still holding the marker, or the size.
+template <class T>
+struct FirstUnwritten {
+  VectorView<const T> values;
+  RLMOE_HOST_DEVICE index_t operator()(index_t i) const {
+    return std::bit_cast<Bits<T>>(values[i]) == kUnwrittenBits<T> ? i : values.size();
+  }
+};
+
+/// Throws NumericError blaming estimator E for advantage i: `what` says what is wrong with it.
+template <class E, Backend B, class T>
+[[noreturn]] void throw_bad_advantage(const B& backend, VectorView<const T> rewards, index_t group_size, index_t i,
+                                      const char* what) {
+  const index_t g = i / group_size;
+  const std::vector<T> group = to_host(backend, rewards.slice(g * group_size, (g + 1) * group_size));
+  std::ostringstream message;
+  message << "compute_advantages: the advantage estimator " << type_name<E>() << " " << what << " advantage " << i
+          << " (completion " << i % group_size << " of group " << g << "); the group's rewards are";
+  for (std::size_t k = 0; k < group.size(); ++k) message << (k ? ", " : " ") << group[k];
+  throw NumericError(message.str());
+}
 
 }  // namespace detail
 
 /// Writes the advantages of `rewards` (N = P * G, completion i in group i / G) and reduces the
-/// stats into stats[0], all in backend memory. Throws ConfigError for G < 2 and ShapeError when N
-/// is not a multiple of G or the shapes differ.
+/// stats into stats[0], all in backend memory. Throws ConfigError for G < 2, ShapeError when N
+/// is not a multiple of G or the shapes differ, and NumericError naming the estimator when an
+/// advantage is not finite (waiting for the backend to check).
 template <Backend B, AdvantageEstimator E, class T>
   requires std::is_floating_point_v<T>
 void compute_advantages(const B& backend, const E& estimator, std::type_identity_t<VectorView<const T>> rewards,
@@ -178,11 +227,24 @@ void compute_advantages(const B& backend, const E& estimator, std::type_identity
               ", not a whole number of groups of ", group_size);
   require_shape(stats, Extents<1>{1}, "compute_advantages: stats");
   const index_t groups = rewards.size() / group_size;
+  if constexpr (RLMOE_DEBUG_CHECKS) fill(backend, advantages, std::bit_cast<T>(detail::kUnwrittenBits<T>));
   transform_reduce(backend, groups, detail::GroupAdvantages<E, T>{estimator, rewards, advantages, group_size}, stats,
                    Sum{}, AdvantageStats{});
+  if constexpr (RLMOE_DEBUG_CHECKS) {
+    Buffer<index_t, B> first(backend, 1);
+    transform_reduce(backend, advantages.size(), detail::FirstUnwritten<T>{advantages}, first.view(), Min{}, advantages.size());
+    const index_t unwritten = to_host(backend, first.view())[0];
+    if (unwritten < advantages.size())
+      detail::throw_bad_advantage<E>(backend, rewards, group_size, unwritten, "left unwritten");
+  }
   if constexpr (detail::scales_by_batch_std<E>())
     parallel_for(backend, advantages.size(),
                  detail::ScaleByBatchStd<T>{advantages, stats.data(), estimator.epsilon, estimator.unbiased_std});
+  const index_t bad = first_non_finite<B, T>(backend, advantages);
+  if (bad >= 0) {
+    const T value = to_host(backend, advantages.slice(bad, bad + 1))[0];
+    detail::throw_bad_advantage<E>(backend, rewards, group_size, bad, std::isnan(value) ? "wrote NaN as" : "wrote infinity as");
+  }
 }
 
 /// The same, for callers that do not want the stats.

@@ -30,7 +30,7 @@ namespace rlmoe::rl {
 
 namespace detail {
 
-/// sequences[i, t] = prompts[i / G, t] for t < the prompt's length; the rest is end-of-sequence.
+/// sequences[i, t] = prompts[i / G, t] for t < the prompt's length; the rest is padding.
 struct PlacePrompts {
   MatrixView<const token_t> prompts;
   VectorView<const std::int32_t> prompt_lengths;
@@ -81,7 +81,7 @@ struct ChooseTokens {
   SamplingConfig config;
   std::uint64_t seed, stream_base;
   index_t step;
-  token_t eos;
+  SpecialTokens special;
   VectorView<std::uint8_t> finished;
   VectorView<const std::int32_t> positions;
   VectorView<token_t> next_tokens;
@@ -93,10 +93,10 @@ struct ChooseTokens {
 
   RLMOE_HOST_DEVICE void operator()(index_t i) const {
     if (finished[i] != 0) {
-      completions(i, step) = eos;
+      completions(i, step) = special.pad;
       mask(i, step) = 0;
       old_logp(i, step) = 0.0f;
-      next_tokens[i] = eos;
+      next_tokens[i] = special.pad;
       return;
     }
     const VectorView<const float> row = logits[i];
@@ -112,7 +112,7 @@ struct ChooseTokens {
     completion_lengths[i] = static_cast<std::int32_t>(step + 1);
     sequences(i, positions[i]) = token;
     next_tokens[i] = token;
-    if (token == eos) finished[i] = 1;
+    if (token == special.eos) finished[i] = 1;
   }
 };
 
@@ -146,8 +146,13 @@ class GroupSampler {
  public:
   using Policy = nn::Transformer<B, Spec, float>;
 
-  GroupSampler(const B& backend, const SamplingConfig& config, token_t eos) : backend_(backend), config_(config), eos_(eos) {
+  /// `special`: the task's end-of-sequence token, which ends a completion, and its padding.
+  GroupSampler(const B& backend, const SamplingConfig& config, SpecialTokens special)
+      : backend_(backend), config_(config), special_(special) {
     config_.validate();
+    RLMOE_CHECK(special.eos >= 0 && special.eos < Spec::kVocab && special.pad >= 0 && special.pad < Spec::kVocab, ConfigError,
+                "GroupSampler: the end-of-sequence token (", special.eos, ") and the padding token (", special.pad,
+                ") must lie in [0, Spec::kVocab = ", Spec::kVocab, ")");
   }
 
   [[nodiscard]] const SamplingConfig& config() const { return config_; }
@@ -177,7 +182,7 @@ class GroupSampler {
     ensure(logits_, n * Spec::kVocab);
     const B& backend = backend_;
     parallel_for(backend, n * width,
-                 detail::PlacePrompts{out.prompt_tokens(), out.prompt_lengths(), g, eos_, out.sequences(),
+                 detail::PlacePrompts{out.prompt_tokens(), out.prompt_lengths(), g, special_.pad, out.sequences(),
                                       out.sequence_prompt_lengths(), positions()});
     fill(backend, finished(), std::uint8_t{0});
     fill(backend, out.completion_lengths(), 0);
@@ -202,7 +207,7 @@ class GroupSampler {
 
     for (index_t step = 0; step < t; ++step) {
       parallel_for(backend, n,
-                   detail::ChooseTokens{logits, config_, seed, round << 32, step, eos_, finished(), positions(), next_tokens(),
+                   detail::ChooseTokens{logits, config_, seed, round << 32, step, special_, finished(), positions(), next_tokens(),
                                         out.completion_tokens(), out.completion_lengths(), out.mask(), out.old_logp(),
                                         out.sequences()});
       if (step + 1 == t) break;
@@ -239,7 +244,7 @@ class GroupSampler {
   /// Marks step `step` of every sequence as padding (they have all ended).
   void pad_step(RolloutBuffers<B>& out, index_t step) {
     const index_t n = out.completions();
-    fill(backend_, TensorView<token_t, 2>(&out.completion_tokens()(0, step), Extents<2>{n, 1}, Extents<2>{out.completion_width(), 1}), eos_);
+    fill(backend_, TensorView<token_t, 2>(&out.completion_tokens()(0, step), Extents<2>{n, 1}, Extents<2>{out.completion_width(), 1}), special_.pad);
     fill(backend_, TensorView<std::uint8_t, 2>(&out.mask()(0, step), Extents<2>{n, 1}, Extents<2>{out.completion_width(), 1}),
          std::uint8_t{0});
     fill(backend_, TensorView<float, 2>(&out.old_logp()(0, step), Extents<2>{n, 1}, Extents<2>{out.completion_width(), 1}), 0.0f);
@@ -254,9 +259,9 @@ class GroupSampler {
                       static_cast<index_t>(problem.reference.size()) <= lr,
                   ShapeError, "GroupSampler: a problem has a prompt of ", problem.prompt.size(), " tokens and a reference of ",
                   problem.reference.size(), " but the rollout holds 1 to ", lp, " and up to ", lr);
-      for (index_t i = 0; i < lp; ++i) prompts.push_back(i < static_cast<index_t>(problem.prompt.size()) ? problem.prompt[i] : eos_);
+      for (index_t i = 0; i < lp; ++i) prompts.push_back(i < static_cast<index_t>(problem.prompt.size()) ? problem.prompt[i] : special_.pad);
       for (index_t i = 0; i < lr; ++i)
-        references.push_back(i < static_cast<index_t>(problem.reference.size()) ? problem.reference[i] : eos_);
+        references.push_back(i < static_cast<index_t>(problem.reference.size()) ? problem.reference[i] : special_.pad);
       prompt_lengths.push_back(static_cast<std::int32_t>(problem.prompt.size()));
       reference_lengths.push_back(static_cast<std::int32_t>(problem.reference.size()));
     }
@@ -272,7 +277,7 @@ class GroupSampler {
 
   B backend_;
   SamplingConfig config_;
-  token_t eos_;
+  SpecialTokens special_;
   Buffer<token_t, B> next_tokens_;
   Buffer<std::int32_t, B> positions_;
   Buffer<std::uint8_t, B> finished_;

@@ -44,6 +44,16 @@ struct GrpoConfig {
   index_t checkpoint_every = 0;          ///< 0: only at the end
   bool progress = true;                  ///< the live progress line on stderr
 
+  /// This configuration for a task whose completions take at most `max_completion_length` tokens:
+  /// sampling.max_new_tokens 0 becomes that length; then validated.
+  [[nodiscard]] GrpoConfig resolved(index_t max_completion_length) const {
+    GrpoConfig c = *this;
+    if (c.sampling.max_new_tokens == 0) c.sampling.max_new_tokens = max_completion_length;
+    c.validate();
+    c.sampling.validate();
+    return c;
+  }
+
   void validate() const {
     const auto positive = [](index_t v, const char* field) {
       RLMOE_CHECK(v >= 1, ConfigError, "GrpoConfig: ", field, " is ", v, " but must be >= 1");

@@ -18,6 +18,12 @@ namespace rlmoe::rl {
 /// Token ids.
 using token_t = std::int32_t;
 
+/// The token ids that end a completion and fill the rows past each sequence's end.
+struct SpecialTokens {
+  token_t eos = 0;
+  token_t pad = 0;
+};
+
 /// A read-only run of tokens.
 struct TokenSpan {
   const token_t* tokens = nullptr;
@@ -47,7 +53,8 @@ struct Sample {
   index_t index = 0;              ///< completion index in the batch, in [0, N)
   index_t prompt = 0;             ///< its prompt, which is also its group
   TokenSpan prompt_tokens;        ///< the prompt, up to its length
-  TokenSpan completion;           ///< the generated tokens, up to the completion's length
+  TokenSpan completion;           ///< the generated tokens, up to the completion's length; it ends with the
+                                  ///< end-of-sequence token unless the generation budget ran out first
   TokenSpan reference;            ///< the prompt's reference answer (empty if the task has none)
   index_t max_completion_length = 0;  ///< T, the generation budget
 };

@@ -8,12 +8,13 @@
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/rl/rewards/exact_match.hpp"
 #include "rlmoe/rl/tasks/task.hpp"
-#include "rlmoe/rl/tasks/vocabulary.hpp"
+#include "rlmoe/rl/tasks/digit_vocabulary.hpp"
 
 namespace rlmoe::rl::tasks {
 
 struct Addition {
   static constexpr std::string_view kName = "addition";
+  using Vocabulary = DigitVocabulary;
   index_t max_digits = 2;  ///< operands have 1 to max_digits digits
 
   [[nodiscard]] std::int64_t largest() const {

@@ -12,12 +12,13 @@
 #include "rlmoe/rl/rewards/weighted_sum.hpp"
 #include "rlmoe/rl/tasks/reverse.hpp"
 #include "rlmoe/rl/tasks/task.hpp"
-#include "rlmoe/rl/tasks/vocabulary.hpp"
+#include "rlmoe/rl/tasks/digit_vocabulary.hpp"
 
 namespace rlmoe::rl::tasks {
 
 struct FormattedReverse {
   static constexpr std::string_view kName = "formatted-reverse";
+  using Vocabulary = DigitVocabulary;
   index_t min_digits = 2;
   index_t max_digits = 3;
   float format_weight = 0.2f;

@@ -9,12 +9,13 @@
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/rl/rewards/exact_match.hpp"
 #include "rlmoe/rl/tasks/task.hpp"
-#include "rlmoe/rl/tasks/vocabulary.hpp"
+#include "rlmoe/rl/tasks/digit_vocabulary.hpp"
 
 namespace rlmoe::rl::tasks {
 
 struct ReverseDigits {
   static constexpr std::string_view kName = "reverse";
+  using Vocabulary = DigitVocabulary;
   index_t min_digits = 2;
   index_t max_digits = 4;
 

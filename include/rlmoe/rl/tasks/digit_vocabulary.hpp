@@ -1,7 +1,8 @@
 #pragma once
 // The token vocabulary of the built-in tasks: the ten digits, two operators, the end of a
 // sequence and R1's four tags. Small on purpose: the built-in tasks train a model from scratch
-// in minutes on a CPU.
+// in minutes on a CPU. A task names its vocabulary as `using Vocabulary = ...;` (tasks/task.hpp);
+// a task with other tokens brings its own struct with kSize, kEos and kPad.
 #include <string>
 #include <vector>
 
@@ -10,7 +11,7 @@
 
 namespace rlmoe::rl::tasks {
 
-struct Vocabulary {
+struct DigitVocabulary {
   static constexpr token_t kPlus = 10;
   static constexpr token_t kEquals = 11;
   static constexpr token_t kEos = 12;
@@ -19,6 +20,8 @@ struct Vocabulary {
   static constexpr token_t kAnswer = 15;
   static constexpr token_t kEndAnswer = 16;
   static constexpr index_t kSize = 17;
+  /// Rows are padded with the end-of-sequence token (padding is never scored).
+  static constexpr token_t kPad = kEos;
 
   static constexpr ThinkAnswerTags kTags{kThink, kEndThink, kAnswer, kEndAnswer, kEos};
   /// No answer tags: the answer is the whole completion before its end-of-sequence token.

@@ -1,0 +1,81 @@
+#pragma once
+// Evaluator: held-out evaluation of a policy on its task. The problems are a fixed set drawn from
+// another seed stream than training's (config.seed + kSeedOffset), so they are never trained on;
+// the greedy accuracy is the fraction answered exactly (the task's accuracy reward), and pass@k the
+// fraction of problems with a correct answer among k samples at eval_temperature.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "rlmoe/backend/backend.hpp"
+#include "rlmoe/backend/memory.hpp"
+#include "rlmoe/nn/transformer.hpp"
+#include "rlmoe/rl/grpo_config.hpp"
+#include "rlmoe/rl/group_sampler.hpp"
+#include "rlmoe/rl/rollout_buffers.hpp"
+#include "rlmoe/rl/sampling.hpp"
+#include "rlmoe/rl/score.hpp"
+#include "rlmoe/rl/tasks/task.hpp"
+
+namespace rlmoe::rl {
+
+struct Evaluation {
+  double accuracy = NAN;   ///< greedy exact-match accuracy on the held-out prompts
+  double pass_at_k = NAN;  ///< fraction of held-out prompts with a correct answer among k samples
+};
+
+template <Backend B, nn::TransformerSpec Spec, tasks::Task TaskT>
+class Evaluator {
+ public:
+  using Policy = nn::Transformer<B, Spec, float>;
+  static constexpr std::uint64_t kSeedOffset = 0x5DEECE66Dull;  // held-out problems: another seed stream
+
+  Evaluator(const B& backend, const TaskT& task, const GrpoConfig& config)
+      : backend_(backend), task_(task), config_(config.resolved(task.max_completion_length())) {}
+
+  /// Greedy accuracy on config.eval_prompts held-out problems, and pass@k unless pass_at_k is 0.
+  Evaluation operator()(Policy& policy) {
+    std::vector<tasks::Problem> problems;
+    for (index_t i = 0; i < config_.eval_prompts; ++i) problems.push_back(task_.problem(config_.seed + kSeedOffset, i));
+    Evaluation e;
+    SamplingConfig greedy = config_.sampling;
+    greedy.temperature = 0.0f;
+    e.accuracy = accuracy(policy, problems, greedy, 1, nullptr);
+    if (config_.pass_at_k > 0) {
+      SamplingConfig sampled = config_.sampling;
+      sampled.temperature = config_.eval_temperature;
+      accuracy(policy, problems, sampled, config_.pass_at_k, &e.pass_at_k);
+    }
+    return e;
+  }
+
+  /// Accuracy over `problems` with `group` samples each under `sampling`; with `any_correct`, also
+  /// the fraction of problems with at least one correct sample.
+  double accuracy(Policy& policy, const std::vector<tasks::Problem>& problems, const SamplingConfig& sampling, index_t group,
+                  double* any_correct) {
+    const index_t prompts = static_cast<index_t>(problems.size());
+    RolloutBuffers<B> rollout(backend_, prompts, group, task_.max_prompt_length(), task_.max_completion_length(),
+                              sampling.max_new_tokens, Spec::kLayers - Spec::kFirstMoeLayer, Spec::kTopK);
+    GroupSampler<B, Spec> sampler(backend_, sampling, tasks::special_tokens<TaskT>());
+    sampler.sample(policy, problems, rollout, config_.seed + kSeedOffset, 0);
+    Buffer<float, B> correct(backend_, prompts * group);
+    score(backend_, task_.accuracy(), rollout.view(), correct.view());
+    const std::vector<float> values = to_host(backend_, correct.view());
+    if (any_correct != nullptr) {
+      double solved = 0.0;
+      for (index_t q = 0; q < prompts; ++q)
+        solved += std::any_of(values.begin() + q * group, values.begin() + (q + 1) * group, [](float v) { return v > 0.5f; });
+      *any_correct = solved / static_cast<double>(prompts);
+    }
+    return values.empty() ? NAN : std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+  }
+
+ private:
+  B backend_;
+  TaskT task_;
+  GrpoConfig config_;
+};
+
+}  // namespace rlmoe::rl

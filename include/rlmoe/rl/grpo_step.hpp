@@ -1,0 +1,285 @@
+#pragma once
+// GrpoStep: one GRPO step of a policy, with no file I/O, for GrpoTrainer and for users who write
+// their own loop:
+//
+//   rl::GrpoStep<B, Spec, Task> grpo(backend, task, config);       // + loss, estimator
+//   for (index_t s = 0; s < config.steps; ++s) {
+//     const rl::StepMetrics m = grpo(policy, reference, optimizer, s);   // reference: null if unused
+//     ...
+//   }
+//
+// Step s:
+//   1. samples G completions for each of P prompts (GroupSampler), problems s P .. (s + 1) P - 1 of
+//      the task; with dynamic sampling, more prompts, keeping the groups whose rewards differ;
+//   2. scores them with the task's reward (one kernel) and its accuracy;
+//   3. advantages per group (one kernel; non-finite ones name the estimator);
+//   4. reference log-probs when the loss has a KL term or the KL is tracked;
+//   5. updates_per_batch passes over minibatches: the policy's log-probs with the sampling
+//      routing replayed, the fused loss and its gradient, backward, AdamW with clipping at the
+//      step's learning rate (warmup + cosine), the MoE bias update;
+//   6. metrics: the first pass's loss and clipping, and, over the whole batch on the backend, the
+//      entropy and the loss's own KL estimate to the reference;
+//   7. every reference_refresh_every steps, the reference becomes a copy of the policy.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <numeric>
+#include <vector>
+
+#include "rlmoe/backend/backend.hpp"
+#include "rlmoe/backend/memory.hpp"
+#include "rlmoe/backend/transform_reduce.hpp"
+#include "rlmoe/core/error.hpp"
+#include "rlmoe/core/host_device.hpp"
+#include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/io/step_metrics.hpp"
+#include "rlmoe/nn/training.hpp"
+#include "rlmoe/nn/transformer.hpp"
+#include "rlmoe/optim/adamw.hpp"
+#include "rlmoe/optim/schedule.hpp"
+#include "rlmoe/rl/advantages.hpp"
+#include "rlmoe/rl/concepts.hpp"
+#include "rlmoe/rl/grpo_config.hpp"
+#include "rlmoe/rl/group_sampler.hpp"
+#include "rlmoe/rl/kl.hpp"
+#include "rlmoe/rl/losses/clipped_surrogate.hpp"
+#include "rlmoe/rl/losses/policy_loss.hpp"
+#include "rlmoe/rl/rewards/weighted_sum.hpp"
+#include "rlmoe/rl/rollout_buffers.hpp"
+#include "rlmoe/rl/score.hpp"
+#include "rlmoe/rl/tasks/task.hpp"
+
+namespace rlmoe::rl {
+
+using io::StepMetrics;
+
+namespace detail {
+
+/// The KL estimator a loss uses for its penalty (Loss::Kl), or k3 for a loss without one.
+template <class Loss>
+struct LossKl {
+  using type = K3;
+};
+template <class Loss>
+  requires requires { typename Loss::Kl; }
+struct LossKl<Loss> {
+  using type = typename Loss::Kl;
+};
+
+/// Sums over the active completion tokens of the batch.
+struct TokenSums {
+  double active = 0.0, entropy = 0.0, kl = 0.0;
+  RLMOE_HOST_DEVICE friend TokenSums operator+(const TokenSums& a, const TokenSums& b) {
+    return {a.active + b.active, a.entropy + b.entropy, a.kl + b.kl};
+  }
+};
+
+/// Each active token's entropy and, with reference log-probs, its KL estimate K(logp, ref).
+template <class K>
+struct SumTokenTerms {
+  MatrixView<const float> logp, entropy, ref_logp;  ///< [N, T]; ref_logp empty: no KL
+  MatrixView<const std::uint8_t> mask;
+  RLMOE_HOST_DEVICE TokenSums operator()(index_t k) const {
+    const index_t width = mask.extent(1), i = k / width, t = k - i * width;
+    if (mask(i, t) == 0) return {};
+    TokenSums s{1.0, static_cast<double>(entropy(i, t)), 0.0};
+    if (ref_logp.data() != nullptr) s.kl = K::value(static_cast<double>(logp(i, t)), static_cast<double>(ref_logp(i, t)));
+    return s;
+  }
+};
+
+inline double mean(const std::vector<float>& v) {
+  return v.empty() ? NAN : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+inline double standard_deviation(const std::vector<float>& v) {
+  const double m = mean(v);
+  double s = 0.0;
+  for (float x : v) s += (x - m) * (x - m);
+  return v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size() - 1)) : 0.0;
+}
+
+}  // namespace detail
+
+template <Backend B, nn::TransformerSpec Spec, tasks::Task TaskT, AdvantageEstimator Estimator = GroupNormalized,
+          PolicyLoss Loss = ClippedSurrogate<K3, TokenMean>>
+class GrpoStep {
+ public:
+  using Policy = nn::Transformer<B, Spec, float>;
+  using Reward = decltype(std::declval<const TaskT&>().reward());
+
+  GrpoStep(const B& backend, const TaskT& task, const GrpoConfig& config, const Loss& loss = {}, const Estimator& estimator = {})
+      : backend_(backend), task_(task), config_(config.resolved(task.max_completion_length())), loss_(loss),
+        estimator_(estimator), sampler_(backend, config_.sampling, tasks::special_tokens<TaskT>()),
+        schedule_{config_.learning_rate, config_.min_learning_rate,
+                  std::min(config_.warmup_steps, std::max<index_t>(config_.steps, 1)), std::max<index_t>(config_.steps, 1)} {
+    loss_.validate();
+    RLMOE_CHECK(task_.max_prompt_length() + config_.sampling.max_new_tokens <= Spec::kMaxLength, ConfigError,
+                "GrpoStep: prompts of up to ", task_.max_prompt_length(), " tokens plus ", config_.sampling.max_new_tokens,
+                " new tokens exceed the model's maximum length Spec::kMaxLength = ", Spec::kMaxLength);
+    const index_t p = config_.prompts_per_step, g = config_.group_size, n = p * g, t = config_.sampling.max_new_tokens;
+    const index_t sampled_prompts = p * (config_.dynamic_sampling ? config_.dynamic_sampling_oversample : 1);
+    sampled_ = make_rollout(sampled_prompts);
+    if (config_.dynamic_sampling) train_ = make_rollout(p);
+    rewards_ = Buffer<float, B>(backend, sampled_prompts * g);
+    components_ = Buffer<float, B>(backend, reward_components<Reward>() * sampled_prompts * g);
+    accuracy_ = Buffer<float, B>(backend, n);
+    advantages_ = Buffer<float, B>(backend, n);
+    advantage_stats_ = Buffer<AdvantageStats, B>(backend, 1);
+    logp_ = Buffer<float, B>(backend, n * t);
+    entropy_ = Buffer<float, B>(backend, n * t);
+    ref_logp_ = Buffer<float, B>(backend, n * t);
+    grad_ = Buffer<float, B>(backend, n * t);
+    loss_metrics_ = Buffer<PolicyLossMetrics, B>(backend, 1);
+    token_sums_ = Buffer<detail::TokenSums, B>(backend, 1);
+  }
+
+  /// The configuration in use (sampling.max_new_tokens resolved).
+  [[nodiscard]] const GrpoConfig& config() const { return config_; }
+  /// Whether a frozen reference policy must be passed: the loss has a KL term or the KL is tracked.
+  [[nodiscard]] bool needs_reference() const { return loss_.uses_reference() || config_.track_reference_kl; }
+
+  /// GRPO step `step` (0, 1, ...: it chooses the problems, the sampling draws and the learning
+  /// rate) of `policy`, with `reference` the frozen policy of the KL (null when not needed).
+  StepMetrics operator()(Policy& policy, Policy* reference, optim::AdamW<B>& optimizer, index_t step) {
+    RLMOE_CHECK(reference != nullptr || !needs_reference(), ConfigError, "GrpoStep: ",
+                loss_.uses_reference() ? "the loss has a KL term" : "track_reference_kl is set",
+                " but no reference policy was given");
+    const auto start = std::chrono::steady_clock::now();
+    const index_t p = config_.prompts_per_step, g = config_.group_size, n = p * g, t = config_.sampling.max_new_tokens;
+    const index_t sampled_prompts = sampled_->num_prompts();
+    std::vector<tasks::Problem> problems;
+    for (index_t i = 0; i < sampled_prompts; ++i) problems.push_back(task_.problem(config_.seed, step * sampled_prompts + i));
+    sampler_.sample(policy, problems, *sampled_, config_.seed, static_cast<std::uint64_t>(step));
+    const Reward reward = task_.reward();
+    score(backend_, reward, sampled_->view(), rewards_.view().slice(0, sampled_prompts * g),
+          MatrixView<float>(components_.data(), Extents<2>{reward_components<Reward>(), sampled_prompts * g}));
+    double generated = 0.0;
+    for (std::int32_t length : to_host(backend_, sampled_->completion_lengths())) generated += length;
+
+    RolloutBuffers<B>& batch = config_.dynamic_sampling ? *train_ : *sampled_;
+    if (config_.dynamic_sampling) {
+      batch.gather_groups(*sampled_, keep_groups(to_host(backend_, rewards_.view().slice(0, sampled_prompts * g)), p));
+      score(backend_, reward, batch.view(), rewards_.view().slice(0, n));
+    }
+    score(backend_, task_.accuracy(), batch.view(), accuracy_.view());
+    compute_advantages<B, Estimator, float>(backend_, estimator_, rewards_.view().slice(0, n), g, advantages_.view(),
+                                            advantage_stats_.view());
+    if (reference != nullptr && needs_reference())
+      reference->forward(batch.sequence_batch(0, n), matrix(ref_logp_, n, t), {}, batch.routing(0, n), false);
+
+    const double learning_rate = schedule_(step);
+    const index_t rows = n / config_.minibatches;
+    PolicyLossMetrics loss_metrics;
+    double grad_norm = 0.0;
+    for (index_t pass = 0; pass < config_.updates_per_batch; ++pass) {
+      for (index_t mb = 0; mb < config_.minibatches; ++mb) {
+        const index_t begin = mb * rows, end = begin + rows;
+        const MatrixView<float> logp = matrix(logp_, n, t).slice(begin, end), entropy = matrix(entropy_, n, t).slice(begin, end);
+        policy.zero_gradients();
+        policy.forward(batch.sequence_batch(begin, end), logp, entropy, batch.routing(begin, end));
+        PolicyLossInputs<float> inputs;
+        inputs.logp = logp;
+        inputs.old_logp = batch.old_logp().slice(begin, end);
+        if (loss_.uses_reference()) inputs.ref_logp = matrix(ref_logp_, n, t).slice(begin, end);
+        inputs.mask = batch.mask().slice(begin, end);
+        inputs.advantages = advantages_.view().slice(begin, end);
+        policy_loss(backend_, loss_, inputs, matrix(grad_, n, t).slice(begin, end), loss_metrics_.view(), t);
+        policy.backward(matrix(grad_, n, t).slice(begin, end));
+        nn::optimizer_step(policy, optimizer, learning_rate);
+        if (pass == 0) {
+          const PolicyLossMetrics m = to_host(backend_, loss_metrics_.view())[0];
+          RLMOE_CHECK(std::isfinite(m.loss), NumericError, "GrpoStep: the loss of step ", step, " is ", m.loss,
+                      " (minibatch ", mb, "; its rewards and advantages were finite)");
+          loss_metrics = loss_metrics + m;
+        }
+        grad_norm = optimizer.grad_norm();
+      }
+      if (pass == 0) sum_token_terms(batch, n, t, reference != nullptr && needs_reference());
+    }
+    if (config_.reference_refresh_every > 0 && (step + 1) % config_.reference_refresh_every == 0 && reference != nullptr)
+      reference->copy_from(policy);
+
+    StepMetrics m;
+    m.phase = "rl";
+    m.step = step;
+    const std::vector<float> rewards = to_host(backend_, rewards_.view().slice(0, n)), accuracy = to_host(backend_, accuracy_.view());
+    m.reward_mean = detail::mean(rewards);
+    m.reward_std = detail::standard_deviation(rewards);
+    m.accuracy = detail::mean(accuracy);
+    m.loss = loss_metrics.loss / static_cast<double>(config_.minibatches);
+    const detail::TokenSums sums = to_host(backend_, token_sums_.view())[0];
+    m.entropy = sums.active > 0.0 ? sums.entropy / sums.active : NAN;
+    m.kl = reference != nullptr && needs_reference() && sums.active > 0.0 ? sums.kl / sums.active : NAN;
+    m.clip_frac = loss_metrics.clip_fraction();
+    m.clip_frac_low = loss_metrics.clip_fraction_low();
+    m.clip_frac_high = loss_metrics.clip_fraction_high();
+    m.ratio_mean = loss_metrics.ratio_mean();
+    const std::vector<std::int32_t> lengths = to_host(backend_, batch.completion_lengths());
+    m.completion_len_mean = std::accumulate(lengths.begin(), lengths.end(), 0.0) / static_cast<double>(n);
+    m.zero_variance_groups = to_host(backend_, advantage_stats_.view())[0].zero_variance_groups;
+    m.expert_load_max_over_mean = expert_load(policy);
+    m.grad_norm = grad_norm;
+    m.learning_rate = learning_rate;
+    m.step_time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    m.tokens_per_s = generated / m.step_time_s;
+    return m;
+  }
+
+ private:
+  std::unique_ptr<RolloutBuffers<B>> make_rollout(index_t prompts) const {
+    return std::make_unique<RolloutBuffers<B>>(backend_, prompts, config_.group_size, task_.max_prompt_length(),
+                                               task_.max_completion_length(), config_.sampling.max_new_tokens,
+                                               Spec::kLayers - Spec::kFirstMoeLayer, Spec::kTopK);
+  }
+
+  static MatrixView<float> matrix(Buffer<float, B>& b, index_t rows, index_t cols) { return {b.data(), Extents<2>{rows, cols}}; }
+
+  /// DAPO's dynamic sampling: the first `count` groups whose rewards differ, then (if too few)
+  /// the others in order.
+  std::vector<index_t> keep_groups(const std::vector<float>& rewards, index_t count) const {
+    const index_t g = config_.group_size, groups = static_cast<index_t>(rewards.size()) / g;
+    std::vector<index_t> informative, flat;
+    for (index_t group = 0; group < groups; ++group) {
+      const auto first = rewards.begin() + group * g;
+      (std::all_of(first, first + g, [&](float r) { return r == *first; }) ? flat : informative).push_back(group);
+    }
+    informative.insert(informative.end(), flat.begin(), flat.end());
+    informative.resize(static_cast<std::size_t>(count));
+    return informative;
+  }
+
+  /// The first pass's entropy and KL to the reference over the whole batch, into token_sums_.
+  void sum_token_terms(RolloutBuffers<B>& batch, index_t n, index_t t, bool with_kl) {
+    using Kl = typename detail::LossKl<Loss>::type;
+    const detail::SumTokenTerms<Kl> terms{matrix(logp_, n, t), matrix(entropy_, n, t),
+                                          with_kl ? MatrixView<const float>(matrix(ref_logp_, n, t)) : MatrixView<const float>{},
+                                          batch.mask()};
+    transform_reduce(backend_, n * t, terms, token_sums_.view(), Sum{}, detail::TokenSums{});
+  }
+
+  static double expert_load(Policy& policy) {
+    double worst = NAN;
+    for (const auto& layer : policy.moe_layers()) {
+      const double load = layer.metrics().max_over_mean_load;
+      worst = std::isnan(worst) ? load : std::max(worst, load);
+    }
+    return worst;
+  }
+
+  B backend_;
+  TaskT task_;
+  GrpoConfig config_;
+  Loss loss_;
+  Estimator estimator_;
+  GroupSampler<B, Spec> sampler_;
+  optim::WarmupCosineSchedule schedule_;
+  std::unique_ptr<RolloutBuffers<B>> sampled_, train_;
+  Buffer<float, B> rewards_, components_, accuracy_, advantages_, logp_, entropy_, ref_logp_, grad_;
+  Buffer<AdvantageStats, B> advantage_stats_;
+  Buffer<PolicyLossMetrics, B> loss_metrics_;
+  Buffer<detail::TokenSums, B> token_sums_;
+};
+
+}  // namespace rlmoe::rl

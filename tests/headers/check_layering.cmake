@@ -1,0 +1,47 @@
+# The layers of include/rlmoe and the one direction their dependencies point: a header may include
+# headers of its own layer and of the layers listed before it, never after. And the umbrella
+# rlmoe.hpp includes every public header.
+#   cmake -DINCLUDE_ROOT=<repo>/include -P check_layering.cmake
+set(layers core backend layers moe optim nn io rl)
+
+file(GLOB_RECURSE headers RELATIVE "${INCLUDE_ROOT}" "${INCLUDE_ROOT}/rlmoe/*.hpp" "${INCLUDE_ROOT}/rlmoe/*.cuh")
+list(LENGTH headers count)
+if(count LESS 10)
+  message(FATAL_ERROR "found ${count} headers under ${INCLUDE_ROOT}/rlmoe: INCLUDE_ROOT must be the absolute include folder")
+endif()
+set(problems "")
+foreach(header IN LISTS headers)
+  if(header STREQUAL "rlmoe/rlmoe.hpp")
+    continue()
+  endif()
+  string(REGEX REPLACE "^rlmoe/([^/]+)/.*" "\\1" layer "${header}")
+  list(FIND layers "${layer}" rank)
+  if(rank LESS 0)
+    string(APPEND problems "\n  ${header}: folder '${layer}' is not one of the layers (${layers})")
+    continue()
+  endif()
+  file(STRINGS "${INCLUDE_ROOT}/${header}" includes REGEX "^#include \"rlmoe/")
+  foreach(line IN LISTS includes)
+    string(REGEX REPLACE "^#include \"rlmoe/([^/\"]+)[/\"].*" "\\1" target "${line}")
+    list(FIND layers "${target}" target_rank)
+    if(target_rank GREATER rank)
+      string(APPEND problems "\n  ${header} (layer ${layer}) includes a higher layer: ${line}")
+    endif()
+  endforeach()
+endforeach()
+
+file(READ "${INCLUDE_ROOT}/rlmoe/rlmoe.hpp" umbrella)
+foreach(header IN LISTS headers)
+  if(header MATCHES "\\.cuh$" OR header STREQUAL "rlmoe/rlmoe.hpp" OR header STREQUAL "rlmoe/core/cuda_error.hpp")
+    continue()  # .cuh come with their primitives' headers, cuda_error.hpp with backend/cuda.hpp
+  endif()
+  string(FIND "${umbrella}" "#include \"${header}\"" found)
+  if(found LESS 0)
+    string(APPEND problems "\n  rlmoe/rlmoe.hpp does not include ${header}")
+  endif()
+endforeach()
+
+if(problems)
+  message(FATAL_ERROR "layering (${layers}, each including only itself and those before it):${problems}")
+endif()
+message(STATUS "${count} headers: every include points down the layers ${layers}; rlmoe.hpp includes them all")
