@@ -79,6 +79,7 @@
 // rl: rewards, advantages, losses, sampling, tasks and the GRPO trainer
 #include "rlmoe/rl/advantages.hpp"
 #include "rlmoe/rl/cold_start.hpp"
+#include "rlmoe/rl/concept_checks.hpp"
 #include "rlmoe/rl/concepts.hpp"
 #include "rlmoe/rl/evaluation.hpp"
 #include "rlmoe/rl/group_sampler.hpp"

@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE rlmoe io
 #include "support/boost_test.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,7 +12,11 @@
 #include "nn/nn_checks.hpp"
 #include "rlmoe/io/checkpoint.hpp"
 #include "rlmoe/io/json.hpp"
+#include "rlmoe/io/metrics_log.hpp"
+#include "rlmoe/io/png.hpp"
 #include "rlmoe/io/safetensors.hpp"
+
+#include <sys/resource.h>
 
 namespace t = rlmoe::test;
 namespace io = rlmoe::io;
@@ -32,6 +37,19 @@ struct TemporaryDirectory {
     return n;
   }
   std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+/// While alive, this process cannot write files past `bytes`: writes fail with EFBIG, as they fail
+/// with ENOSPC on a full disk (SIGXFSZ ignored, so the write returns the error).
+struct FileSizeLimit {
+  rlimit saved{};
+  explicit FileSizeLimit(rlim_t bytes) {
+    std::signal(SIGXFSZ, SIG_IGN);
+    ::getrlimit(RLIMIT_FSIZE, &saved);
+    const rlimit limited{bytes, saved.rlim_max};
+    ::setrlimit(RLIMIT_FSIZE, &limited);
+  }
+  ~FileSizeLimit() { ::setrlimit(RLIMIT_FSIZE, &saved); }
 };
 
 std::vector<std::byte> read_bytes(const std::string& path) {
@@ -228,6 +246,46 @@ BOOST_AUTO_TEST_CASE(refuses_other_models_and_damaged_files) {
   wrong.write(dir.file("wrong_shape.safetensors"));
   BOOST_TEST(t::throws_with<io::FormatError>([&] { (void)io::load_checkpoint(dir.file("wrong_shape.safetensors"), Host{}, model, adam); },
                                              {"tensor 'layers.0.wq'", "shape [64]", "[8, 8] is expected"}));
+}
+
+BOOST_AUTO_TEST_CASE(file_failures_are_io_errors_naming_the_file) {
+  TemporaryDirectory dir;
+  Model model(Host{});
+  model.initialize(1);
+  rlmoe::optim::AdamW<Host> adam(Host{}, model.parameters().size(), {});
+  // Reading a directory, or a file that does not exist.
+  BOOST_TEST(t::throws_with<rlmoe::IoError>([&] { (void)io::load_checkpoint(dir.path.string(), Host{}, model, adam); },
+                                            {dir.path.string(), "is a directory"}));
+  BOOST_TEST(t::throws_with<rlmoe::IoError>([&] { (void)io::load_checkpoint(dir.file("missing.safetensors"), Host{}, model, adam); },
+                                            {"missing.safetensors", "No such file"}));
+  // Writing over a directory, or into one that does not exist.
+  BOOST_TEST(t::throws_with<rlmoe::IoError>([&] { io::save_checkpoint(dir.path.string(), Host{}, model, adam, {}); },
+                                            {dir.path.string(), "renaming", "Is a directory"}));
+  BOOST_TEST(t::throws_with<rlmoe::IoError>([&] { io::save_checkpoint(dir.file("no/such/dir.safetensors"), Host{}, model, adam, {}); },
+                                            {"no/such/dir.safetensors", "No such file"}));
+  // A full disk: the checkpoint on disk is left as it was, with no temporary file beside it.
+  const std::string path = dir.file("model.safetensors");
+  io::save_checkpoint(path, Host{}, model, adam, {1, {}});
+  const auto before = read_bytes(path);
+  {
+    const FileSizeLimit full(4096);
+    BOOST_TEST(t::throws_with<rlmoe::IoError>([&] { io::save_checkpoint(path, Host{}, model, adam, {2, {}}); },
+                                              {path, "File too large", "the file is unchanged"}));
+    io::MetricsLog log(dir.file("metrics.jsonl"), false);
+    const io::Json big(std::string(8192, 'x'));
+    BOOST_TEST(t::throws_with<rlmoe::IoError>([&] { log.write(big); }, {"metrics.jsonl", "File too large"}));
+    io::Image noise(200, 200);
+    std::uint32_t state = 1;
+    for (auto& byte : noise.pixels) byte = static_cast<std::uint8_t>((state = state * 1664525u + 1013904223u) >> 24);
+    BOOST_TEST(t::throws_with<rlmoe::IoError>([&] { io::write_png(dir.file("noise.png"), noise); }, {"noise.png", "File too large"}));
+  }
+  BOOST_TEST((read_bytes(path) == before));
+  BOOST_TEST(io::load_checkpoint(path, Host{}, model, adam).step == 1);
+  int files = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir.path)) ++files;
+  BOOST_TEST(files == 2, "only model.safetensors and metrics.jsonl remain, found " << files << " files");
+  BOOST_TEST(t::throws_with<rlmoe::IoError>([&] { io::MetricsLog(dir.file("no/such/metrics.jsonl"), false); },
+                                            {"no/such/metrics.jsonl", "No such file"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

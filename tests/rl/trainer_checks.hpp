@@ -262,7 +262,7 @@ void check_resume(const B& backend) {
   };
   auto straight = trainer_for("straight");
   straight.initialize();
-  straight.run();
+  const rl::RunSummary finished = straight.run();
   auto interrupted = trainer_for("resumed");
   interrupted.initialize();
   interrupted.run({}, 3);
@@ -286,6 +286,19 @@ void check_resume(const B& backend) {
   check_equal(to_host(backend, resumed.policy().parameters()), to_host(backend, straight.policy().parameters()),
               "parameters after resuming");
   BOOST_TEST(fs::exists(dir / "straight" / "curves.png"));
+  // Resuming a finished run trains no more and reports what the run ended with.
+  auto again = trainer_for("straight");
+  const rl::RunSummary rerun = again.run((dir / "straight" / "checkpoint.safetensors").string());
+  BOOST_TEST(rerun.steps == 6);
+  BOOST_TEST(std::isfinite(finished.final_accuracy));
+  BOOST_TEST(rerun.final_accuracy == finished.final_accuracy);
+  BOOST_TEST(rerun.final_pass_at_k == finished.final_pass_at_k);
+  BOOST_TEST(rerun.rl_start_accuracy == finished.rl_start_accuracy);
+  BOOST_TEST(lines(dir / "straight" / "metrics.jsonl") == a, "resuming a finished run changed its metrics");
+  check_equal(to_host(backend, again.policy().parameters()), to_host(backend, straight.policy().parameters()),
+              "parameters after resuming a finished run");
+  // A directory is not a checkpoint.
+  BOOST_TEST(throws_with<IoError>([&] { trainer_for("other").run(dir.string()); }, {dir.string(), "is a directory"}));
   fs::remove_all(dir);
 }
 

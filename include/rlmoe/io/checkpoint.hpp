@@ -27,10 +27,17 @@ struct CheckpointState {
   std::int64_t step = 0;
   std::vector<std::pair<std::string, std::string>> values;
 
-  [[nodiscard]] const std::string& value(const std::string& key) const {
+  /// The value of `key`, or nullptr.
+  [[nodiscard]] const std::string* find(const std::string& key) const {
     for (const auto& [k, v] : values)
-      if (k == key) return v;
-    throw FormatError(rlmoe::detail::message("checkpoint: no trainer value '", key, "'"));
+      if (k == key) return &v;
+    return nullptr;
+  }
+  /// The value of `key`; throws FormatError when there is none.
+  [[nodiscard]] const std::string& value(const std::string& key) const {
+    const std::string* v = find(key);
+    if (v == nullptr) throw FormatError(rlmoe::detail::message("checkpoint: no trainer value '", key, "'"));
+    return *v;
   }
 };
 

@@ -150,7 +150,7 @@ class SafetensorsWriter {
     const std::vector<std::byte> bytes = serialize();
     const std::string temporary = path + ".tmp." + std::to_string(::getpid());
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    RLMOE_CHECK(fd >= 0, IoError, "safetensors: cannot create '", temporary, "': ", std::strerror(errno));
+    RLMOE_CHECK(fd >= 0, IoError, "safetensors: cannot write '", path, "': creating '", temporary, "' failed: ", std::strerror(errno));
     std::size_t written = 0;
     while (written < bytes.size()) {
       const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
@@ -158,7 +158,8 @@ class SafetensorsWriter {
         const int error = errno;
         ::close(fd);
         ::unlink(temporary.c_str());
-        throw IoError(rlmoe::detail::message("safetensors: writing '", temporary, "' failed: ", std::strerror(error)));
+        throw IoError(rlmoe::detail::message("safetensors: cannot write '", path, "': writing '", temporary,
+                                             "' failed: ", std::strerror(error), "; the file is unchanged"));
       }
       written += static_cast<std::size_t>(n);
     }
@@ -167,7 +168,8 @@ class SafetensorsWriter {
     if (!synced || ::rename(temporary.c_str(), path.c_str()) != 0) {
       const int error = errno;
       ::unlink(temporary.c_str());
-      throw IoError(rlmoe::detail::message("safetensors: could not commit '", path, "': ", std::strerror(error)));
+      throw IoError(rlmoe::detail::message("safetensors: cannot write '", path, "': ", synced ? "renaming" : "syncing", " '",
+                                           temporary, "' failed: ", std::strerror(error), "; the file is unchanged"));
     }
     const std::size_t slash = path.find_last_of('/');
     const std::string directory = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));

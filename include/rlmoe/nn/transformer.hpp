@@ -105,11 +105,11 @@ struct FillKvCache {
 
 }  // namespace detail
 
-template <Backend B, TransformerSpec Spec, class T = float>
+/// Spec: a TransformerSpec (a refused one is named by one message per missing member).
+template <Backend B, class SpecArg, class T = float>
 class Transformer {
-  static_assert(CheckedSpec<Spec>::kValid);
-
  public:
+  using Spec = checked_spec_t<SpecArg>;
   static constexpr index_t kVocab = Spec::kVocab, kDim = Spec::kModelDim, kLayers = Spec::kLayers;
   static constexpr index_t kHeads = Spec::kHeads, kHeadDim = Spec::kModelDim / Spec::kHeads;
 

@@ -2,7 +2,8 @@
 // The compile-time architecture of a Transformer: sizes and which layers are Mixture-of-Experts.
 // A spec is a struct of static constexpr members, checked by the TransformerSpec concept (every
 // member present) and by static_asserts (sizes that fit together), so a wrong architecture fails
-// to compile with a message saying what is wrong. Training hyperparameters (learning rates, the
+// to compile with a message saying what is wrong: checked_spec_t<S> names each missing member's
+// declaration, and nothing else fails after it. Training hyperparameters (learning rates, the
 // balancing rates) are runtime values elsewhere.
 //
 //   struct TinySpec {
@@ -16,6 +17,7 @@
 //     static constexpr bool kTiedEmbeddings = true;
 //   };
 #include <concepts>
+#include <type_traits>
 
 #include "rlmoe/core/types.hpp"
 #include "rlmoe/moe/config.hpp"
@@ -44,7 +46,7 @@ concept TransformerSpec = requires {
   { S::kTiedEmbeddings } -> std::convertible_to<bool>;
 };
 
-/// The static checks of a spec; instantiated by Transformer<B, Spec>.
+/// The static checks of a spec's sizes; instantiated by Transformer<B, Spec>.
 template <TransformerSpec S>
 struct CheckedSpec {
   static_assert(S::kVocab >= 2, "Spec::kVocab must be at least 2");
@@ -66,5 +68,61 @@ struct CheckedSpec {
                 "Spec::kRoutedScaling, kRopeBase and kNormEpsilon must be positive (kRopeBase > 1)");
   static constexpr bool kValid = true;
 };
+
+namespace detail {
+
+/// One message per missing or mistyped member, naming its expected declaration.
+#define RLMOE_SPEC_MEMBER(type, name)                                                                                   \
+  static_assert(requires {                                                                                             \
+    { S::name } -> std::convertible_to<type>;                                                                          \
+  }, "rlmoe TransformerSpec: the Spec needs `static constexpr " #type " " #name "` (see rlmoe/nn/transformer_spec.hpp)")
+
+template <class S>
+struct SpecMembers {
+  RLMOE_SPEC_MEMBER(rlmoe::index_t, kVocab);
+  RLMOE_SPEC_MEMBER(rlmoe::index_t, kModelDim);
+  RLMOE_SPEC_MEMBER(rlmoe::index_t, kLayers);
+  RLMOE_SPEC_MEMBER(rlmoe::index_t, kHeads);
+  RLMOE_SPEC_MEMBER(rlmoe::index_t, kMaxLength);
+  RLMOE_SPEC_MEMBER(rlmoe::index_t, kDenseHidden);
+  RLMOE_SPEC_MEMBER(rlmoe::index_t, kFirstMoeLayer);
+  RLMOE_SPEC_MEMBER(rlmoe::index_t, kRoutedExperts);
+  RLMOE_SPEC_MEMBER(rlmoe::index_t, kTopK);
+  RLMOE_SPEC_MEMBER(rlmoe::index_t, kExpertHidden);
+  RLMOE_SPEC_MEMBER(rlmoe::index_t, kSharedExperts);
+  RLMOE_SPEC_MEMBER(rlmoe::index_t, kGroups);
+  RLMOE_SPEC_MEMBER(rlmoe::index_t, kTopkGroups);
+  RLMOE_SPEC_MEMBER(rlmoe::moe::ScoreFunction, kScoreFunction);
+  RLMOE_SPEC_MEMBER(float, kRoutedScaling);
+  RLMOE_SPEC_MEMBER(float, kRopeBase);
+  RLMOE_SPEC_MEMBER(float, kNormEpsilon);
+  RLMOE_SPEC_MEMBER(bool, kTiedEmbeddings);
+};
+
+#undef RLMOE_SPEC_MEMBER
+
+}  // namespace detail
+
+/// Stands in for a refused Spec once its messages are out, so that nothing else fails.
+struct RefusedSpec {
+  static constexpr index_t kVocab = 2, kModelDim = 2, kLayers = 1, kHeads = 1, kMaxLength = 2;
+  static constexpr index_t kDenseHidden = 1, kFirstMoeLayer = 1;
+  static constexpr index_t kRoutedExperts = 1, kTopK = 1, kExpertHidden = 1, kSharedExperts = 0, kGroups = 1, kTopkGroups = 1;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Sigmoid;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-6f;
+  static constexpr bool kTiedEmbeddings = true;
+};
+
+/// SpecCheck<S>::type is S when it is a TransformerSpec; otherwise one static_assert per missing
+/// member names its declaration, and the type is RefusedSpec. Then the sizes are checked.
+template <class S>
+struct SpecCheck {
+  static_assert(sizeof(detail::SpecMembers<S>) > 0);  // instantiates the member checks
+  using type = std::conditional_t<TransformerSpec<S>, S, RefusedSpec>;
+  static_assert(CheckedSpec<type>::kValid);
+};
+
+template <class S>
+using checked_spec_t = typename SpecCheck<S>::type;
 
 }  // namespace rlmoe::nn

@@ -39,6 +39,7 @@
 #include "rlmoe/core/ops.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 #include "rlmoe/core/type_name.hpp"
+#include "rlmoe/rl/concept_checks.hpp"
 #include "rlmoe/rl/concepts.hpp"
 
 namespace rlmoe::rl {
@@ -215,40 +216,43 @@ template <class E, Backend B, class T>
 /// Writes the advantages of `rewards` (N = P * G, completion i in group i / G) and reduces the
 /// stats into stats[0], all in backend memory. Throws ConfigError for G < 2, ShapeError when N
 /// is not a multiple of G or the shapes differ, and NumericError naming the estimator when an
-/// advantage is not finite (waiting for the backend to check).
-template <Backend B, AdvantageEstimator E, class T>
+/// advantage is not finite (waiting for the backend to check). E: an AdvantageEstimator (a refused
+/// one gets one message saying what it lacks, and nothing else).
+template <Backend B, class E, class T>
   requires std::is_floating_point_v<T>
 void compute_advantages(const B& backend, const E& estimator, std::type_identity_t<VectorView<const T>> rewards,
                         index_t group_size, VectorView<T> advantages, VectorView<AdvantageStats> stats) {
-  RLMOE_CHECK(group_size >= 2, ConfigError, "compute_advantages: group_size is ", group_size,
-              " but group-relative advantages need at least 2 completions per prompt");
-  require_same_shape(advantages, "compute_advantages: advantages", rewards, "rewards");
-  RLMOE_CHECK(rewards.size() % group_size == 0, ShapeError, "compute_advantages: rewards has shape ", rewards.shape(),
-              ", not a whole number of groups of ", group_size);
-  require_shape(stats, Extents<1>{1}, "compute_advantages: stats");
-  const index_t groups = rewards.size() / group_size;
-  if constexpr (RLMOE_DEBUG_CHECKS) fill(backend, advantages, std::bit_cast<T>(detail::kUnwrittenBits<T>));
-  transform_reduce(backend, groups, detail::GroupAdvantages<E, T>{estimator, rewards, advantages, group_size}, stats,
-                   Sum{}, AdvantageStats{});
-  if constexpr (RLMOE_DEBUG_CHECKS) {
-    Buffer<index_t, B> first(backend, 1);
-    transform_reduce(backend, advantages.size(), detail::FirstUnwritten<T>{advantages}, first.view(), Min{}, advantages.size());
-    const index_t unwritten = to_host(backend, first.view())[0];
-    if (unwritten < advantages.size())
-      detail::throw_bad_advantage<E>(backend, rewards, group_size, unwritten, "left unwritten");
-  }
-  if constexpr (detail::scales_by_batch_std<E>())
-    parallel_for(backend, advantages.size(),
-                 detail::ScaleByBatchStd<T>{advantages, stats.data(), estimator.epsilon, estimator.unbiased_std});
-  const index_t bad = first_non_finite<B, T>(backend, advantages);
-  if (bad >= 0) {
-    const T value = to_host(backend, advantages.slice(bad, bad + 1))[0];
-    detail::throw_bad_advantage<E>(backend, rewards, group_size, bad, std::isnan(value) ? "wrote NaN as" : "wrote infinity as");
+  if constexpr (AdvantageEstimatorCheck<E>::value) {
+    RLMOE_CHECK(group_size >= 2, ConfigError, "compute_advantages: group_size is ", group_size,
+                " but group-relative advantages need at least 2 completions per prompt");
+    require_same_shape(advantages, "compute_advantages: advantages", rewards, "rewards");
+    RLMOE_CHECK(rewards.size() % group_size == 0, ShapeError, "compute_advantages: rewards has shape ", rewards.shape(),
+                ", not a whole number of groups of ", group_size);
+    require_shape(stats, Extents<1>{1}, "compute_advantages: stats");
+    const index_t groups = rewards.size() / group_size;
+    if constexpr (RLMOE_DEBUG_CHECKS) fill(backend, advantages, std::bit_cast<T>(detail::kUnwrittenBits<T>));
+    transform_reduce(backend, groups, detail::GroupAdvantages<E, T>{estimator, rewards, advantages, group_size}, stats,
+                     Sum{}, AdvantageStats{});
+    if constexpr (RLMOE_DEBUG_CHECKS) {
+      Buffer<index_t, B> first(backend, 1);
+      transform_reduce(backend, advantages.size(), detail::FirstUnwritten<T>{advantages}, first.view(), Min{}, advantages.size());
+      const index_t unwritten = to_host(backend, first.view())[0];
+      if (unwritten < advantages.size())
+        detail::throw_bad_advantage<E>(backend, rewards, group_size, unwritten, "left unwritten");
+    }
+    if constexpr (detail::scales_by_batch_std<E>())
+      parallel_for(backend, advantages.size(),
+                   detail::ScaleByBatchStd<T>{advantages, stats.data(), estimator.epsilon, estimator.unbiased_std});
+    const index_t bad = first_non_finite<B, T>(backend, advantages);
+    if (bad >= 0) {
+      const T value = to_host(backend, advantages.slice(bad, bad + 1))[0];
+      detail::throw_bad_advantage<E>(backend, rewards, group_size, bad, std::isnan(value) ? "wrote NaN as" : "wrote infinity as");
+    }
   }
 }
 
 /// The same, for callers that do not want the stats.
-template <Backend B, AdvantageEstimator E, class T>
+template <Backend B, class E, class T>
   requires std::is_floating_point_v<T>
 void compute_advantages(const B& backend, const E& estimator, std::type_identity_t<VectorView<const T>> rewards,
                         index_t group_size, VectorView<T> advantages) {

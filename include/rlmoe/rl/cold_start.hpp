@@ -21,9 +21,12 @@
 
 namespace rlmoe::rl {
 
-template <Backend B, nn::TransformerSpec Spec, tasks::Task TaskT>
+/// Spec and Task: a TransformerSpec and a Task (a refused one gets one message per missing member).
+template <Backend B, class SpecArg, class TaskArg>
 class ColdStart {
  public:
+  using Spec = nn::checked_spec_t<SpecArg>;
+  using TaskT = tasks::checked_task_t<TaskArg>;
   using Policy = nn::Transformer<B, Spec, float>;
   static constexpr std::uint64_t kSeedOffset = 0xC01D5ull;
 

@@ -26,9 +26,12 @@ struct Evaluation {
   double pass_at_k = NAN;  ///< fraction of held-out prompts with a correct answer among k samples
 };
 
-template <Backend B, nn::TransformerSpec Spec, tasks::Task TaskT>
+/// Spec and Task: a TransformerSpec and a Task (a refused one gets one message per missing member).
+template <Backend B, class SpecArg, class TaskArg>
 class Evaluator {
  public:
+  using Spec = nn::checked_spec_t<SpecArg>;
+  using TaskT = tasks::checked_task_t<TaskArg>;
   using Policy = nn::Transformer<B, Spec, float>;
   static constexpr std::uint64_t kSeedOffset = 0x5DEECE66Dull;  // held-out problems: another seed stream
 

@@ -40,6 +40,7 @@
 #include "rlmoe/optim/adamw.hpp"
 #include "rlmoe/optim/schedule.hpp"
 #include "rlmoe/rl/advantages.hpp"
+#include "rlmoe/rl/concept_checks.hpp"
 #include "rlmoe/rl/concepts.hpp"
 #include "rlmoe/rl/grpo_config.hpp"
 #include "rlmoe/rl/group_sampler.hpp"
@@ -102,10 +103,16 @@ inline double standard_deviation(const std::vector<float>& v) {
 
 }  // namespace detail
 
-template <Backend B, nn::TransformerSpec Spec, tasks::Task TaskT, AdvantageEstimator Estimator = GroupNormalized,
-          PolicyLoss Loss = ClippedSurrogate<K3, TokenMean>>
+/// Spec, Task, Estimator and Loss: a TransformerSpec, a Task, an AdvantageEstimator and a
+/// PolicyLoss; a refused argument gets one message saying what it lacks, and nothing else.
+template <Backend B, class SpecArg, class TaskArg, class EstimatorArg = GroupNormalized,
+          class LossArg = ClippedSurrogate<K3, TokenMean>>
 class GrpoStep {
  public:
+  using Spec = nn::checked_spec_t<SpecArg>;
+  using TaskT = tasks::checked_task_t<TaskArg>;
+  using Estimator = checked_estimator_t<EstimatorArg>;
+  using Loss = checked_loss_t<LossArg>;
   using Policy = nn::Transformer<B, Spec, float>;
   using Reward = decltype(std::declval<const TaskT&>().reward());
 

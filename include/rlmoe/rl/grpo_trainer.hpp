@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "rlmoe/backend/backend.hpp"
@@ -31,6 +32,7 @@
 #include "rlmoe/nn/transformer.hpp"
 #include "rlmoe/optim/adamw.hpp"
 #include "rlmoe/rl/cold_start.hpp"
+#include "rlmoe/rl/concept_checks.hpp"
 #include "rlmoe/rl/evaluation.hpp"
 #include "rlmoe/rl/grpo_config.hpp"
 #include "rlmoe/rl/grpo_step.hpp"
@@ -46,14 +48,27 @@ struct RunSummary {
   index_t steps = 0;
 };
 
-template <Backend B, nn::TransformerSpec Spec, tasks::Task TaskT, AdvantageEstimator Estimator = GroupNormalized,
-          PolicyLoss Loss = ClippedSurrogate<K3, TokenMean>>
+/// Spec, Task, Estimator and Loss: a TransformerSpec, a Task whose vocabulary has Spec::kVocab
+/// tokens, an AdvantageEstimator and a PolicyLoss. A refused argument gets one message saying what
+/// it lacks (rl/concept_checks.hpp), and nothing else.
+template <Backend B, class SpecArg, class TaskArg, class EstimatorArg = GroupNormalized,
+          class LossArg = ClippedSurrogate<K3, TokenMean>>
 class GrpoTrainer {
-  static_assert(tasks::TaskVocabularyMatchesSpec<TaskT::Vocabulary::kSize, Spec::kVocab>::value &&
+ public:
+  using Spec = nn::checked_spec_t<SpecArg>;
+  using TaskT = tasks::checked_task_t<TaskArg>;
+  using Estimator = checked_estimator_t<EstimatorArg>;
+  using Loss = checked_loss_t<LossArg>;
+  using Policy = nn::Transformer<B, Spec, float>;
+
+ private:
+  // The vocabularies are compared only when both the task and the Spec were accepted.
+  static constexpr bool kArgumentsAccepted = std::is_same_v<Spec, SpecArg> && std::is_same_v<TaskT, TaskArg>;
+  static_assert(std::conditional_t<kArgumentsAccepted, tasks::TaskVocabularyMatchesSpec<TaskT::Vocabulary::kSize, Spec::kVocab>,
+                                   std::true_type>::value &&
                 tasks::VocabularyIsValid<typename TaskT::Vocabulary>::value);
 
  public:
-  using Policy = nn::Transformer<B, Spec, float>;
 
   GrpoTrainer(const B& backend, const TaskT& task, const GrpoConfig& config, const Loss& loss = {},
               const Estimator& estimator = {}, const nn::MoeTraining& moe = {})
@@ -142,6 +157,10 @@ class GrpoTrainer {
     state.values = {{"cold_start_done", std::to_string(cold_start_done_)},
                     {"seed", std::to_string(config().seed)},
                     {"rl_start_accuracy", io::Json(summary_.rl_start_accuracy).dump()}};
+    if (step_ == config().steps) {  // a finished run keeps what it ended with
+      state.values.emplace_back("final_accuracy", io::Json(summary_.final_accuracy).dump());
+      state.values.emplace_back("final_pass_at_k", io::Json(summary_.final_pass_at_k).dump());
+    }
     io::save_checkpoint(file, backend_, policy_, optimizer_, state, reference_.get());
   }
 
@@ -152,8 +171,14 @@ class GrpoTrainer {
                 "' was written with seed ", state.value("seed"), " but this run's seed is ", config().seed);
     step_ = state.step;
     cold_start_done_ = std::stoll(state.value("cold_start_done"));
-    const io::Json start = io::Json::parse(state.value("rl_start_accuracy"));
-    summary_.rl_start_accuracy = start.is_null() ? NAN : start.number("rl_start_accuracy");
+    const auto number = [&](const char* key) {
+      const std::string* text = state.find(key);
+      const io::Json value = text != nullptr ? io::Json::parse(*text) : io::Json(nullptr);
+      return value.is_null() ? NAN : value.number(key);
+    };
+    summary_.rl_start_accuracy = number("rl_start_accuracy");
+    summary_.final_accuracy = number("final_accuracy");
+    summary_.final_pass_at_k = number("final_pass_at_k");
   }
 
  private:

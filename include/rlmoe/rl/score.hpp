@@ -17,6 +17,7 @@
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/rl/concept_checks.hpp"
 #include "rlmoe/rl/concepts.hpp"
 #include "rlmoe/rl/rewards/host_reward.hpp"
 #include "rlmoe/rl/rewards/weighted_sum.hpp"
@@ -113,25 +114,28 @@ template <Backend B>
 
 }  // namespace detail
 
-template <Backend B, RewardFunction R>
+/// R: a RewardFunction (a refused one gets one message saying what it lacks, and nothing else).
+template <Backend B, class R>
 void score(const B& backend, const R& reward, const RolloutView& rollout, VectorView<float> rewards,
            MatrixView<float> components = {}) {
-  rollout.validate();
-  const index_t n = rollout.num_completions();
-  require_shape(rewards, Extents<1>{n}, "score: rewards");
-  require_contiguous(rewards, "score: rewards");
-  if (components.data() != nullptr) {
-    require_shape(components, Extents<2>{reward_components<R>(), n}, "score: components");
-    require_contiguous(components, "score: components");
+  if constexpr (RewardFunctionCheck<R>::value) {
+    rollout.validate();
+    const index_t n = rollout.num_completions();
+    require_shape(rewards, Extents<1>{n}, "score: rewards");
+    require_contiguous(rewards, "score: rewards");
+    if (components.data() != nullptr) {
+      require_shape(components, Extents<2>{reward_components<R>(), n}, "score: components");
+      require_contiguous(components, "score: components");
+    }
+    if constexpr (requires { reward.validate(); }) reward.validate();
+    if constexpr (is_host_reward<R>) {
+      detail::score_on_host(backend, reward, rollout, rewards, components);
+    } else {
+      parallel_for(backend, n, detail::ScoreSamples<R>{reward, rollout, rewards, components});
+    }
+    const index_t bad = first_non_finite<B, float>(backend, rewards);
+    if (bad >= 0) detail::throw_non_finite_reward(backend, rollout, rewards, components, bad);
   }
-  if constexpr (requires { reward.validate(); }) reward.validate();
-  if constexpr (is_host_reward<R>) {
-    detail::score_on_host(backend, reward, rollout, rewards, components);
-  } else {
-    parallel_for(backend, n, detail::ScoreSamples<R>{reward, rollout, rewards, components});
-  }
-  const index_t bad = first_non_finite<B, float>(backend, rewards);
-  if (bad >= 0) detail::throw_non_finite_reward(backend, rollout, rewards, components, bad);
 }
 
 }  // namespace rlmoe::rl

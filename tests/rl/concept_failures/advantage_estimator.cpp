@@ -1,9 +1,12 @@
-// An estimator that takes a single reward instead of a group must be refused by the
-// AdvantageEstimator concept.
-#include <rlmoe/rlmoe.hpp>
+// An estimator over single rewards instead of a group's views is refused with one message stating
+// the expected signature, in compute_advantages and in the trainer alike.
+#include "common.hpp"
 
 struct GoodEstimator {
-  void operator()(rlmoe::VectorView<const float> r, rlmoe::VectorView<float> a) const { a[0] = r[0]; }
+  template <class T>
+  void operator()(rlmoe::VectorView<const T> r, rlmoe::VectorView<T> a) const {
+    for (rlmoe::index_t i = 0; i < r.size(); ++i) a[i] = r[i];
+  }
 };
 struct BadEstimator {
   float operator()(float reward) const { return reward; }

@@ -1,5 +1,5 @@
-// A per-token loss rule with no aggregation must be refused by the PolicyLoss concept.
-#include <rlmoe/rlmoe.hpp>
+// A per-token loss rule with no aggregation is refused with one message naming what is missing.
+#include "common.hpp"
 
 struct RuleWithoutAggregation {
   static constexpr rlmoe::rl::RatioLevel kRatioLevel = rlmoe::rl::RatioLevel::Token;

@@ -1,16 +1,17 @@
-// A reward whose call returns no number must be refused by the RewardFunction concept.
-#include <rlmoe/rlmoe.hpp>
+// A reward whose operator() is not const is refused with one message saying so.
+#include "common.hpp"
 
-struct GoodReward {
+struct MutableReward {
+  float calls = 0;
+  float operator()(const rlmoe::rl::Sample&) { return calls += 1; }
+};
+struct ConstReward {
   float operator()(const rlmoe::rl::Sample&) const { return 1.0f; }
 };
-struct BadReward {
-  const char* operator()(const rlmoe::rl::Sample&) const { return "one"; }
-};
 #if defined(RLMOE_EXPECT_SUCCESS)
-using Reward = GoodReward;
+using Reward = ConstReward;
 #else
-using Reward = BadReward;
+using Reward = MutableReward;
 #endif
 
 int main() {

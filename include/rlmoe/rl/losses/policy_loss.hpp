@@ -22,6 +22,7 @@
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/rl/concept_checks.hpp"
 #include "rlmoe/rl/concepts.hpp"
 #include "rlmoe/rl/token_loss.hpp"
 
@@ -154,28 +155,31 @@ void check_policy_loss_shapes(const PolicyLossInputs<T>& in, const MatrixView<T>
 
 /// Computes the loss for the batch: writes d loss / d logp into grad_logp ([N, T], zero on
 /// inactive tokens) and the metrics into metrics[0], both in backend memory. max_completion_length
-/// is T_max for SeqMeanTokenSumNorm (0: the batch width T).
-template <Backend B, PolicyLoss Loss, class T>
+/// is T_max for SeqMeanTokenSumNorm (0: the batch width T). Loss: a PolicyLoss (a refused one gets
+/// one message per missing piece, and nothing else).
+template <Backend B, class Loss, class T>
 void policy_loss(const B& backend, const Loss& loss, const PolicyLossInputs<T>& inputs, MatrixView<T> grad_logp,
                  VectorView<PolicyLossMetrics> metrics, index_t max_completion_length = 0) {
-  loss.validate();
-  detail::check_policy_loss_shapes(inputs, grad_logp, loss.uses_reference(), max_completion_length);
-  require_shape(metrics, Extents<1>{1}, "policy_loss: metrics");
-  const index_t n = inputs.logp.extent(0), width = inputs.logp.extent(1);
-  PolicyLossInputs<T> in = inputs;
-  if (!loss.uses_reference()) in.ref_logp = {};  // not read, so never a source of NaN
+  if constexpr (PolicyLossCheck<Loss>::value) {
+    loss.validate();
+    detail::check_policy_loss_shapes(inputs, grad_logp, loss.uses_reference(), max_completion_length);
+    require_shape(metrics, Extents<1>{1}, "policy_loss: metrics");
+    const index_t n = inputs.logp.extent(0), width = inputs.logp.extent(1);
+    PolicyLossInputs<T> in = inputs;
+    if (!loss.uses_reference()) in.ref_logp = {};  // not read, so never a source of NaN
 
-  Buffer<detail::SequenceTerms<T>, B> sequences(backend, n);
-  Buffer<double, B> batch_active(backend, 1);
-  transform_reduce(backend, n, detail::SequencePass<T, Loss::kRatioLevel>{in, sequences.view()}, batch_active.view(),
-                   Sum{}, 0.0);
-  const detail::TokenPass<T, Loss> pass{loss,
-                                        in,
-                                        sequences.view(),
-                                        batch_active.data(),
-                                        max_completion_length > 0 ? max_completion_length : width,
-                                        grad_logp};
-  transform_reduce(backend, n * width, pass, metrics, Sum{}, PolicyLossMetrics{});
+    Buffer<detail::SequenceTerms<T>, B> sequences(backend, n);
+    Buffer<double, B> batch_active(backend, 1);
+    transform_reduce(backend, n, detail::SequencePass<T, Loss::kRatioLevel>{in, sequences.view()}, batch_active.view(),
+                     Sum{}, 0.0);
+    const detail::TokenPass<T, Loss> pass{loss,
+                                          in,
+                                          sequences.view(),
+                                          batch_active.data(),
+                                          max_completion_length > 0 ? max_completion_length : width,
+                                          grad_logp};
+    transform_reduce(backend, n * width, pass, metrics, Sum{}, PolicyLossMetrics{});
+  }
 }
 
 }  // namespace rlmoe::rl
