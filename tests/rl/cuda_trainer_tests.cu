@@ -2,7 +2,6 @@
 #include "support/cuda_test_main.hpp"
 
 #include "rl/letter_task.hpp"
-#include "rl/trainer_checks.hpp"
 
 namespace t = rlmoe::test;
 using rlmoe::Cuda;

@@ -3,7 +3,6 @@
 #include "support/boost_test.hpp"
 
 #include "rl/letter_task.hpp"
-#include "rl/trainer_checks.hpp"
 
 namespace t = rlmoe::test;
 using rlmoe::Host;

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "rlmoe/rl/grpo_trainer.hpp"
+#include "rl/trainer_checks.hpp"
 #include "rlmoe/rlmoe.hpp"
 #include "support/test_data.hpp"
 
@@ -36,13 +36,8 @@ struct NextLetter {
 static_assert(rl::tasks::Task<NextLetter>);
 
 /// The trainer tests' model over the 40 tokens.
-struct LetterSpec {
-  static constexpr index_t kVocab = LetterVocabulary::kSize, kModelDim = 32, kLayers = 2, kHeads = 2, kMaxLength = 16;
-  static constexpr index_t kDenseHidden = 64, kFirstMoeLayer = 1;
-  static constexpr index_t kRoutedExperts = 4, kTopK = 2, kExpertHidden = 32, kSharedExperts = 1, kGroups = 1, kTopkGroups = 1;
-  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Sigmoid;
-  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-6f;
-  static constexpr bool kTiedEmbeddings = true;
+struct LetterSpec : TrainerSpec {
+  static constexpr index_t kVocab = LetterVocabulary::kSize;
 };
 
 /// An untrained policy samples all 40 tokens: completions end at token 37 and only there, the

@@ -3,6 +3,7 @@
 // place on a terminal, printed as plain lines (every tenth of the run) when the output is a file.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -40,6 +41,14 @@ class ProgressLine {
 
   void finish() {
     if (enabled_ && terminal_) std::fprintf(out_, "\n");
+  }
+
+  /// A field's value with `digits` decimals, or "-" when not measured (NaN).
+  static std::string number(double v, int digits) {
+    if (!std::isfinite(v)) return "-";
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.*f", digits, v);
+    return buffer;
   }
 
   static std::string duration(double seconds) {

@@ -13,7 +13,6 @@
 // checkpoints and resuming (io/checkpoint.hpp), and the learning curves (io/learning_curves.hpp).
 // A loop of your own calls step(), cold_start_step() and evaluate(), or the steps themselves.
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -32,7 +31,6 @@
 #include "rlmoe/nn/transformer.hpp"
 #include "rlmoe/optim/adamw.hpp"
 #include "rlmoe/rl/cold_start.hpp"
-#include "rlmoe/rl/concept_checks.hpp"
 #include "rlmoe/rl/evaluation.hpp"
 #include "rlmoe/rl/grpo_config.hpp"
 #include "rlmoe/rl/grpo_step.hpp"
@@ -54,21 +52,20 @@ struct RunSummary {
 template <Backend B, class SpecArg, class TaskArg, class EstimatorArg = GroupNormalized,
           class LossArg = ClippedSurrogate<K3, TokenMean>>
 class GrpoTrainer {
- public:
-  using Spec = nn::checked_spec_t<SpecArg>;
-  using TaskT = tasks::checked_task_t<TaskArg>;
-  using Estimator = checked_estimator_t<EstimatorArg>;
-  using Loss = checked_loss_t<LossArg>;
-  using Policy = nn::Transformer<B, Spec, float>;
+  using Step = GrpoStep<B, SpecArg, TaskArg, EstimatorArg, LossArg>;  // which checks the arguments
 
- private:
-  // The vocabularies are compared only when both the task and the Spec were accepted.
+ public:
+  using Spec = typename Step::Spec;
+  using TaskT = typename Step::TaskT;
+  using Estimator = typename Step::Estimator;
+  using Loss = typename Step::Loss;
+  using Policy = typename Step::Policy;
+
+  // The vocabularies are compared when both the task and the Spec were accepted (not stand-ins).
   static constexpr bool kArgumentsAccepted = std::is_same_v<Spec, SpecArg> && std::is_same_v<TaskT, TaskArg>;
   static_assert(std::conditional_t<kArgumentsAccepted, tasks::TaskVocabularyMatchesSpec<TaskT::Vocabulary::kSize, Spec::kVocab>,
                                    std::true_type>::value &&
                 tasks::VocabularyIsValid<typename TaskT::Vocabulary>::value);
-
- public:
 
   GrpoTrainer(const B& backend, const TaskT& task, const GrpoConfig& config, const Loss& loss = {},
               const Estimator& estimator = {}, const nn::MoeTraining& moe = {})
@@ -90,9 +87,17 @@ class GrpoTrainer {
   [[nodiscard]] const std::vector<StepMetrics>& history() const { return history_; }
 
   /// The next supervised step on demonstrations (the cold start).
-  StepMetrics cold_start_step() { return cold_start_(policy_, optimizer_, cold_start_done_++); }
+  StepMetrics cold_start_step() {
+    const StepMetrics m = cold_start_(policy_, optimizer_, cold_start_done_);
+    ++cold_start_done_;  // only once the step is done: a step that throws is not counted
+    return m;
+  }
   /// The next GRPO step.
-  StepMetrics step() { return grpo_(policy_, reference_.get(), optimizer_, step_++); }
+  StepMetrics step() {
+    const StepMetrics m = grpo_(policy_, reference_.get(), optimizer_, step_);
+    ++step_;
+    return m;
+  }
   /// Greedy accuracy and pass@k on held-out prompts (a fixed set, from another seed stream).
   Evaluation evaluate() { return evaluator_(policy_); }
 
@@ -112,11 +117,12 @@ class GrpoTrainer {
       log = io::MetricsLog(path("metrics.jsonl"), resumed);
     }
     io::ProgressLine progress(c.cold_start_steps + c.steps, c.progress);
+    const auto number = &io::ProgressLine::number;
     progress.start_at(cold_start_done_ + step_);
     while (cold_start_done_ < c.cold_start_steps) {
       const StepMetrics m = cold_start_step();
       log.write(m.to_json());
-      progress.update(m.step, {{"cold start loss", format(m.loss, 4)}});
+      progress.update(m.step, {{"cold start loss", number(m.loss, 4)}});
     }
     if (step_ == 0 && std::isnan(summary_.rl_start_accuracy)) {
       // RL starts here: the reference policy is the policy after its cold start, as in R1.
@@ -137,8 +143,8 @@ class GrpoTrainer {
       log.write(m.to_json());
       history_.push_back(m);
       progress.update(c.cold_start_steps + m.step,
-                      {{"reward", format(m.reward_mean, 3)}, {"acc", format(m.accuracy, 3)}, {"kl", format(m.kl, 4)},
-                       {"eval", format(m.eval_accuracy, 3)}, {"tok/s", format(m.tokens_per_s, 0)}});
+                      {{"reward", number(m.reward_mean, 3)}, {"acc", number(m.accuracy, 3)}, {"kl", number(m.kl, 4)},
+                       {"eval", number(m.eval_accuracy, 3)}, {"tok/s", number(m.tokens_per_s, 0)}});
       if (!c.output_dir.empty() && c.checkpoint_every > 0 && step_ % c.checkpoint_every == 0) save(path("checkpoint.safetensors"));
     }
     progress.finish();
@@ -200,15 +206,8 @@ class GrpoTrainer {
 
   std::string path(const std::string& name) const { return (std::filesystem::path(config().output_dir) / name).string(); }
 
-  static std::string format(double v, int digits) {
-    if (!std::isfinite(v)) return "-";
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.*f", digits, v);
-    return buffer;
-  }
-
   B backend_;
-  GrpoStep<B, Spec, TaskT, Estimator, Loss> grpo_;
+  Step grpo_;
   ColdStart<B, Spec, TaskT> cold_start_;
   Evaluator<B, Spec, TaskT> evaluator_;
   Policy policy_;

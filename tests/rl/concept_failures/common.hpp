@@ -24,3 +24,11 @@ void train(const Task& task) {
   (void)trainer.step();
   (void)trainer.evaluate();
 }
+
+/// Scores an empty batch with the reward: enough to instantiate score() with it.
+template <class Reward>
+void score_with(const Reward& reward) {
+  rlmoe::rl::RolloutView rollout;
+  std::vector<float> rewards(0);
+  rlmoe::rl::score(rlmoe::Host{}, reward, rollout, rlmoe::make_view(rewards.data(), 0));
+}

@@ -13,9 +13,4 @@ using Reward = NumberReward;
 using Reward = TextReward;
 #endif
 
-int main() {
-  rlmoe::Host host;
-  rlmoe::rl::RolloutView rollout;
-  std::vector<float> rewards(0);
-  rlmoe::rl::score(host, Reward{}, rollout, rlmoe::make_view(rewards.data(), 0));
-}
+int main() { score_with(Reward{}); }

@@ -7,8 +7,8 @@
 
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/rl/rewards/exact_match.hpp"
-#include "rlmoe/rl/tasks/task.hpp"
 #include "rlmoe/rl/tasks/digit_vocabulary.hpp"
+#include "rlmoe/rl/tasks/task.hpp"
 
 namespace rlmoe::rl::tasks {
 

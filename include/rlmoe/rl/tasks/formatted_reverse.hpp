@@ -10,9 +10,9 @@
 #include "rlmoe/rl/rewards/exact_match.hpp"
 #include "rlmoe/rl/rewards/format.hpp"
 #include "rlmoe/rl/rewards/weighted_sum.hpp"
+#include "rlmoe/rl/tasks/digit_vocabulary.hpp"
 #include "rlmoe/rl/tasks/reverse.hpp"
 #include "rlmoe/rl/tasks/task.hpp"
-#include "rlmoe/rl/tasks/digit_vocabulary.hpp"
 
 namespace rlmoe::rl::tasks {
 
