@@ -94,6 +94,48 @@ BOOST_AUTO_TEST_CASE(round_trips_and_reports_positions) {
   BOOST_TEST(t::throws_with<io::FormatError>([&] { (void)j.at("zzz", "the document"); }, {"the document", "missing \"zzz\""}));
 }
 
+BOOST_AUTO_TEST_CASE(refuses_what_rfc_8259_refuses) {
+  const auto refused = [](std::string_view text, std::string_view why) {
+    return t::throws_with<io::FormatError>([&] { (void)io::Json::parse(text); }, {why});
+  };
+  // Numbers: the grammar, 64-bit integers, finite doubles.
+  for (std::string_view bad : {"+1", "01", ".5", "1.", "1e", "-", "1.5e+", "--1", "0x10"})
+    BOOST_TEST(t::throws_with<io::FormatError>([&] { (void)io::Json::parse(bad); }, {"JSON: expected"}), bad);
+  BOOST_TEST(refused("9223372036854775808", "an integer within 64 bits"));
+  BOOST_TEST(refused("1e999", "a finite number"));
+  BOOST_TEST(io::Json::parse("-9223372036854775808").integer("x") == INT64_MIN);
+  BOOST_TEST(io::Json::parse("-0.0").number("x") == 0.0);
+  BOOST_TEST(io::Json::parse("2.5E-3").number("x") == 0.0025);
+  // Escapes: four hex digits, surrogates in pairs, giving UTF-8.
+  BOOST_TEST(refused(R"("\uzzzz")", "four hex digits"));
+  BOOST_TEST(refused(R"("\u12zz")", "four hex digits"));
+  BOOST_TEST(refused(R"("\u12")", "four hex digits"));
+  BOOST_TEST(refused(R"("\ud83d")", "a low surrogate after a high one"));
+  BOOST_TEST(refused(R"("\ud83d\u0041")", "a low surrogate after a high one"));
+  BOOST_TEST(refused(R"("\ude00")", "a high surrogate before a low one"));
+  BOOST_TEST(io::Json::parse(R"("\ud83d\ude00")").string("x") == "\xF0\x9F\x98\x80");  // U+1F600
+  BOOST_TEST(io::Json::parse(R"("\u00e9\u20ac")").string("x") == "\xC3\xA9\xE2\x82\xAC");
+  // Raw text must be UTF-8: no stray continuation bytes, overlong forms or surrogates.
+  for (std::string_view bad : {"\"\x80\"", "\"\xC0\xAF\"", "\"\xED\xA0\x80\"", "\"\xF5\x80\x80\x80\"", "\"\xE2\x82\""})
+    BOOST_TEST(t::throws_with<io::FormatError>([&] { (void)io::Json::parse(bad); }, {"UTF-8 text"}));
+  BOOST_TEST(io::Json::parse("\"\xE2\x82\xAC\"").string("x") == "\xE2\x82\xAC");
+  // Nesting is bounded: 35 KB of '[' is an error, not a stack overflow.
+  BOOST_TEST(refused(std::string(35000, '['), "at most 128 nested arrays and objects"));
+  BOOST_TEST(io::Json::parse(std::string(128, '[') + std::string(128, ']')).is_array());
+  // Doubles read back bit for bit, and as doubles; NaN and infinity (not JSON) are written as null.
+  for (double d : {1.0, 0.1, 1.0 / 3.0, -2.5e-300, 1e21, 123456789.0})
+    BOOST_TEST(io::Json::parse(io::Json(d).dump()).number("x") == d, io::Json(d).dump());
+  BOOST_TEST(io::Json(1.0).dump() == "1.0");
+  BOOST_TEST(!io::Json::parse(io::Json(1.0).dump()).is_integer());
+  BOOST_TEST(io::Json(NAN).dump() == "null");
+  BOOST_TEST(io::Json(-INFINITY).dump() == "null");
+  // Integers in text are integers, in full.
+  BOOST_TEST(io::parse_integer("42", "step") == 42);
+  BOOST_TEST(t::throws_with<io::FormatError>([] { (void)io::parse_integer("2junk", "step"); }, {"step is '2junk'", "integer"}));
+  BOOST_TEST(t::throws_with<io::FormatError>([] { (void)io::parse_integer("abc", "step"); }, {"step is 'abc'"}));
+  BOOST_TEST(t::throws_with<io::FormatError>([] { (void)io::parse_integer("", "step"); }, {"step is ''"}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(io_safetensors)

@@ -151,9 +151,9 @@ CheckpointState load_checkpoint(const std::string& path, const B& backend, nn::T
   detail::read_flat(file, backend, model.layout(), "optimizer.m.", optimizer.first_moment());
   detail::read_flat(file, backend, model.layout(), "optimizer.v.", optimizer.second_moment());
   if (reference != nullptr) detail::read_model(file, backend, *reference, "reference.");
-  optimizer.set_steps(std::stoll(file.metadata("optimizer_steps")));
+  optimizer.set_steps(parse_integer(file.metadata("optimizer_steps"), "checkpoint '" + path + "': optimizer_steps"));
   CheckpointState state;
-  state.step = std::stoll(file.metadata("step"));
+  state.step = parse_integer(file.metadata("step"), "checkpoint '" + path + "': step");
   for (const auto& [key, value] : file.metadata_entries())
     if (key.rfind("trainer.", 0) == 0) state.values.emplace_back(key.substr(8), value);
   return state;

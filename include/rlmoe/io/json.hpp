@@ -2,11 +2,16 @@
 // A small JSON value with a strict parser and a writer: enough for safetensors headers,
 // checkpoint metadata and metrics lines, with parse errors that give the position and what was
 // expected. Objects keep their keys in insertion order, so written files are stable.
+//
+// Why not a JSON library: rlmoe reads only files it must distrust (safetensors headers, configs,
+// its own metadata) into a handful of types, and a consumer of the header-only library should not
+// need another package for that. The parser below is RFC 8259 without extensions, bounds its
+// recursion, and is fuzzed (tests/fuzz/); numbers are read with std::from_chars and written with
+// std::to_chars, so a written double reads back bit for bit.
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <exception>
-#include <stdexcept>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -75,6 +80,9 @@ class Json {
     return out;
   }
 
+  /// The deepest nesting of arrays and objects that parse() accepts.
+  static constexpr int kMaxDepth = 128;
+
   static Json parse(std::string_view text) {
     Parser p{text};
     p.skip_space();
@@ -113,6 +121,20 @@ class Json {
     out += '"';
   }
 
+  /// The shortest text that reads back as the same double, always with a '.' or an exponent so
+  /// that it reads back as a double; JSON has no NaN or infinity, so those are written as null.
+  static void write_number(std::string& out, double d) {
+    if (!std::isfinite(d)) {
+      out += "null";
+      return;
+    }
+    char buffer[32];
+    const auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, d);
+    std::string_view text(buffer, static_cast<std::size_t>(end - buffer));
+    out += text;
+    if (text.find_first_of(".e") == std::string_view::npos) out += ".0";
+  }
+
   void write(std::string& out) const {
     if (is_null()) {
       out += "null";
@@ -121,10 +143,7 @@ class Json {
     } else if (const std::int64_t* i = std::get_if<std::int64_t>(&value_)) {
       out += std::to_string(*i);
     } else if (const double* d = std::get_if<double>(&value_)) {
-      std::ostringstream s;
-      s.precision(17);
-      s << *d;
-      out += s.str();
+      write_number(out, *d);
     } else if (const std::string* str = std::get_if<std::string>(&value_)) {
       write_string(out, *str);
     } else if (const Array* a = std::get_if<Array>(&value_)) {
@@ -147,21 +166,26 @@ class Json {
     }
   }
 
+  /// RFC 8259, strictly: UTF-8 text, the number grammar, escapes with four hex digits and paired
+  /// surrogates, nothing after the value, and at most kMaxDepth nested arrays and objects (a
+  /// recursive descent parser must bound its recursion: a header of 35 KB of '[' would otherwise
+  /// overflow the stack).
   struct Parser {
     std::string_view text;
     std::size_t position = 0;
+    int depth = 0;
 
     [[noreturn]] void fail(std::string_view expected) const {
       throw FormatError(rlmoe::detail::message("JSON: expected ", expected, " at byte ", position));
     }
+    [[nodiscard]] bool at_end() const { return position >= text.size(); }
+    [[nodiscard]] char peek() const { return text[position]; }
     void skip_space() {
-      while (position < text.size() && (text[position] == ' ' || text[position] == '\n' || text[position] == '\t' ||
-                                        text[position] == '\r'))
-        ++position;
+      while (!at_end() && (peek() == ' ' || peek() == '\n' || peek() == '\t' || peek() == '\r')) ++position;
     }
     bool consume(char c) {
       skip_space();
-      if (position < text.size() && text[position] == c) {
+      if (!at_end() && peek() == c) {
         ++position;
         return true;
       }
@@ -178,10 +202,14 @@ class Json {
 
     Json value() {
       skip_space();
-      if (position >= text.size()) fail("a value");
-      const char c = text[position];
-      if (c == '{') return object();
-      if (c == '[') return array();
+      if (at_end()) fail("a value");
+      const char c = peek();
+      if (c == '{' || c == '[') {
+        if (++depth > kMaxDepth) fail("at most " + std::to_string(kMaxDepth) + " nested arrays and objects");
+        Json nested = c == '{' ? object() : array();
+        --depth;
+        return nested;
+      }
       if (c == '"') return Json(string());
       if (literal("true")) return Json(true);
       if (literal("false")) return Json(false);
@@ -213,20 +241,78 @@ class Json {
       return Json(std::move(items));
     }
 
+    /// Four hex digits after "\u".
+    unsigned hex4() {
+      if (position + 4 > text.size()) fail("four hex digits");
+      unsigned code = 0;
+      for (int i = 0; i < 4; ++i) {
+        const char h = text[position];
+        const int digit = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+        if (digit < 0) fail("four hex digits");
+        code = code * 16 + static_cast<unsigned>(digit);
+        ++position;
+      }
+      return code;
+    }
+
+    static void append_utf8(std::string& out, std::uint32_t code) {
+      if (code < 0x80) {
+        out += static_cast<char>(code);
+      } else if (code < 0x800) {
+        out += static_cast<char>(0xC0 | (code >> 6));
+        out += static_cast<char>(0x80 | (code & 0x3F));
+      } else if (code < 0x10000) {
+        out += static_cast<char>(0xE0 | (code >> 12));
+        out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (code & 0x3F));
+      } else {
+        out += static_cast<char>(0xF0 | (code >> 18));
+        out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (code & 0x3F));
+      }
+    }
+
+    /// One UTF-8 encoded character starting at `position` (its first byte >= 0x80): well formed,
+    /// shortest form, no surrogates, at most U+10FFFF.
+    void utf8_character(std::string& out) {
+      const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[position + i]); };
+      const unsigned char lead = byte(0);
+      const int length = lead >= 0xC2 && lead <= 0xDF ? 2 : lead >= 0xE0 && lead <= 0xEF ? 3 : lead >= 0xF0 && lead <= 0xF4 ? 4 : 0;
+      if (length == 0 || position + static_cast<std::size_t>(length) > text.size()) fail("UTF-8 text");
+      std::uint32_t code = lead & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07);
+      for (int i = 1; i < length; ++i) {
+        if ((byte(static_cast<std::size_t>(i)) & 0xC0) != 0x80) fail("UTF-8 text");
+        code = (code << 6) | (byte(static_cast<std::size_t>(i)) & 0x3F);
+      }
+      const std::uint32_t smallest = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x10000;
+      if (code < smallest || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) fail("UTF-8 text");
+      out.append(text.substr(position, static_cast<std::size_t>(length)));
+      position += static_cast<std::size_t>(length);
+    }
+
     std::string string() {
-      if (position >= text.size() || text[position] != '"') fail("a string");
+      if (at_end() || peek() != '"') fail("a string");
       ++position;
       std::string out;
       while (true) {
-        if (position >= text.size()) fail("the end of a string");
-        const char c = text[position++];
-        if (c == '"') return out;
+        if (at_end()) fail("the end of a string");
+        const char c = peek();
+        if (c == '"') {
+          ++position;
+          return out;
+        }
         if (static_cast<unsigned char>(c) < 0x20) fail("no control character inside a string");
+        if (static_cast<unsigned char>(c) >= 0x80) {
+          utf8_character(out);
+          continue;
+        }
+        ++position;
         if (c != '\\') {
           out += c;
           continue;
         }
-        if (position >= text.size()) fail("an escape");
+        if (at_end()) fail("an escape");
         const char e = text[position++];
         switch (e) {
           case '"': out += '"'; break;
@@ -238,19 +324,15 @@ class Json {
           case 'r': out += '\r'; break;
           case 't': out += '\t'; break;
           case 'u': {
-            if (position + 4 > text.size()) fail("four hex digits");
-            const unsigned code = static_cast<unsigned>(std::stoul(std::string(text.substr(position, 4)), nullptr, 16));
-            position += 4;
-            if (code < 0x80) {
-              out += static_cast<char>(code);
-            } else if (code < 0x800) {
-              out += static_cast<char>(0xC0 | (code >> 6));
-              out += static_cast<char>(0x80 | (code & 0x3F));
-            } else {
-              out += static_cast<char>(0xE0 | (code >> 12));
-              out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-              out += static_cast<char>(0x80 | (code & 0x3F));
+            std::uint32_t code = hex4();
+            if (code >= 0xDC00 && code <= 0xDFFF) fail("a high surrogate before a low one");
+            if (code >= 0xD800 && code <= 0xDBFF) {
+              if (!literal("\\u")) fail("a low surrogate after a high one");
+              const std::uint32_t low = hex4();
+              if (low < 0xDC00 || low > 0xDFFF) fail("a low surrogate after a high one");
+              code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
             }
+            append_utf8(out, code);
             break;
           }
           default: fail("a valid escape");
@@ -258,39 +340,67 @@ class Json {
       }
     }
 
+    /// -? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?: an integer (int64) without fraction or
+    /// exponent, else a finite double.
     Json number() {
       const std::size_t start = position;
-      if (position < text.size() && text[position] == '-') ++position;
-      bool integral = true;
-      while (position < text.size()) {
-        const char c = text[position];
-        if (c >= '0' && c <= '9') {
-          ++position;
-        } else if (c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
-          integral = false;
-          ++position;
-        } else {
-          break;
-        }
-      }
-      const std::string token(text.substr(start, position - start));
-      if (token.empty() || token == "-") {
+      const auto digits = [&] {
+        const std::size_t first = position;
+        while (!at_end() && peek() >= '0' && peek() <= '9') ++position;
+        return position - first;
+      };
+      if (!at_end() && peek() == '-') ++position;
+      if (at_end() || peek() < '0' || peek() > '9') {
         position = start;
         fail("a value");
       }
-      try {
-        std::size_t used = 0;
-        Json result = integral ? Json(static_cast<std::int64_t>(std::stoll(token, &used))) : Json(std::stod(token, &used));
-        if (used != token.size()) throw std::invalid_argument(token);
-        return result;
-      } catch (const std::exception&) {
-        position = start;
-        fail("a number");
+      if (peek() == '0') ++position;
+      else digits();
+      bool integral = true;
+      if (!at_end() && peek() == '.') {
+        ++position;
+        integral = false;
+        if (digits() == 0) fail("a digit after the decimal point");
       }
+      if (!at_end() && (peek() == 'e' || peek() == 'E')) {
+        ++position;
+        integral = false;
+        if (!at_end() && (peek() == '+' || peek() == '-')) ++position;
+        if (digits() == 0) fail("a digit in the exponent");
+      }
+      const char* first = text.data() + start;
+      const char* last = text.data() + position;
+      if (integral) {
+        std::int64_t i = 0;
+        const auto [end, error] = std::from_chars(first, last, i);
+        if (error != std::errc{} || end != last) {
+          position = start;
+          fail("an integer within 64 bits");
+        }
+        return Json(i);
+      }
+      double d = 0.0;
+      const auto [end, error] = std::from_chars(first, last, d);
+      if (error != std::errc{} || end != last || !std::isfinite(d)) {
+        position = start;
+        fail("a finite number");
+      }
+      return Json(d);
     }
   };
 
   std::variant<std::nullptr_t, bool, std::int64_t, double, std::string, Array, Object> value_;
 };
+
+/// The decimal integer that is the whole of `text`; throws FormatError naming `what` otherwise
+/// (std::stoll would read "2junk" as 2 and throw std::invalid_argument for "junk").
+inline std::int64_t parse_integer(std::string_view text, std::string_view what) {
+  std::int64_t value = 0;
+  const char* last = text.data() + text.size();
+  const auto [end, error] = std::from_chars(text.data(), last, value);
+  if (text.empty() || error != std::errc{} || end != last)
+    throw FormatError(rlmoe::detail::message(what, " is '", text, "' but must be an integer"));
+  return value;
+}
 
 }  // namespace rlmoe::io

@@ -176,7 +176,7 @@ class GrpoTrainer {
     RLMOE_CHECK(state.value("seed") == std::to_string(config().seed), ConfigError, "GrpoTrainer: the checkpoint '", file,
                 "' was written with seed ", state.value("seed"), " but this run's seed is ", config().seed);
     step_ = state.step;
-    cold_start_done_ = std::stoll(state.value("cold_start_done"));
+    cold_start_done_ = io::parse_integer(state.value("cold_start_done"), "checkpoint '" + file + "': cold_start_done");
     const auto number = [&](const char* key) {
       const std::string* text = state.find(key);
       const io::Json value = text != nullptr ? io::Json::parse(*text) : io::Json(nullptr);
