@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -61,6 +62,14 @@ std::vector<std::byte> read_bytes(const std::string& path) {
 void write_bytes(const std::string& path, const std::vector<std::byte>& bytes) {
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// A safetensors file from a header written by hand and `data` bytes of data.
+std::vector<std::byte> raw_file(const std::string& header, std::size_t data) {
+  std::vector<std::byte> out(8 + header.size() + data, std::byte{0});
+  for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<std::byte>((header.size() >> (8 * i)) & 0xFF);
+  std::memcpy(out.data() + 8, header.data(), header.size());
+  return out;
 }
 
 io::SafetensorsWriter sample_writer() {
@@ -193,6 +202,81 @@ BOOST_AUTO_TEST_CASE(refuses_truncated_flipped_and_mismatched_files) {
   BOOST_TEST(t::throws_with<io::FormatError>([&] { (void)f.tensor("missing"); }, {"no tensor 'missing'"}));
 }
 
+BOOST_AUTO_TEST_CASE(refuses_hostile_headers) {
+  const auto refused = [](const std::vector<std::byte>& bytes, std::initializer_list<std::string_view> why) {
+    return t::throws_with<io::FormatError>([&] { (void)io::SafetensorsFile::parse("hostile", bytes); }, why);
+  };
+  // Sizes that overflow: they must not wrap around to the 0 bytes the file gives them.
+  BOOST_TEST(refused(raw_file(R"({"x":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,0]}})", 0),
+                     {"tensor 'x'", "overflows 64 bits"}));
+  BOOST_TEST(refused(raw_file(R"({"x":{"dtype":"F32","shape":[2147483648,2147483648],"data_offsets":[0,0]}})", 0),
+                     {"overflows 64 bits"}));
+  BOOST_TEST(refused(raw_file(R"({"x":{"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", 0),
+                     {"overflows 64 bits"}));
+  BOOST_TEST(io::SafetensorsFile::parse("empty", raw_file(R"({"x":{"dtype":"F32","shape":[0,4611686018427387904],"data_offsets":[0,0]}})", 0))
+                 .tensors()
+                 .size() == 1u);
+  // Names, and metadata keys, appear once.
+  BOOST_TEST(refused(raw_file(R"({"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"x":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})", 2),
+                     {"tensor 'x' appears twice"}));
+  BOOST_TEST(refused(raw_file(R"({"__metadata__":{"k":"1","k":"2"}})", 0), {"metadata 'k' appears twice"}));
+  // Ranges tile the data: no overlap, no gap, none backwards.
+  BOOST_TEST(refused(raw_file(R"({"x":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"y":{"dtype":"U8","shape":[2],"data_offsets":[1,3]}})", 4),
+                     {"gap or an overlap"}));
+  BOOST_TEST(refused(raw_file(R"({"x":{"dtype":"U8","shape":[2],"data_offsets":[2,0]}})", 2), {"spans bytes [2, 0)"}));
+  BOOST_TEST(refused(raw_file(R"({"x":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})", 2), {"gap or an overlap at byte 1"}));
+}
+
+BOOST_AUTO_TEST_CASE(every_single_bit_flip_in_a_header_is_refused) {
+  // rlmoe's files carry a checksum of their header: no single flipped bit of the length or the
+  // header may be read as a file with other values (a step of 52 instead of 42, a checksum key
+  // that no longer names its tensor).
+  io::SafetensorsWriter w = sample_writer();
+  w.set_metadata("step", "42");
+  const std::vector<std::byte> bytes = w.serialize();
+  std::uint64_t header = 0;
+  for (int i = 0; i < 8; ++i) header |= static_cast<std::uint64_t>(bytes[static_cast<std::size_t>(i)]) << (8 * i);
+  BOOST_TEST(io::SafetensorsFile::parse("f", bytes, io::Checksums::Required).metadata("step") == "42");
+  int accepted = 0, flips = 0;
+  for (std::size_t byte = 0; byte < 8 + header; ++byte)
+    for (int bit = 0; bit < 8; ++bit, ++flips) {
+      std::vector<std::byte> flipped = bytes;
+      flipped[byte] ^= static_cast<std::byte>(1 << bit);
+      try {
+        (void)io::SafetensorsFile::parse("f", flipped, io::Checksums::Required);
+        ++accepted;
+      } catch (const io::FormatError&) {
+      }
+    }
+  BOOST_TEST_MESSAGE(flips << " single-bit flips of the length and header, " << accepted << " accepted");
+  BOOST_TEST(accepted == 0);
+  // A file that lacks a checksum rlmoe writes is refused when they are required.
+  io::SafetensorsFile::parse("f", raw_file(R"({"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})", 1));  // foreign: fine
+  BOOST_TEST(t::throws_with<io::FormatError>(
+      [&] { (void)io::SafetensorsFile::parse("f", raw_file(R"({"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})", 1), io::Checksums::Required); },
+      {"the header has no checksum"}));
+}
+
+BOOST_AUTO_TEST_CASE(reads_by_mapping_and_cleans_up_after_killed_writers) {
+  TemporaryDirectory dir;
+  const std::string path = dir.file("sample.safetensors");
+  // A temporary left by a writer that no longer runs (pid 2^22 + 1 is beyond Linux's pid range),
+  // one of a process that runs (ours is skipped, so use the parent's), and an unrelated file.
+  write_bytes(path + ".tmp.4194305", std::vector<std::byte>(100));
+  write_bytes(path + ".tmp." + std::to_string(::getppid()), std::vector<std::byte>(100));
+  write_bytes(dir.file("other.tmp.4194305"), std::vector<std::byte>(100));
+  sample_writer().write(path);
+  BOOST_TEST(!fs::exists(path + ".tmp.4194305"));
+  BOOST_TEST(fs::exists(path + ".tmp." + std::to_string(::getppid())));
+  BOOST_TEST(fs::exists(dir.file("other.tmp.4194305")));
+  const io::SafetensorsFile f = io::SafetensorsFile::read(path, io::Checksums::Required);
+  std::vector<double> c(1);
+  f.read_into<double>("c", {1}, std::span<double>(c));
+  BOOST_TEST(c[0] == 3.141592653589793);
+  write_bytes(dir.file("empty.safetensors"), {});
+  BOOST_TEST(t::throws_with<io::FormatError>([&] { (void)io::SafetensorsFile::read(dir.file("empty.safetensors")); }, {"fewer than the 8"}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(io_checkpoint)
@@ -284,7 +368,7 @@ BOOST_AUTO_TEST_CASE(refuses_other_models_and_damaged_files) {
     wrong.add<float>(tensor.name, shape, values);
   }
   for (const auto& [key, value] : original.metadata_entries())
-    if (key.rfind("crc32.", 0) != 0) wrong.set_metadata(key, value);
+    if (key.rfind("crc32.", 0) != 0 && key != io::kHeaderChecksumKey) wrong.set_metadata(key, value);
   wrong.write(dir.file("wrong_shape.safetensors"));
   BOOST_TEST(t::throws_with<io::FormatError>([&] { (void)io::load_checkpoint(dir.file("wrong_shape.safetensors"), Host{}, model, adam); },
                                              {"tensor 'layers.0.wq'", "shape [64]", "[8, 8] is expected"}));

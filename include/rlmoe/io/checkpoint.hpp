@@ -142,7 +142,7 @@ void save_checkpoint(const std::string& path, const B& backend, const nn::Transf
 template <Backend B, nn::TransformerSpec Spec>
 CheckpointState load_checkpoint(const std::string& path, const B& backend, nn::Transformer<B, Spec, float>& model,
                                 optim::AdamW<B>& optimizer, nn::Transformer<B, Spec, float>* reference = nullptr) {
-  const SafetensorsFile file = SafetensorsFile::read(path);
+  const SafetensorsFile file = SafetensorsFile::read(path, Checksums::Required);
   RLMOE_CHECK(file.metadata("format") == kCheckpointFormat, FormatError, "checkpoint '", path, "' has format '",
               file.metadata("format"), "' but '", kCheckpointFormat, "' is expected");
   RLMOE_CHECK(file.metadata("spec") == spec_json<Spec>(), FormatError, "checkpoint '", path,

@@ -5,20 +5,24 @@
 //
 // Writing is atomic: the bytes go to a temporary file in the same directory, which is flushed,
 // fsync'ed and renamed over the target, and the directory is fsync'ed, so a crash leaves either
-// the old file or the new one, never a torn one. Reading checks everything before trusting it:
-// the header length against the file size, the JSON, every dtype, that each tensor's byte range
-// matches its shape and lies inside the file, that the ranges tile the data exactly, and a CRC-32
-// per tensor kept in the metadata (which catches flipped bits the structure cannot). Every error
-// names the file and the tensor.
+// the old file or the new one, never a torn one; temporaries that crashed writers left behind are
+// removed by the next write of the same file. Reading maps the file (no copy) and checks
+// everything before trusting it: the header length against the file size, the JSON, every dtype,
+// every size and offset with overflow-checked arithmetic, unique names, that each tensor's byte
+// range matches its shape and the ranges tile the data exactly, and the checksums rlmoe writes
+// into the metadata: a CRC-32 per tensor (flipped bits the structure cannot catch) and one over
+// the header itself (its metadata values, names, shapes and offsets). Files rlmoe wrote must carry
+// them all (Checksums::Required); files from elsewhere need not. Every error names the file and
+// the tensor.
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,11 +30,14 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/types.hpp"
 #include "rlmoe/io/json.hpp"
+#include "rlmoe/io/mapped_file.hpp"
 
 namespace rlmoe::io {
 
@@ -66,21 +73,40 @@ constexpr Dtype dtype_of() {
   else static_assert(dependent_false<T>, "no safetensors dtype for this type");
 }
 
-/// CRC-32 (IEEE 802.3, as zlib's crc32).
+/// CRC-32 (IEEE 802.3), zlib's.
 inline std::uint32_t crc32(std::span<const std::byte> bytes, std::uint32_t crc = 0) {
-  static const auto table = [] {
-    std::vector<std::uint32_t> t(256);
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  crc = ~crc;
-  for (std::byte b : bytes) crc = table[(crc ^ static_cast<std::uint32_t>(b)) & 0xFFu] ^ (crc >> 8);
-  return ~crc;
+  return static_cast<std::uint32_t>(::crc32_z(crc, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
 }
+
+/// The metadata key of the header's own checksum.
+inline constexpr std::string_view kHeaderChecksumKey = "header_crc32";
+
+/// The checksum of a header's content: every metadata entry but the header checksum itself, then
+/// every tensor's name, dtype, shape and offsets, in the order of the file. Computed the same way
+/// by the writer and the reader, so any change to a value, a name or a number shows.
+class HeaderChecksum {
+ public:
+  void metadata(std::string_view key, std::string_view value) {
+    if (key == kHeaderChecksumKey) return;
+    text(key);
+    text(value);
+  }
+  void tensor(std::string_view name, std::string_view dtype, const std::vector<std::int64_t>& shape, std::uint64_t begin,
+              std::uint64_t end) {
+    text(name);
+    text(dtype);
+    for (std::int64_t e : shape) text(std::to_string(e));
+    text(std::to_string(begin) + "-" + std::to_string(end));
+  }
+  [[nodiscard]] std::string value() const { return std::to_string(crc_); }
+
+ private:
+  void text(std::string_view t) {
+    crc_ = crc32(std::as_bytes(std::span<const char>(t.data(), t.size())), crc_);
+    crc_ = crc32(std::as_bytes(std::span<const char>("\0", 1)), crc_);  // separates the fields
+  }
+  std::uint32_t crc_ = 0;
+};
 
 struct TensorInfo {
   std::string name;
@@ -115,17 +141,26 @@ class SafetensorsWriter {
     add(std::move(name), dtype_of<T>(), std::move(shape), values.data(), values.size_bytes());
   }
 
-  void set_metadata(std::string key, std::string value) { metadata_.emplace_back(std::move(key), Json(std::move(value))); }
+  /// Adds a metadata entry; keys are unique, and the checksum keys are the writer's own.
+  void set_metadata(std::string key, std::string value) {
+    RLMOE_CHECK(key.rfind("crc32.", 0) != 0 && key != kHeaderChecksumKey, ConfigError, "safetensors: metadata key '", key,
+                "' is reserved for the checksums");
+    for (const auto& [k, v] : metadata_) RLMOE_CHECK(k != key, ConfigError, "safetensors: metadata '", key, "' is set twice");
+    metadata_.emplace_back(std::move(key), Json(std::move(value)));
+  }
 
-  /// The whole file's bytes.
-  [[nodiscard]] std::vector<std::byte> serialize() const {
-    Json::Object header;
+  /// The header: 8 bytes of length, then the JSON padded so that the data starts 8-byte aligned.
+  [[nodiscard]] std::string header() const {
     Json::Object metadata = metadata_;
     for (const auto& t : tensors_) {
       const std::uint32_t crc = crc32(std::span<const std::byte>(data_.data() + t.begin, t.end - t.begin));
       metadata.emplace_back("crc32." + t.name, Json(std::to_string(crc)));
     }
-    header.emplace_back("__metadata__", Json(std::move(metadata)));
+    HeaderChecksum checksum;
+    for (const auto& [key, value] : metadata) checksum.metadata(key, value.string(key));
+    for (const auto& t : tensors_) checksum.tensor(t.name, dtype_name(t.dtype), t.shape, t.begin, t.end);
+    metadata.emplace_back(std::string(kHeaderChecksumKey), Json(checksum.value()));
+    Json::Object header{{"__metadata__", Json(std::move(metadata))}};
     for (const auto& t : tensors_) {
       Json::Array shape, offsets;
       for (std::int64_t e : t.shape) shape.emplace_back(e);
@@ -136,32 +171,44 @@ class SafetensorsWriter {
                                                     {"data_offsets", Json(std::move(offsets))}}));
     }
     std::string json = Json(std::move(header)).dump();
-    while (json.size() % 8 != 0) json += ' ';  // the data section starts 8-byte aligned
-    std::vector<std::byte> out(8 + json.size() + data_.size());
-    const std::uint64_t length = json.size();
-    for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<std::byte>((length >> (8 * i)) & 0xFFu);
-    std::memcpy(out.data() + 8, json.data(), json.size());
-    if (!data_.empty()) std::memcpy(out.data() + 8 + json.size(), data_.data(), data_.size());
+    while (json.size() % 8 != 0) json += ' ';
+    std::string out(8, '\0');
+    for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>((json.size() >> (8 * i)) & 0xFFu);
+    return out + json;
+  }
+
+  /// The whole file's bytes (for tests; write() does not build them).
+  [[nodiscard]] std::vector<std::byte> serialize() const {
+    const std::string head = header();
+    std::vector<std::byte> out(head.size() + data_.size());
+    std::memcpy(out.data(), head.data(), head.size());
+    if (!data_.empty()) std::memcpy(out.data() + head.size(), data_.data(), data_.size());
     return out;
   }
 
-  /// Writes the file atomically: temporary file, fsync, rename, fsync of the directory.
+  /// Writes the file atomically: temporary file, fsync, rename, fsync of the directory. Throws
+  /// IoError naming the file, which is then unchanged.
   void write(const std::string& path) const {
-    const std::vector<std::byte> bytes = serialize();
+    remove_stale_temporaries(path);
+    const std::string head = header();
     const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     RLMOE_CHECK(fd >= 0, IoError, "safetensors: cannot write '", path, "': creating '", temporary, "' failed: ", std::strerror(errno));
-    std::size_t written = 0;
-    while (written < bytes.size()) {
-      const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-      if (n < 0) {
-        const int error = errno;
-        ::close(fd);
-        ::unlink(temporary.c_str());
-        throw IoError(rlmoe::detail::message("safetensors: cannot write '", path, "': writing '", temporary,
-                                             "' failed: ", std::strerror(error), "; the file is unchanged"));
+    for (const std::span<const std::byte> part :
+         {std::as_bytes(std::span<const char>(head.data(), head.size())), std::span<const std::byte>(data_)}) {
+      std::size_t written = 0;
+      while (written < part.size()) {
+        const ssize_t n = ::write(fd, part.data() + written, part.size() - written);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          const int error = n < 0 ? errno : EIO;
+          ::close(fd);
+          ::unlink(temporary.c_str());
+          throw IoError(rlmoe::detail::message("safetensors: cannot write '", path, "': writing '", temporary,
+                                               "' failed: ", std::strerror(error), "; the file is unchanged"));
+        }
+        written += static_cast<std::size_t>(n);
       }
-      written += static_cast<std::size_t>(n);
     }
     const bool synced = ::fsync(fd) == 0;
     ::close(fd);
@@ -171,102 +218,66 @@ class SafetensorsWriter {
       throw IoError(rlmoe::detail::message("safetensors: cannot write '", path, "': ", synced ? "renaming" : "syncing", " '",
                                            temporary, "' failed: ", std::strerror(error), "; the file is unchanged"));
     }
-    const std::size_t slash = path.find_last_of('/');
-    const std::string directory = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-    const int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY);
+    const int dir = ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir >= 0) {
       ::fsync(dir);
       ::close(dir);
     }
   }
 
+  /// Removes `path`.tmp.<pid> files whose writer process no longer runs (it was killed mid-write).
+  static void remove_stale_temporaries(const std::string& path) {
+    namespace fs = std::filesystem;
+    const std::string prefix = fs::path(path).filename().string() + ".tmp.";
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(directory_of(path), error)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind(prefix, 0) != 0) continue;
+      const std::string_view pid_text = std::string_view(name).substr(prefix.size());
+      long long pid = 0;
+      const auto [end, parsed] = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
+      if (parsed != std::errc{} || end != pid_text.data() + pid_text.size() || pid <= 0) continue;
+      if (pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove(entry.path(), error);
+    }
+  }
+
  private:
+  static std::string directory_of(const std::string& path) {
+    const std::size_t slash = path.find_last_of('/');
+    return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  }
+
   std::vector<TensorInfo> tensors_;
   std::vector<std::byte> data_;
   Json::Object metadata_;
 };
 
+/// Whether a file must carry rlmoe's checksums: Required for files rlmoe wrote (checkpoints), so
+/// that a flipped bit in a checksum's own key cannot switch it off.
+enum class Checksums { WhenPresent, Required };
+
 class SafetensorsFile {
  public:
-  /// Reads and validates a whole file; throws FormatError naming the file and what is wrong.
-  static SafetensorsFile read(const std::string& path) {
-    std::error_code error;
-    RLMOE_CHECK(!std::filesystem::is_directory(path, error), IoError, "safetensors: '", path, "' is a directory, not a file");
-    std::ifstream in(path, std::ios::binary);
-    RLMOE_CHECK(in.good(), IoError, "safetensors: cannot open '", path, "': ", std::strerror(errno));
-    std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    RLMOE_CHECK(!in.bad(), IoError, "safetensors: reading '", path, "' failed: ", std::strerror(errno));
-    return parse(path, std::span<const std::byte>(reinterpret_cast<const std::byte*>(raw.data()), raw.size()));
+  /// Maps and validates a whole file; throws IoError when it cannot be read and FormatError
+  /// naming the file and what is wrong.
+  static SafetensorsFile read(const std::string& path, Checksums checksums = Checksums::WhenPresent) {
+    std::shared_ptr<const MappedFile> mapped;
+    try {
+      mapped = std::make_shared<const MappedFile>(path);
+    } catch (const IoError& e) {
+      throw IoError(rlmoe::detail::message("safetensors: ", e.what()));
+    }
+    SafetensorsFile file = validate(path, mapped->bytes(), checksums);
+    file.owner_ = mapped;
+    return file;
   }
 
-  static SafetensorsFile parse(const std::string& path, std::span<const std::byte> bytes) {
-    SafetensorsFile file;
-    file.path_ = path;
-    const auto fail = [&](auto&&... parts) -> FormatError {
-      return FormatError(rlmoe::detail::message("safetensors '", path, "': ", parts...));
-    };
-    if (bytes.size() < 8) throw fail("the file has ", bytes.size(), " bytes, fewer than the 8 of the header length");
-    std::uint64_t length = 0;
-    for (int i = 0; i < 8; ++i) length |= static_cast<std::uint64_t>(bytes[static_cast<std::size_t>(i)]) << (8 * i);
-    if (length > bytes.size() - 8)
-      throw fail("the header claims ", length, " bytes but only ", bytes.size() - 8, " follow (truncated or corrupt)");
-    const std::string_view json(reinterpret_cast<const char*>(bytes.data() + 8), length);
-    Json header;
-    try {
-      header = Json::parse(json);
-    } catch (const FormatError& e) {
-      throw fail("the header is not valid JSON (", e.what(), ")");
-    }
-    const std::span<const std::byte> data = bytes.subspan(8 + length);
-    file.data_.assign(data.begin(), data.end());
-    std::vector<std::pair<std::size_t, std::size_t>> ranges;
-    for (const auto& [name, entry] : header.object("safetensors header")) {
-      if (name == "__metadata__") {
-        for (const auto& [key, value] : entry.object("__metadata__")) file.metadata_.emplace_back(key, value.string("metadata " + key));
-        continue;
-      }
-      const std::string what = "tensor '" + name + "'";
-      TensorInfo info;
-      info.name = name;
-      const std::string& dtype = entry.at("dtype", what).string(what + " dtype");
-      bool known = false;
-      for (Dtype d : {Dtype::F32, Dtype::F64, Dtype::I32, Dtype::I64, Dtype::U8})
-        if (dtype == dtype_name(d)) info.dtype = d, known = true;
-      if (!known) throw fail(what, " has dtype ", dtype, ", which rlmoe does not read");
-      for (const Json& e : entry.at("shape", what).array(what + " shape")) {
-        const std::int64_t extent = e.integer(what + " shape");
-        if (extent < 0) throw fail(what, " has a negative extent");
-        info.shape.push_back(extent);
-      }
-      const auto& offsets = entry.at("data_offsets", what).array(what + " data_offsets");
-      if (offsets.size() != 2) throw fail(what, " needs two data_offsets");
-      const std::int64_t begin = offsets[0].integer(what), end = offsets[1].integer(what);
-      if (begin < 0 || end < begin || static_cast<std::uint64_t>(end) > file.data_.size())
-        throw fail(what, " spans bytes [", begin, ", ", end, ") but the data section has ", file.data_.size(),
-                   " bytes (truncated or corrupt)");
-      info.begin = static_cast<std::size_t>(begin);
-      info.end = static_cast<std::size_t>(end);
-      if (info.end - info.begin != static_cast<std::size_t>(info.elements()) * dtype_size(info.dtype))
-        throw fail(what, " has ", info.end - info.begin, " bytes but its shape and dtype need ",
-                   static_cast<std::size_t>(info.elements()) * dtype_size(info.dtype));
-      ranges.emplace_back(info.begin, info.end);
-      file.tensors_.push_back(std::move(info));
-    }
-    std::sort(ranges.begin(), ranges.end());
-    std::size_t covered = 0;
-    for (const auto& [begin, end] : ranges) {
-      if (begin != covered) throw fail("tensor data has a gap or an overlap at byte ", begin);
-      covered = end;
-    }
-    if (covered != file.data_.size())
-      throw fail("the data section has ", file.data_.size(), " bytes but the tensors cover ", covered);
-    for (const TensorInfo& t : file.tensors_) {
-      const std::string* expected = file.find_metadata("crc32." + t.name);
-      if (expected == nullptr) continue;  // files from elsewhere carry no checksums
-      const std::uint32_t crc = crc32(std::span<const std::byte>(file.data_.data() + t.begin, t.end - t.begin));
-      if (std::to_string(crc) != *expected)
-        throw fail("tensor '", t.name, "' fails its CRC-32 check (", crc, " instead of ", *expected, "): the data is corrupt");
-    }
+  /// Validates bytes in memory (copied into the returned file).
+  static SafetensorsFile parse(const std::string& path, std::span<const std::byte> bytes,
+                               Checksums checksums = Checksums::WhenPresent) {
+    auto copy = std::make_shared<const std::vector<std::byte>>(bytes.begin(), bytes.end());
+    SafetensorsFile file = validate(path, std::span<const std::byte>(*copy), checksums);
+    file.owner_ = copy;
     return file;
   }
 
@@ -311,9 +322,104 @@ class SafetensorsFile {
   }
 
  private:
+  /// Checks `bytes` as a safetensors file; the result views them (the caller keeps them alive).
+  static SafetensorsFile validate(const std::string& path, std::span<const std::byte> bytes, Checksums checksums) {
+    SafetensorsFile file;
+    file.path_ = path;
+    const auto fail = [&](auto&&... parts) -> FormatError {
+      return FormatError(rlmoe::detail::message("safetensors '", path, "': ", parts...));
+    };
+    if (bytes.size() < 8) throw fail("the file has ", bytes.size(), " bytes, fewer than the 8 of the header length");
+    std::uint64_t length = 0;
+    for (int i = 0; i < 8; ++i) length |= static_cast<std::uint64_t>(bytes[static_cast<std::size_t>(i)]) << (8 * i);
+    if (length > bytes.size() - 8)
+      throw fail("the header claims ", length, " bytes but only ", bytes.size() - 8, " follow (truncated or corrupt)");
+    Json header;
+    try {
+      header = Json::parse(std::string_view(reinterpret_cast<const char*>(bytes.data() + 8), length));
+    } catch (const FormatError& e) {
+      throw fail("the header is not valid JSON (", e.what(), ")");
+    }
+    file.data_ = bytes.subspan(8 + length);
+    HeaderChecksum checksum;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+    bool seen_metadata = false;
+    for (const auto& [name, entry] : header.object("safetensors header")) {
+      if (name == "__metadata__") {
+        if (seen_metadata) throw fail("__metadata__ appears twice");
+        seen_metadata = true;
+        for (const auto& [key, value] : entry.object("__metadata__")) {
+          if (file.find_metadata(key) != nullptr) throw fail("metadata '", key, "' appears twice");
+          file.metadata_.emplace_back(key, value.string("metadata " + key));
+          checksum.metadata(key, file.metadata_.back().second);
+        }
+        continue;
+      }
+      const std::string what = "tensor '" + name + "'";
+      for (const TensorInfo& t : file.tensors_)
+        if (t.name == name) throw fail(what, " appears twice");
+      TensorInfo info;
+      info.name = name;
+      const std::string& dtype = entry.at("dtype", what).string(what + " dtype");
+      bool known = false;
+      for (Dtype d : {Dtype::F32, Dtype::F64, Dtype::I32, Dtype::I64, Dtype::U8})
+        if (dtype == dtype_name(d)) info.dtype = d, known = true;
+      if (!known) throw fail(what, " has dtype ", dtype, ", which rlmoe does not read");
+      // Its size in bytes, every product checked: a shape of [2^62, 4] must not wrap to 0.
+      std::uint64_t size = dtype_size(info.dtype);
+      for (const Json& e : entry.at("shape", what).array(what + " shape")) {
+        const std::int64_t extent = e.integer(what + " shape");
+        if (extent < 0) throw fail(what, " has a negative extent");
+        info.shape.push_back(extent);
+        if (__builtin_mul_overflow(size, static_cast<std::uint64_t>(extent), &size))
+          throw fail(what, " has a shape starting ", shape_string(info.shape), " whose size in bytes overflows 64 bits");
+      }
+      const auto& offsets = entry.at("data_offsets", what).array(what + " data_offsets");
+      if (offsets.size() != 2) throw fail(what, " needs two data_offsets");
+      const std::int64_t begin = offsets[0].integer(what), end = offsets[1].integer(what);
+      if (begin < 0 || end < begin || static_cast<std::uint64_t>(end) > file.data_.size())
+        throw fail(what, " spans bytes [", begin, ", ", end, ") but the data section has ", file.data_.size(),
+                   " bytes (truncated or corrupt)");
+      if (static_cast<std::uint64_t>(end - begin) != size)
+        throw fail(what, " has ", end - begin, " bytes but its shape ", shape_string(info.shape), " and dtype need ", size);
+      info.begin = static_cast<std::size_t>(begin);
+      info.end = static_cast<std::size_t>(end);
+      checksum.tensor(name, dtype, info.shape, info.begin, info.end);
+      ranges.emplace_back(info.begin, info.end);
+      file.tensors_.push_back(std::move(info));
+    }
+    std::sort(ranges.begin(), ranges.end());
+    std::uint64_t covered = 0;
+    for (const auto& [begin, end] : ranges) {
+      if (begin != covered) throw fail("tensor data has a gap or an overlap at byte ", begin);
+      covered = end;
+    }
+    if (covered != file.data_.size())
+      throw fail("the data section has ", file.data_.size(), " bytes but the tensors cover ", covered);
+    const std::string* header_crc = file.find_metadata(kHeaderChecksumKey);
+    if (header_crc == nullptr && checksums == Checksums::Required)
+      throw fail("the header has no checksum (metadata '", kHeaderChecksumKey, "'), which rlmoe writes: it is corrupt");
+    if (header_crc != nullptr && *header_crc != checksum.value())
+      throw fail("the header fails its CRC-32 check (", checksum.value(), " instead of ", *header_crc,
+                 "): a name, shape, offset or metadata value is corrupt");
+    for (const TensorInfo& t : file.tensors_) {
+      const std::string* expected = file.find_metadata("crc32." + t.name);
+      if (expected == nullptr) {
+        if (checksums == Checksums::Required)
+          throw fail("tensor '", t.name, "' has no checksum, which rlmoe writes: the file is corrupt");
+        continue;  // files from elsewhere carry no checksums
+      }
+      const std::uint32_t crc = crc32(file.data_.subspan(t.begin, t.end - t.begin));
+      if (std::to_string(crc) != *expected)
+        throw fail("tensor '", t.name, "' fails its CRC-32 check (", crc, " instead of ", *expected, "): the data is corrupt");
+    }
+    return file;
+  }
+
   std::string path_;
   std::vector<TensorInfo> tensors_;
-  std::vector<std::byte> data_;
+  std::span<const std::byte> data_;    ///< the data section, in owner_'s bytes
+  std::shared_ptr<const void> owner_;  ///< the mapped file or the copied bytes
   std::vector<std::pair<std::string, std::string>> metadata_;
 };
 
