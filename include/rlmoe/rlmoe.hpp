@@ -69,6 +69,7 @@
 #include "rlmoe/io/checkpoint.hpp"
 #include "rlmoe/io/json.hpp"
 #include "rlmoe/io/learning_curves.hpp"
+#include "rlmoe/io/mapped_file.hpp"
 #include "rlmoe/io/metrics_log.hpp"
 #include "rlmoe/io/plot.hpp"
 #include "rlmoe/io/png.hpp"
