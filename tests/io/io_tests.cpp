@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "nn/nn_checks.hpp"
@@ -372,6 +373,85 @@ BOOST_AUTO_TEST_CASE(refuses_other_models_and_damaged_files) {
   wrong.write(dir.file("wrong_shape.safetensors"));
   BOOST_TEST(t::throws_with<io::FormatError>([&] { (void)io::load_checkpoint(dir.file("wrong_shape.safetensors"), Host{}, model, adam); },
                                              {"tensor 'layers.0.wq'", "shape [64]", "[8, 8] is expected"}));
+}
+
+/// A copy of the checkpoint at `path` with one value of one tensor replaced (and valid checksums):
+/// a file that is sound as a file but not as a training state.
+void rewrite_with(const std::string& path, const std::string& out, const std::string& tensor, float value) {
+  const io::SafetensorsFile original = io::SafetensorsFile::read(path);
+  io::SafetensorsWriter w;
+  for (const auto& t : original.tensors()) {
+    std::vector<float> values(static_cast<std::size_t>(t.elements()));
+    original.read_into<float>(t.name, t.shape, std::span<float>(values));
+    if (t.name == tensor) values[0] = value;
+    w.add<float>(t.name, t.shape, values);
+  }
+  for (const auto& [key, v] : original.metadata_entries())
+    if (key.rfind("crc32.", 0) != 0 && key != io::kHeaderChecksumKey) w.set_metadata(key, v);
+  w.write(out);
+}
+
+BOOST_AUTO_TEST_CASE(refuses_unsound_state_and_changes_nothing_when_it_refuses) {
+  TemporaryDirectory dir;
+  Model model(Host{});
+  model.initialize(1);
+  rlmoe::optim::AdamW<Host> adam(Host{}, model.parameters().size(), {});
+  train(model, adam, 3);
+  Model reference(Host{});
+  reference.initialize(2);
+  const std::string path = dir.file("model.safetensors");
+  io::save_checkpoint(path, Host{}, model, adam, {3, {{"seed", "1"}}}, &reference);
+  Model target(Host{});
+  target.initialize(7);
+  Model target_reference(Host{});
+  target_reference.initialize(8);
+  rlmoe::optim::AdamW<Host> target_adam(Host{}, target.parameters().size(), {});
+  const auto snapshot = [&] {
+    return std::vector<std::vector<float>>{rlmoe::to_host(Host{}, target.parameters()), rlmoe::to_host(Host{}, target_adam.first_moment()),
+                                           rlmoe::to_host(Host{}, target_adam.second_moment()),
+                                           rlmoe::to_host(Host{}, target_reference.parameters()),
+                                           rlmoe::to_host(Host{}, target.moe_layers()[0].bias())};
+  };
+  const auto before = snapshot();
+  const auto refused = [&](const std::string& file, std::initializer_list<std::string_view> why) {
+    const bool thrown = t::throws_with<io::FormatError>([&] { (void)io::load_checkpoint(file, Host{}, target, target_adam, &target_reference); }, why);
+    return thrown && snapshot() == before && target_adam.steps() == 0;
+  };
+  const std::string name = model.layout().entries()[1].name;
+  const std::string bias = "layers." + std::to_string(t::TinyMoeSpec::kFirstMoeLayer) + ".moe.router_bias";
+  for (const auto& [tensor, value, why] : {std::tuple{"optimizer.v." + name, -1.0f, "finite values >= 0"},
+                                           std::tuple{"optimizer.v." + name, NAN, "finite values >= 0"},
+                                           std::tuple{"optimizer.m." + name, INFINITY, "finite values"},
+                                           std::tuple{"reference." + name, NAN, "finite values"},
+                                           std::tuple{name, NAN, "finite values"},
+                                           std::tuple{bias, INFINITY, "routing bias"}}) {
+    rewrite_with(path, dir.file("bad.safetensors"), tensor, value);
+    BOOST_TEST(refused(dir.file("bad.safetensors"), {tensor, why}), tensor << " = " << value);
+  }
+  // Refused by the caller after everything was read: still nothing written.
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>(
+      [&] {
+        (void)io::load_checkpoint(path, Host{}, target, target_adam, &target_reference,
+                                  [](const io::CheckpointState&) { throw rlmoe::ConfigError("not this one"); });
+      },
+      {"not this one"}));
+  BOOST_TEST((snapshot() == before));
+  // A checkpoint without the reference the loader wants.
+  io::save_checkpoint(dir.file("no_reference.safetensors"), Host{}, model, adam, {3, {}});
+  BOOST_TEST(refused(dir.file("no_reference.safetensors"), {"no tensor 'reference."}));
+  // A flipped bit in a checksum's key, or in the format, is refused.
+  for (const std::string& text : {std::string(io::kHeaderChecksumKey), std::string("\"format\"")}) {
+    auto bytes = read_bytes(path);
+    const std::string_view view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    const std::size_t at = view.find(text);
+    BOOST_TEST_REQUIRE(at != std::string_view::npos);
+    bytes[at + 2] ^= std::byte{0x01};
+    write_bytes(dir.file("flipped.safetensors"), bytes);
+    BOOST_TEST(refused(dir.file("flipped.safetensors"), {"flipped.safetensors"}), text);
+  }
+  // The sound file loads.
+  BOOST_TEST(io::load_checkpoint(path, Host{}, target, target_adam, &target_reference).step == 3);
+  BOOST_TEST(target_adam.steps() == 3);
 }
 
 BOOST_AUTO_TEST_CASE(file_failures_are_io_errors_naming_the_file) {

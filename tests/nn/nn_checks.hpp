@@ -438,6 +438,19 @@ void check_adamw(const B& backend) {
   adam.step(pb.view(), gb.view(), 1e-2);
   BOOST_TEST(throws_with<NumericError>([&] { (void)adam.grad_norm(); }, {"gradient norm of step 4", "nan"}));
   check_equal(to_host(backend, pb.view()), before, "parameters after a NaN step");
+  BOOST_TEST(adam.steps() == 3, "a skipped step is not an optimizer step");
+  // An update that overflows the parameters is reported, naming the step and the learning rate.
+  g[3] = 1.0f;
+  gb = to_backend(backend, g);
+  adam.step(pb.view(), gb.view(), 1e39);
+  BOOST_TEST(throws_with<NumericError>([&] { (void)adam.grad_norm(); }, {"step 4 at learning rate 1e+39 made", "NaN or infinite"}));
+  // Hyperparameters that are not finite are refused.
+  for (auto edit : {+[](optim::AdamWConfig& a) { a.weight_decay = INFINITY; }, +[](optim::AdamWConfig& a) { a.epsilon = NAN; },
+                    +[](optim::AdamWConfig& a) { a.max_grad_norm = INFINITY; }}) {
+    optim::AdamWConfig bad = c;
+    edit(bad);
+    BOOST_TEST(throws_with<ConfigError>([&] { bad.validate(); }, {"must be finite"}));
+  }
 }
 
 }  // namespace rlmoe::test

@@ -17,6 +17,7 @@ BOOST_AUTO_TEST_CASE(one_step) { t::check_trainer_step(Host{}); }
 BOOST_AUTO_TEST_CASE(deterministic) { t::check_trainer_determinism(Host{}); }
 BOOST_AUTO_TEST_CASE(learns_a_one_token_task) { t::check_one_token_task(Host{}); }
 BOOST_AUTO_TEST_CASE(resumes_exactly) { t::check_resume(Host{}); }
+BOOST_AUTO_TEST_CASE(refuses_other_runs_untouched_and_survives_a_torn_log) { t::check_resume_refusals(Host{}); }
 BOOST_AUTO_TEST_CASE(refuses_invalid_configurations) { t::check_trainer_refusals(Host{}); }
 BOOST_AUTO_TEST_SUITE_END()
 

@@ -302,6 +302,73 @@ void check_resume(const B& backend) {
   fs::remove_all(dir);
 }
 
+/// Resuming refuses, leaving the trainer untouched, a checkpoint of another seed or another
+/// configuration (unless allowed), and survives a torn last metrics line; a learning rate that
+/// overflows the parameters stops the run.
+template <class B>
+void check_resume_refusals(const B& backend) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("rlmoe-refusals-" + std::to_string(::getpid()) + std::string(B::kName));
+  fs::remove_all(dir);
+  rl::GrpoConfig c = small_config();
+  c.steps = 3;
+  c.output_dir = (dir / "run").string();
+  c.track_reference_kl = true;
+  using Trainer = rl::GrpoTrainer<B, TrainerSpec, rl::tasks::ReverseDigits>;
+  Trainer first(backend, rl::tasks::ReverseDigits{2, 3}, c);
+  first.initialize();
+  first.run({}, 2);
+  const std::string checkpoint = (dir / "run" / "checkpoint.safetensors").string();
+  const auto untouched = [&](rl::GrpoConfig other, std::initializer_list<std::string_view> why) {
+    Trainer t(backend, rl::tasks::ReverseDigits{2, 3}, other);
+    t.initialize();
+    const auto before = to_host(backend, t.policy().parameters());
+    const bool refused = throws_with<ConfigError>([&] { t.load(checkpoint); }, why);
+    check_equal(to_host(backend, t.policy().parameters()), before, "parameters after a refused checkpoint");
+    return refused && t.steps_done() == 0;
+  };
+  rl::GrpoConfig other_seed = c;
+  other_seed.seed = 6;
+  BOOST_TEST(untouched(other_seed, {"written with seed 5", "this run's seed is 6"}));
+  rl::GrpoConfig faster = c;
+  faster.learning_rate = 10 * c.learning_rate;
+  BOOST_TEST(untouched(faster, {"configured otherwise", "learning_rate: 0.001 in the checkpoint, 0.01 in this run"}));
+  rl::GrpoConfig larger = c;
+  larger.group_size = 8;
+  BOOST_TEST(untouched(larger, {"group_size: 4 in the checkpoint, 8 in this run"}));
+  // Allowed, and the evaluation settings may change freely.
+  faster.allow_resume_with_changes = true;
+  faster.eval_prompts = 8;
+  Trainer allowed(backend, rl::tasks::ReverseDigits{2, 3}, faster);
+  allowed.load(checkpoint);
+  BOOST_TEST(allowed.steps_done() == 2);
+  rl::GrpoConfig quieter = c;
+  quieter.eval_prompts = 8;
+  quieter.checkpoint_every = 1;
+  Trainer same(backend, rl::tasks::ReverseDigits{2, 3}, quieter);
+  same.load(checkpoint);
+  // A torn last line in metrics.jsonl (a run killed while writing it) is dropped on resume.
+  {
+    std::ofstream log(dir / "run" / "metrics.jsonl", std::ios::app);
+    log << "{\"step\":2,\"phase\":\"rl\",\"rew";
+  }
+  Trainer resumed(backend, rl::tasks::ReverseDigits{2, 3}, c);
+  const rl::RunSummary s = resumed.run(checkpoint);
+  BOOST_TEST(s.steps == 3);
+  std::ifstream log(dir / "run" / "metrics.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(log, line); ++lines) (void)io::Json::parse(line);
+  BOOST_TEST(lines == 4);  // the RL start and three steps
+  // A learning rate that sends the parameters to infinity stops the run at that step.
+  rl::GrpoConfig explosive = small_config();
+  explosive.learning_rate = 1e39;
+  explosive.min_learning_rate = 0.0;
+  rl::GrpoTrainer<B, TrainerSpec, HighTokens> exploding(backend, HighTokens{}, explosive);
+  exploding.initialize();
+  BOOST_TEST(throws_with<NumericError>([&] { (void)exploding.step(); }, {"NaN or infinite", "learning rate 1e+39"}));
+  fs::remove_all(dir);
+}
+
 template <class B>
 void check_trainer_refusals(const B& backend) {
   const auto refused = [&](auto edit, std::initializer_list<std::string_view> parts) {
@@ -315,6 +382,9 @@ void check_trainer_refusals(const B& backend) {
   BOOST_TEST(refused([](rl::GrpoConfig& c) { c.learning_rate = 0.0; }, {"learning_rate"}));
   BOOST_TEST(refused([](rl::GrpoConfig& c) { c.sampling.top_p = 0.0f; }, {"top_p is 0"}));
   BOOST_TEST(refused([](rl::GrpoConfig& c) { c.adam.beta2 = 1.0; }, {"beta2 is 1"}));
+  BOOST_TEST(refused([](rl::GrpoConfig& c) { c.adam.weight_decay = INFINITY; }, {"weight_decay is inf", "finite"}));
+  BOOST_TEST(refused([](rl::GrpoConfig& c) { c.learning_rate = INFINITY; }, {"learning_rate (inf)", "finite"}));
+  BOOST_TEST(refused([](rl::GrpoConfig& c) { c.cold_start_learning_rate = NAN; }, {"cold_start_learning_rate (nan)"}));
   BOOST_TEST(refused([](rl::GrpoConfig& c) { c.sampling.max_new_tokens = 20; }, {"exceed", "kMaxLength = 16"}));
   rl::ClippedSurrogate<> loss;
   loss.epsilon_low = 2.0f;

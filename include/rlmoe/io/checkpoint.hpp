@@ -5,7 +5,9 @@
 // "reference." + those names, and in the metadata the format, the Spec (as JSON), the step, the
 // optimizer's step count and whatever trainer state the caller adds (counters, the data position). Written atomically (safetensors.hpp); loading refuses a file
 // whose format, Spec, tensor names, dtypes or shapes differ from the model's, naming what differs.
+#include <cmath>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,7 +22,10 @@
 
 namespace rlmoe::io {
 
-inline constexpr const char* kCheckpointFormat = "rlmoe-checkpoint/1";
+/// Version 2 carries a checksum of the header and of every tensor, all required; version 1 (before
+/// 2026-11-30) lacks the header's and is still read.
+inline constexpr const char* kCheckpointFormat = "rlmoe-checkpoint/2";
+inline constexpr const char* kCheckpointFormatVersion1 = "rlmoe-checkpoint/1";
 
 /// Trainer state stored with the model: the step and any further key/value pairs.
 struct CheckpointState {
@@ -90,27 +95,51 @@ void add_model(SafetensorsWriter& writer, const B& backend, const nn::Transforme
   }
 }
 
-/// The values of tensors prefix + name of every layout entry, into a flat buffer.
-template <Backend B>
-void read_flat(const SafetensorsFile& file, const B& backend, const ParameterLayout& layout, const std::string& prefix,
-               VectorView<float> destination) {
+/// A model's values read from a checkpoint, in host memory: the flat parameters and each MoE
+/// layer's routing bias.
+struct ModelValues {
+  std::vector<float> parameters;
+  std::vector<std::vector<float>> biases;
+};
+
+/// The tensors prefix + name of every layout entry, as one flat buffer; every value finite, and
+/// >= 0 for the second moment (`non_negative`). Throws FormatError naming the tensor otherwise.
+inline std::vector<float> read_flat(const SafetensorsFile& file, const std::string& path, const ParameterLayout& layout,
+                                    const std::string& prefix, bool non_negative = false) {
   std::vector<float> values(static_cast<std::size_t>(layout.size()), 0.0f);
-  for (const auto& e : layout.entries())
-    file.read_into<float>(prefix + e.name, shape_of(e), std::span<float>(values.data() + e.offset, static_cast<std::size_t>(e.size)));
-  copy(backend, destination, VectorView<const float>(values.data(), destination.shape()));
-  synchronize(backend);
+  for (const auto& e : layout.entries()) {
+    const std::span<float> tensor(values.data() + e.offset, static_cast<std::size_t>(e.size));
+    file.read_into<float>(prefix + e.name, shape_of(e), tensor);
+    for (std::size_t i = 0; i < tensor.size(); ++i)
+      RLMOE_CHECK(std::isfinite(tensor[i]) && !(non_negative && tensor[i] < 0.0f), FormatError, "checkpoint '", path, "': tensor '",
+                  prefix, e.name, "' holds ", tensor[i], " at element ", i, "; ", non_negative ? "finite values >= 0" : "finite values",
+                  " are expected");
+  }
+  return values;
 }
 
-template <Backend B, nn::TransformerSpec Spec>
-void read_model(const SafetensorsFile& file, const B& backend, nn::Transformer<B, Spec, float>& model, const std::string& prefix) {
-  read_flat(file, backend, model.layout(), prefix, model.parameters());
+template <Backend B, class Spec>
+ModelValues read_model(const SafetensorsFile& file, const std::string& path, const nn::Transformer<B, Spec, float>& model,
+                       const std::string& prefix) {
+  ModelValues out{read_flat(file, path, model.layout(), prefix), {}};
+  for (std::size_t i = 0; i < model.moe_layers().size(); ++i) {
+    const std::string name = prefix + bias_name(i, nn::Transformer<B, Spec, float>::Spec::kFirstMoeLayer);
+    std::vector<float> bias(static_cast<std::size_t>(model.moe_layers()[i].bias().size()));
+    file.read_into<float>(name, {static_cast<std::int64_t>(bias.size())}, std::span<float>(bias));
+    for (float b : bias) RLMOE_CHECK(std::isfinite(b), FormatError, "checkpoint '", path, "': routing bias '", name, "' holds ", b);
+    out.biases.push_back(std::move(bias));
+  }
+  return out;
+}
+
+template <Backend B, class Spec>
+void restore_model(const B& backend, const ModelValues& values, nn::Transformer<B, Spec, float>& model) {
+  copy(backend, model.parameters(), VectorView<const float>(values.parameters.data(), model.parameters().shape()));
   for (std::size_t i = 0; i < model.moe_layers().size(); ++i) {
     const VectorView<float> bias = model.moe_layers()[i].bias();
-    std::vector<float> values(static_cast<std::size_t>(bias.size()));
-    file.read_into<float>(prefix + bias_name(i, Spec::kFirstMoeLayer), {bias.size()}, std::span<float>(values));
-    copy(backend, bias, VectorView<const float>(values.data(), bias.shape()));
-    synchronize(backend);
+    copy(backend, bias, VectorView<const float>(values.biases[i].data(), bias.shape()));
   }
+  synchronize(backend);  // the host values are about to go
 }
 
 }  // namespace detail
@@ -138,24 +167,45 @@ void save_checkpoint(const std::string& path, const B& backend, const nn::Transf
 }
 
 /// Restores model, optimizer and (when given) the reference model from `path`; returns the
-/// trainer state stored with them.
-template <Backend B, nn::TransformerSpec Spec>
+/// trainer state stored with them. Transactional: everything is read and checked first (the
+/// format, the Spec, every tensor's shape and checksum, that every value is finite and every
+/// second moment >= 0, then `accept(state)`, which throws to refuse the trainer state), and only
+/// then is anything written; a refused checkpoint leaves model, optimizer and reference as they
+/// were.
+template <Backend B, class Spec>
 CheckpointState load_checkpoint(const std::string& path, const B& backend, nn::Transformer<B, Spec, float>& model,
-                                optim::AdamW<B>& optimizer, nn::Transformer<B, Spec, float>* reference = nullptr) {
-  const SafetensorsFile file = SafetensorsFile::read(path, Checksums::Required);
-  RLMOE_CHECK(file.metadata("format") == kCheckpointFormat, FormatError, "checkpoint '", path, "' has format '",
-              file.metadata("format"), "' but '", kCheckpointFormat, "' is expected");
-  RLMOE_CHECK(file.metadata("spec") == spec_json<Spec>(), FormatError, "checkpoint '", path,
-              "' was written for another model: its spec is ", file.metadata("spec"), " but this model's is ", spec_json<Spec>());
-  detail::read_model(file, backend, model, "");
-  detail::read_flat(file, backend, model.layout(), "optimizer.m.", optimizer.first_moment());
-  detail::read_flat(file, backend, model.layout(), "optimizer.v.", optimizer.second_moment());
-  if (reference != nullptr) detail::read_model(file, backend, *reference, "reference.");
-  optimizer.set_steps(parse_integer(file.metadata("optimizer_steps"), "checkpoint '" + path + "': optimizer_steps"));
+                                optim::AdamW<B>& optimizer, nn::Transformer<B, Spec, float>* reference = nullptr,
+                                const std::function<void(const CheckpointState&)>& accept = {}) {
+  using ModelSpec = typename nn::Transformer<B, Spec, float>::Spec;
+  const SafetensorsFile file = SafetensorsFile::read(path);
+  const std::string& format = file.metadata("format");
+  RLMOE_CHECK(format == kCheckpointFormat || format == kCheckpointFormatVersion1, FormatError, "checkpoint '", path,
+              "' has format '", format, "' but '", kCheckpointFormat, "' is expected");
+  // A flipped bit in a checksum's own key would otherwise switch that checksum off.
+  RLMOE_CHECK(format == kCheckpointFormatVersion1 || file.fully_checksummed(), FormatError, "checkpoint '", path,
+              "' lacks a checksum that rlmoe writes (of its header or of a tensor): it is corrupt");
+  RLMOE_CHECK(file.metadata("spec") == spec_json<ModelSpec>(), FormatError, "checkpoint '", path,
+              "' was written for another model: its spec is ", file.metadata("spec"), " but this model's is ",
+              spec_json<ModelSpec>());
+  const detail::ModelValues policy = detail::read_model(file, path, model, "");
+  const std::vector<float> m = detail::read_flat(file, path, model.layout(), "optimizer.m.");
+  const std::vector<float> v = detail::read_flat(file, path, model.layout(), "optimizer.v.", true);
+  const detail::ModelValues frozen = reference != nullptr ? detail::read_model(file, path, *reference, "reference.") : detail::ModelValues{};
+  const index_t optimizer_steps = parse_integer(file.metadata("optimizer_steps"), "checkpoint '" + path + "': optimizer_steps");
+  RLMOE_CHECK(optimizer_steps >= 0, FormatError, "checkpoint '", path, "': optimizer_steps is ", optimizer_steps);
   CheckpointState state;
   state.step = parse_integer(file.metadata("step"), "checkpoint '" + path + "': step");
+  RLMOE_CHECK(state.step >= 0, FormatError, "checkpoint '", path, "': step is ", state.step);
   for (const auto& [key, value] : file.metadata_entries())
     if (key.rfind("trainer.", 0) == 0) state.values.emplace_back(key.substr(8), value);
+  if (accept) accept(state);
+
+  detail::restore_model(backend, policy, model);
+  copy(backend, optimizer.first_moment(), VectorView<const float>(m.data(), optimizer.first_moment().shape()));
+  copy(backend, optimizer.second_moment(), VectorView<const float>(v.data(), optimizer.second_moment().shape()));
+  if (reference != nullptr) detail::restore_model(backend, frozen, *reference);
+  optimizer.set_steps(optimizer_steps);
+  synchronize(backend);  // m and v are about to go
   return state;
 }
 

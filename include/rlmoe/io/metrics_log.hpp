@@ -55,21 +55,28 @@ class MetricsLog {
 };
 
 /// Keeps the lines of the metrics file at `path` for which `keep` holds (in order, unchanged) and
-/// returns them as StepMetrics. A missing file is an empty log.
+/// returns them as StepMetrics. A missing file is an empty log. A torn last line (a run killed
+/// while writing it) is dropped with a warning on stderr; a bad line before it is a FormatError
+/// naming the file and the line.
 inline std::vector<StepMetrics> rewind_metrics_log(const std::string& path, const std::function<bool(const StepMetrics&)>& keep) {
   std::vector<StepMetrics> kept;
   std::vector<std::string> lines;
   {
     std::ifstream in(path);
     if (!in) return kept;
-    index_t number = 0;
-    for (std::string line; std::getline(in, line);) {
-      ++number;
+    std::vector<std::string> all;
+    for (std::string line; std::getline(in, line);) all.push_back(line);
+    for (std::size_t number = 1; number <= all.size(); ++number) {
+      const std::string& line = all[number - 1];
       if (line.empty()) continue;
       StepMetrics m;
       try {
         m = StepMetrics::from_json(Json::parse(line));
       } catch (const FormatError& e) {
+        if (number == all.size()) {
+          std::fprintf(stderr, "metrics: dropping the torn last line %zu of '%s' (%s)\n", number, path.c_str(), e.what());
+          break;
+        }
         throw FormatError(rlmoe::detail::message("metrics: '", path, "' line ", number, ": ", e.what()));
       }
       if (!keep(m)) continue;

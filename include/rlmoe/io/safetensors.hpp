@@ -302,6 +302,14 @@ class SafetensorsFile {
     if (!out.empty()) std::memcpy(out.data(), data_.data() + t.begin, t.end - t.begin);
   }
 
+  /// Whether the file carries the header's checksum and every tensor's (all of them verified).
+  [[nodiscard]] bool fully_checksummed() const {
+    if (find_metadata(kHeaderChecksumKey) == nullptr) return false;
+    for (const TensorInfo& t : tensors_)
+      if (find_metadata("crc32." + t.name) == nullptr) return false;
+    return true;
+  }
+
   [[nodiscard]] const std::vector<std::pair<std::string, std::string>>& metadata_entries() const { return metadata_; }
 
   [[nodiscard]] const std::string* find_metadata(std::string_view key) const {

@@ -4,7 +4,9 @@
 // with SwiGLU experts. Sizes and hyperparameters are runtime values checked at construction
 // (validate()), so one compiled layer serves every size: on two build cores, an instantiation per
 // size would cost more than the checks.
+#include <cmath>
 #include <string_view>
+#include <utility>
 
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/types.hpp"
@@ -63,9 +65,12 @@ struct MoeConfig {
                 " but must lie in [1, groups = ", groups, "]");
     RLMOE_CHECK(top_k <= topk_groups * experts_per_group(), ConfigError, "MoeConfig: top_k = ", top_k,
                 " exceeds the ", topk_groups * experts_per_group(), " experts in the topk_groups chosen groups");
-    RLMOE_CHECK(routed_scaling > 0.0f, ConfigError, "MoeConfig: routed_scaling is ", routed_scaling, " but must be > 0");
-    RLMOE_CHECK(bias_update_rate >= 0.0f && aux_loss_coef >= 0.0f && z_loss_coef >= 0.0f, ConfigError,
-                "MoeConfig: bias_update_rate, aux_loss_coef and z_loss_coef must be >= 0");
+    RLMOE_CHECK(routed_scaling > 0.0f && std::isfinite(routed_scaling), ConfigError, "MoeConfig: routed_scaling is ",
+                routed_scaling, " but must be finite and > 0");
+    for (const auto& [name, value] : {std::pair{"bias_update_rate", bias_update_rate}, std::pair{"aux_loss_coef", aux_loss_coef},
+                                      std::pair{"z_loss_coef", z_loss_coef}})
+      RLMOE_CHECK(value >= 0.0f && std::isfinite(value), ConfigError, "MoeConfig: ", name, " is ", value,
+                  " but must be finite and >= 0");
   }
 };
 

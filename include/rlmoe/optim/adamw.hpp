@@ -6,9 +6,13 @@
 //   m = b1 m + (1 - b1) scale g,   v = b2 v + (1 - b2) (scale g)^2
 //   p = p - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) - lr wd p     (decoupled decay)
 // The norm stays in backend memory (grad_norm()) for metrics; a NaN or infinite norm makes the
-// step leave the parameters unchanged, and step() reports it when the caller checks.
+// step leave the parameters unchanged (and it does not count as a step), and an update that makes
+// a parameter NaN or infinite (a learning rate of 1e39, say) is counted in the same kernel: both
+// are reported by grad_norm(), which the caller reads after each step anyway, so the check costs
+// no synchronisation of its own.
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "rlmoe/backend/backend.hpp"
 #include "rlmoe/backend/fill.hpp"
@@ -32,10 +36,12 @@ struct AdamWConfig {
   void validate() const {
     RLMOE_CHECK(beta1 >= 0.0 && beta1 < 1.0, ConfigError, "AdamWConfig: beta1 is ", beta1, " but must lie in [0, 1)");
     RLMOE_CHECK(beta2 >= 0.0 && beta2 < 1.0, ConfigError, "AdamWConfig: beta2 is ", beta2, " but must lie in [0, 1)");
-    RLMOE_CHECK(epsilon > 0.0, ConfigError, "AdamWConfig: epsilon is ", epsilon, " but must be > 0");
-    RLMOE_CHECK(weight_decay >= 0.0, ConfigError, "AdamWConfig: weight_decay is ", weight_decay, " but must be >= 0");
-    RLMOE_CHECK(max_grad_norm >= 0.0, ConfigError, "AdamWConfig: max_grad_norm is ", max_grad_norm,
-                " but must be >= 0 (0: no clipping)");
+    RLMOE_CHECK(epsilon > 0.0 && std::isfinite(epsilon), ConfigError, "AdamWConfig: epsilon is ", epsilon,
+                " but must be finite and > 0");
+    RLMOE_CHECK(weight_decay >= 0.0 && std::isfinite(weight_decay), ConfigError, "AdamWConfig: weight_decay is ", weight_decay,
+                " but must be finite and >= 0");
+    RLMOE_CHECK(max_grad_norm >= 0.0 && std::isfinite(max_grad_norm), ConfigError, "AdamWConfig: max_grad_norm is ",
+                max_grad_norm, " but must be finite and >= 0 (0: no clipping)");
   }
 };
 
@@ -46,15 +52,16 @@ struct SquaredNorm {
   RLMOE_HOST_DEVICE double operator()(index_t i) const { return static_cast<double>(g[i]) * static_cast<double>(g[i]); }
 };
 
+/// Updates element i; returns 1 when its new value is not finite.
 struct AdamWUpdate {
   VectorView<float> p, m, v;
   VectorView<const float> g;
   const double* squared_norm;
   double max_grad_norm, learning_rate, beta1, beta2, epsilon, weight_decay, bias1, bias2;
 
-  RLMOE_HOST_DEVICE void operator()(index_t i) const {
+  RLMOE_HOST_DEVICE double operator()(index_t i) const {
     const double norm = math::sqrt(*squared_norm);
-    if (!math::isfinite(norm)) return;  // a poisoned step changes nothing; the caller sees the norm
+    if (!math::isfinite(norm)) return 0.0;  // a poisoned step changes nothing; the caller sees the norm
     const double coefficient = max_grad_norm > 0.0 ? max_grad_norm / (norm + 1e-6) : 1.0;  // torch's clip_grad_norm_
     const double scale = coefficient < 1.0 ? coefficient : 1.0;
     const double grad = scale * static_cast<double>(g[i]);
@@ -64,6 +71,7 @@ struct AdamWUpdate {
     v[i] = static_cast<float>(v_new);
     const double update = (m_new / bias1) / (math::sqrt(v_new / bias2) + epsilon) + weight_decay * p[i];
     p[i] = static_cast<float>(p[i] - learning_rate * update);
+    return math::isfinite(p[i]) ? 0.0 : 1.0;
   }
 };
 
@@ -74,11 +82,11 @@ template <Backend B>
 class AdamW {
  public:
   AdamW(const B& backend, index_t size, const AdamWConfig& config)
-      : backend_(backend), config_(config), m_(backend, size), v_(backend, size), squared_norm_(backend, 1) {
+      : backend_(backend), config_(config), m_(backend, size), v_(backend, size), report_(backend, 2) {
     config_.validate();
     fill(backend, m_.view(), 0.0f);
     fill(backend, v_.view(), 0.0f);
-    fill(backend, squared_norm_.view(), 0.0);
+    fill(backend, report_.view(), 0.0);
   }
 
   /// One update of `parameters` from `gradients` at `learning_rate`; enqueued, no synchronisation.
@@ -87,22 +95,34 @@ class AdamW {
     require_shape(gradients, m_.view().shape(), "AdamW::step: gradients");
     RLMOE_CHECK(learning_rate >= 0.0 && std::isfinite(learning_rate), ConfigError, "AdamW::step: learning_rate is ",
                 learning_rate, " but must be finite and >= 0");
-    transform_reduce(backend_, gradients.size(), detail::SquaredNorm{gradients}, squared_norm_.view(), Sum{}, 0.0);
+    transform_reduce(backend_, gradients.size(), detail::SquaredNorm{gradients}, report_.view().slice(0, 1), Sum{}, 0.0);
     ++steps_;
+    checked_ = false;
+    learning_rate_ = learning_rate;
     const double bias1 = 1.0 - std::pow(config_.beta1, static_cast<double>(steps_));
     const double bias2 = 1.0 - std::pow(config_.beta2, static_cast<double>(steps_));
-    parallel_for(backend_, parameters.size(),
-                 detail::AdamWUpdate{parameters, m_.view(), v_.view(), gradients, squared_norm_.data(),
-                                     config_.max_grad_norm, learning_rate, config_.beta1, config_.beta2, config_.epsilon,
-                                     config_.weight_decay, bias1, bias2});
+    transform_reduce(backend_, parameters.size(),
+                     detail::AdamWUpdate{parameters, m_.view(), v_.view(), gradients, report_.data(), config_.max_grad_norm,
+                                         learning_rate, config_.beta1, config_.beta2, config_.epsilon, config_.weight_decay,
+                                         bias1, bias2},
+                     report_.view().slice(1, 2), Sum{}, 0.0);
   }
 
   /// The gradient norm of the last step, before clipping (copies to the host: waits). Throws
-  /// NumericError when it was NaN or infinite (the step then left the parameters unchanged).
-  [[nodiscard]] double grad_norm() const {
-    const double norm = std::sqrt(to_host(backend_, squared_norm_.view())[0]);
-    RLMOE_CHECK(std::isfinite(norm), NumericError, "AdamW: the gradient norm of step ", steps_, " is ", norm,
-                "; the step was skipped");
+  /// NumericError when it was NaN or infinite (the step then left the parameters unchanged and is
+  /// not counted) or when the update made parameters NaN or infinite.
+  [[nodiscard]] double grad_norm() {
+    const std::vector<double> report = to_host(backend_, report_.view());
+    const double norm = std::sqrt(report[0]);
+    if (!std::isfinite(norm)) {
+      if (!checked_) --steps_;  // skipped: the moments and the bias correction did not advance
+      checked_ = true;
+      throw NumericError(rlmoe::detail::message("AdamW: the gradient norm of step ", steps_ + 1, " is ", norm,
+                                                "; the step was skipped"));
+    }
+    checked_ = true;
+    RLMOE_CHECK(report[1] == 0.0, NumericError, "AdamW: step ", steps_, " at learning rate ", learning_rate_, " made ",
+                static_cast<std::int64_t>(report[1]), " parameters NaN or infinite (gradient norm ", norm, ")");
     return norm;
   }
 
@@ -119,8 +139,10 @@ class AdamW {
   B backend_;  // a copy: Host is a few bytes, Cuda a shared handle
   AdamWConfig config_;
   Buffer<float, B> m_, v_;
-  Buffer<double, B> squared_norm_;
+  Buffer<double, B> report_;  ///< the last step's squared gradient norm and its count of non-finite parameters
   index_t steps_ = 0;
+  bool checked_ = true;        ///< grad_norm() has seen the last step's report
+  double learning_rate_ = 0.0;
 };
 
 }  // namespace rlmoe::optim

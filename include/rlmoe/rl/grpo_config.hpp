@@ -1,11 +1,15 @@
 #pragma once
 // The runtime configuration of a GRPO run, with its defaults, checked at construction: every
 // refused value is named with its allowed range.
+#include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/types.hpp"
+#include "rlmoe/io/json.hpp"
 #include "rlmoe/optim/adamw.hpp"
 #include "rlmoe/rl/sampling.hpp"
 
@@ -43,6 +47,41 @@ struct GrpoConfig {
   std::string output_dir;                ///< metrics.jsonl, curves.png, checkpoint.safetensors; empty: no files
   index_t checkpoint_every = 0;          ///< 0: only at the end
   bool progress = true;                  ///< the live progress line on stderr
+  /// Resume from a checkpoint whose run was configured otherwise (a field of trajectory()
+  /// differs): each difference is printed. Off: such a resume is refused.
+  bool allow_resume_with_changes = false;
+
+  /// The settings that shape the training trajectory, by name: a resumed run must have the same
+  /// ones (the evaluation, output and progress settings may change).
+  [[nodiscard]] std::vector<std::pair<std::string, io::Json>> trajectory() const {
+    const auto integer = [](index_t v) { return io::Json(static_cast<std::int64_t>(v)); };
+    return {{"seed", io::Json(std::to_string(seed))},
+            {"steps", integer(steps)},
+            {"prompts_per_step", integer(prompts_per_step)},
+            {"group_size", integer(group_size)},
+            {"sampling.temperature", io::Json(static_cast<double>(sampling.temperature))},
+            {"sampling.top_k", integer(sampling.top_k)},
+            {"sampling.top_p", io::Json(static_cast<double>(sampling.top_p))},
+            {"sampling.min_p", io::Json(static_cast<double>(sampling.min_p))},
+            {"sampling.max_new_tokens", integer(sampling.max_new_tokens)},
+            {"updates_per_batch", integer(updates_per_batch)},
+            {"minibatches", integer(minibatches)},
+            {"learning_rate", io::Json(learning_rate)},
+            {"min_learning_rate", io::Json(min_learning_rate)},
+            {"warmup_steps", integer(warmup_steps)},
+            {"adam.beta1", io::Json(adam.beta1)},
+            {"adam.beta2", io::Json(adam.beta2)},
+            {"adam.epsilon", io::Json(adam.epsilon)},
+            {"adam.weight_decay", io::Json(adam.weight_decay)},
+            {"adam.max_grad_norm", io::Json(adam.max_grad_norm)},
+            {"reference_refresh_every", integer(reference_refresh_every)},
+            {"track_reference_kl", io::Json(track_reference_kl)},
+            {"dynamic_sampling", io::Json(dynamic_sampling)},
+            {"dynamic_sampling_oversample", integer(dynamic_sampling_oversample)},
+            {"cold_start_steps", integer(cold_start_steps)},
+            {"cold_start_batch", integer(cold_start_batch)},
+            {"cold_start_learning_rate", io::Json(cold_start_learning_rate)}};
+  }
 
   /// This configuration for a task whose completions take at most `max_completion_length` tokens:
   /// sampling.max_new_tokens 0 becomes that length; then validated.
@@ -67,9 +106,9 @@ struct GrpoConfig {
                 " but group-relative advantages need at least 2 completions per prompt");
     RLMOE_CHECK(prompts_per_step % minibatches == 0, ConfigError, "GrpoConfig: minibatches (", minibatches,
                 ") must divide prompts_per_step (", prompts_per_step, ") so that minibatches hold whole groups");
-    RLMOE_CHECK(learning_rate > 0.0 && min_learning_rate >= 0.0 && min_learning_rate <= learning_rate, ConfigError,
-                "GrpoConfig: learning_rate (", learning_rate, ") must be > 0 and min_learning_rate (", min_learning_rate,
-                ") must lie in [0, learning_rate]");
+    RLMOE_CHECK(learning_rate > 0.0 && std::isfinite(learning_rate) && min_learning_rate >= 0.0 && min_learning_rate <= learning_rate,
+                ConfigError, "GrpoConfig: learning_rate (", learning_rate, ") must be finite and > 0 and min_learning_rate (",
+                min_learning_rate, ") must lie in [0, learning_rate]");
     RLMOE_CHECK(warmup_steps >= 0, ConfigError, "GrpoConfig: warmup_steps is ", warmup_steps, " but must be >= 0");
     adam.validate();
     if (sampling.max_new_tokens != 0) sampling.validate();
@@ -77,10 +116,13 @@ struct GrpoConfig {
                 " but must be >= 0 (0: never)");
     RLMOE_CHECK(dynamic_sampling_oversample >= 1, ConfigError, "GrpoConfig: dynamic_sampling_oversample is ",
                 dynamic_sampling_oversample, " but must be >= 1");
-    RLMOE_CHECK(cold_start_steps >= 0 && cold_start_batch >= 1 && cold_start_learning_rate > 0.0, ConfigError,
-                "GrpoConfig: cold_start_steps must be >= 0, cold_start_batch >= 1 and cold_start_learning_rate > 0");
-    RLMOE_CHECK(eval_every >= 0 && pass_at_k >= 0 && eval_temperature > 0.0f, ConfigError,
-                "GrpoConfig: eval_every and pass_at_k must be >= 0 and eval_temperature > 0");
+    RLMOE_CHECK(cold_start_steps >= 0 && cold_start_batch >= 1 && cold_start_learning_rate > 0.0 &&
+                    std::isfinite(cold_start_learning_rate),
+                ConfigError, "GrpoConfig: cold_start_steps (", cold_start_steps, ") must be >= 0, cold_start_batch (",
+                cold_start_batch, ") >= 1 and cold_start_learning_rate (", cold_start_learning_rate, ") finite and > 0");
+    RLMOE_CHECK(eval_every >= 0 && pass_at_k >= 0 && eval_temperature > 0.0f && std::isfinite(eval_temperature), ConfigError,
+                "GrpoConfig: eval_every (", eval_every, ") and pass_at_k (", pass_at_k, ") must be >= 0 and eval_temperature (",
+                eval_temperature, ") finite and > 0");
     RLMOE_CHECK(checkpoint_every >= 0, ConfigError, "GrpoConfig: checkpoint_every is ", checkpoint_every, " but must be >= 0");
   }
 };

@@ -144,6 +144,7 @@ class GrpoStep {
 
   /// The configuration in use (sampling.max_new_tokens resolved).
   [[nodiscard]] const GrpoConfig& config() const { return config_; }
+  [[nodiscard]] const Loss& loss() const { return loss_; }
   /// Whether a frozen reference policy must be passed: the loss has a KL term or the KL is tracked.
   [[nodiscard]] bool needs_reference() const { return loss_.uses_reference() || config_.track_reference_kl; }
 

@@ -13,15 +13,19 @@
 // checkpoints and resuming (io/checkpoint.hpp), and the learning curves (io/learning_curves.hpp).
 // A loop of your own calls step(), cold_start_step() and evaluate(), or the steps themselves.
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <system_error>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "rlmoe/backend/backend.hpp"
 #include "rlmoe/core/error.hpp"
+#include "rlmoe/core/type_name.hpp"
 #include "rlmoe/io/checkpoint.hpp"
 #include "rlmoe/io/json.hpp"
 #include "rlmoe/io/learning_curves.hpp"
@@ -69,7 +73,7 @@ class GrpoTrainer {
 
   GrpoTrainer(const B& backend, const TaskT& task, const GrpoConfig& config, const Loss& loss = {},
               const Estimator& estimator = {}, const nn::MoeTraining& moe = {})
-      : backend_(backend), grpo_(backend, task, config, loss, estimator), cold_start_(backend, task, config),
+      : backend_(backend), moe_(moe), grpo_(backend, task, config, loss, estimator), cold_start_(backend, task, config),
         evaluator_(backend, task, config), policy_(backend, moe), optimizer_(backend, policy_.parameters().size(), config.adam) {
     if (grpo_.needs_reference()) reference_ = std::make_unique<Policy>(backend, moe);
   }
@@ -162,7 +166,8 @@ class GrpoTrainer {
     state.step = step_;
     state.values = {{"cold_start_done", std::to_string(cold_start_done_)},
                     {"seed", std::to_string(config().seed)},
-                    {"rl_start_accuracy", io::Json(summary_.rl_start_accuracy).dump()}};
+                    {"rl_start_accuracy", io::Json(summary_.rl_start_accuracy).dump()},
+                    {"trajectory", io::Json(io::Json::Object(trajectory())).dump()}};
     if (step_ == config().steps) {  // a finished run keeps what it ended with
       state.values.emplace_back("final_accuracy", io::Json(summary_.final_accuracy).dump());
       state.values.emplace_back("final_pass_at_k", io::Json(summary_.final_pass_at_k).dump());
@@ -170,11 +175,16 @@ class GrpoTrainer {
     io::save_checkpoint(file, backend_, policy_, optimizer_, state, reference_.get());
   }
 
-  /// Restores what save() wrote; refuses a checkpoint of another seed.
+  /// Restores what save() wrote. Refuses, leaving this trainer as it was, a checkpoint of another
+  /// seed or of a run configured otherwise (trajectory(); unless allow_resume_with_changes, which
+  /// prints each difference instead).
   void load(const std::string& file) {
-    const io::CheckpointState state = io::load_checkpoint(file, backend_, policy_, optimizer_, reference_.get());
-    RLMOE_CHECK(state.value("seed") == std::to_string(config().seed), ConfigError, "GrpoTrainer: the checkpoint '", file,
-                "' was written with seed ", state.value("seed"), " but this run's seed is ", config().seed);
+    const auto accept = [&](const io::CheckpointState& state) {
+      RLMOE_CHECK(state.value("seed") == std::to_string(config().seed), ConfigError, "GrpoTrainer: the checkpoint '", file,
+                  "' was written with seed ", state.value("seed"), " but this run's seed is ", config().seed);
+      if (const std::string* saved = state.find("trajectory")) check_trajectory(file, io::Json::parse(*saved));
+    };
+    const io::CheckpointState state = io::load_checkpoint(file, backend_, policy_, optimizer_, reference_.get(), accept);
     step_ = state.step;
     cold_start_done_ = io::parse_integer(state.value("cold_start_done"), "checkpoint '" + file + "': cold_start_done");
     const auto number = [&](const char* key) {
@@ -187,7 +197,40 @@ class GrpoTrainer {
     summary_.final_pass_at_k = number("final_pass_at_k");
   }
 
+  /// What a resumed run must share with the run that wrote its checkpoint: the configuration's
+  /// trajectory settings, the task, the estimator, the loss and its settings, the MoE training.
+  [[nodiscard]] std::vector<std::pair<std::string, io::Json>> trajectory() const {
+    auto fields = config().trajectory();
+    fields.emplace_back("task", io::Json(std::string(TaskT::kName)));
+    fields.emplace_back("estimator", io::Json(std::string(type_name<Estimator>())));
+    fields.emplace_back("loss", io::Json(std::string(type_name<Loss>())));
+    if constexpr (requires { grpo_.loss().settings(); })
+      for (auto& [name, value] : grpo_.loss().settings()) fields.emplace_back("loss." + name, std::move(value));
+    fields.emplace_back("moe.balancing", io::Json(static_cast<std::int64_t>(moe_.balancing)));
+    fields.emplace_back("moe.bias_update_rate", io::Json(static_cast<double>(moe_.bias_update_rate)));
+    fields.emplace_back("moe.aux_loss_coef", io::Json(static_cast<double>(moe_.aux_loss_coef)));
+    fields.emplace_back("moe.z_loss_coef", io::Json(static_cast<double>(moe_.z_loss_coef)));
+    return fields;
+  }
+
  private:
+  /// Compares the checkpoint's trajectory with this run's: refuses a difference, naming each,
+  /// unless allow_resume_with_changes.
+  void check_trajectory(const std::string& file, const io::Json& saved) const {
+    std::string differences;
+    for (const auto& [name, value] : trajectory()) {
+      const io::Json* before = saved.find(name);
+      const std::string was = before != nullptr ? before->dump() : "(absent)";
+      if (was != value.dump()) differences += "\n  " + name + ": " + was + " in the checkpoint, " + value.dump() + " in this run";
+    }
+    if (differences.empty()) return;
+    RLMOE_CHECK(config().allow_resume_with_changes, ConfigError, "GrpoTrainer: the checkpoint '", file,
+                "' was written by a run configured otherwise:", differences,
+                "\n(set allow_resume_with_changes to resume anyway)");
+    std::fprintf(stderr, "GrpoTrainer: resuming '%s' with changes (allow_resume_with_changes):%s\n", file.c_str(),
+                 differences.c_str());
+  }
+
   /// Evaluates into m's eval_accuracy and pass_at_k, and `accuracy`.
   void record_evaluation(StepMetrics& m, double& accuracy) {
     const Evaluation e = evaluate();
@@ -207,6 +250,7 @@ class GrpoTrainer {
   std::string path(const std::string& name) const { return (std::filesystem::path(config().output_dir) / name).string(); }
 
   B backend_;
+  nn::MoeTraining moe_;
   Step grpo_;
   ColdStart<B, Spec, TaskT> cold_start_;
   Evaluator<B, Spec, TaskT> evaluator_;

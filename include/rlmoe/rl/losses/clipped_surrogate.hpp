@@ -8,11 +8,15 @@
 // otherwise. eps_high > eps_low is DAPO's clip-higher. The KL term uses the estimator Kl and is
 // skipped when beta == 0. Derivatives follow PyTorch's conventions, so they agree with autograd on
 // TRL's formulas: clamp passes the gradient at its bounds, and min splits it evenly on ties.
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/math.hpp"
+#include "rlmoe/io/json.hpp"
 #include "rlmoe/rl/concepts.hpp"
 #include "rlmoe/rl/kl.hpp"
 #include "rlmoe/rl/losses/aggregation.hpp"
@@ -31,15 +35,29 @@ struct ClippedSurrogate {
   float ratio_cap = 0.0f;     ///< > 0: cap on the unclipped ratio (two-sided clipping); 0: off
   float beta = 0.0f;          ///< weight of the KL penalty; 0: no reference policy needed
 
+  static constexpr std::string_view kName = "ClippedSurrogate";
+
   [[nodiscard]] bool uses_reference() const { return beta != 0.0f; }
+
+  /// Its settings by name: checkpoints keep them, and a resumed run must use the same.
+  [[nodiscard]] std::vector<std::pair<std::string, io::Json>> settings() const {
+    return {{"kl", io::Json(std::string(Kl::kName))},
+            {"aggregation", io::Json(std::string(Aggregation::kName))},
+            {"ratio_level", io::Json(kLevel == RatioLevel::Token ? "token" : "sequence")},
+            {"epsilon_low", io::Json(static_cast<double>(epsilon_low))},
+            {"epsilon_high", io::Json(static_cast<double>(epsilon_high))},
+            {"ratio_cap", io::Json(static_cast<double>(ratio_cap))},
+            {"beta", io::Json(static_cast<double>(beta))}};
+  }
 
   void validate() const {
     RLMOE_CHECK(epsilon_low >= 0.0f && epsilon_low < 1.0f, ConfigError, "ClippedSurrogate: epsilon_low is ",
                 epsilon_low, " but must lie in [0, 1)");
-    RLMOE_CHECK(epsilon_high >= 0.0f, ConfigError, "ClippedSurrogate: epsilon_high is ", epsilon_high,
-                " but must be >= 0");
-    RLMOE_CHECK(ratio_cap == 0.0f || ratio_cap > 1.0f + epsilon_high, ConfigError, "ClippedSurrogate: ratio_cap is ",
-                ratio_cap, " but must be 0 (off) or > 1 + epsilon_high = ", 1.0f + epsilon_high);
+    RLMOE_CHECK(epsilon_high >= 0.0f && math::isfinite(epsilon_high), ConfigError, "ClippedSurrogate: epsilon_high is ",
+                epsilon_high, " but must be finite and >= 0");
+    RLMOE_CHECK(ratio_cap == 0.0f || (ratio_cap > 1.0f + epsilon_high && math::isfinite(ratio_cap)), ConfigError,
+                "ClippedSurrogate: ratio_cap is ", ratio_cap, " but must be 0 (off) or finite and > 1 + epsilon_high = ",
+                1.0f + epsilon_high);
     RLMOE_CHECK(beta >= 0.0f && math::isfinite(beta), ConfigError, "ClippedSurrogate: beta is ", beta,
                 " but must be finite and >= 0");
   }
