@@ -14,13 +14,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
+#include <string_view>
 
-#include "rlmoe/rl/grpo_trainer.hpp"
-#include "rlmoe/rl/tasks/addition.hpp"
-#include "rlmoe/rl/tasks/formatted_reverse.hpp"
-#include "rlmoe/rl/tasks/reverse.hpp"
+#include "command_line.hpp"
 
 namespace {
 
@@ -45,32 +42,46 @@ struct Options {
   bool quiet = false, check = true;
 };
 
-[[noreturn]] void usage(const char* program) {
-  std::fprintf(stderr,
-               "usage: %s [--task reverse|reverse-short|addition|formatted-reverse] [--steps N] [--cold-start N] [--seed S]\n"
-               "          [--out DIR] [--resume CHECKPOINT] [--stop-after N] [--quiet] [--no-check]\n",
-               program);
-  std::exit(2);
-}
+constexpr const char* kUsage =
+    "usage: 01_grpo_quickstart [--task reverse|reverse-short|addition|formatted-reverse] [--steps N] [--cold-start N]\n"
+    "                          [--seed S] [--out DIR] [--resume CHECKPOINT] [--stop-after N] [--quiet] [--no-check]\n"
+    "  --task        the built-in task (default reverse: reverse 2 to 4 digits)\n"
+    "  --steps       GRPO steps, >= 0 (default: the task's, 2000 for reverse)\n"
+    "  --cold-start  supervised steps on demonstrations before RL, >= 0 (default: the task's, 30 for reverse)\n"
+    "  --seed        initialisation, problems and sampling, >= 0 (default 1)\n"
+    "  --out         where metrics.jsonl, curves.png and checkpoint.safetensors go (default runs/quickstart)\n"
+    "  --resume      continue from this checkpoint\n"
+    "  --stop-after  stop (and checkpoint) after this many RL steps, >= 0, to resume later\n"
+    "  --quiet       no progress line\n"
+    "  --no-check    do not check the final accuracy\n";
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(argv[0]);
-      return argv[++i];
-    };
-    if (arg == "--task") o.task = value();
-    else if (arg == "--steps") o.steps = std::stoll(value());
-    else if (arg == "--cold-start") o.cold_start = std::stoll(value());
-    else if (arg == "--seed") o.seed = std::stoull(value());
-    else if (arg == "--out") o.out = value();
-    else if (arg == "--resume") o.resume = value();
-    else if (arg == "--stop-after") o.stop_after = std::stoll(value());
-    else if (arg == "--quiet") o.quiet = true;
-    else if (arg == "--no-check") o.check = false;
-    else usage(argv[0]);
+  examples::CommandLine line(argc, argv, kUsage);
+  for (std::string_view flag; line.next(flag);) {
+    if (flag == "--task") {
+      o.task = line.text(flag);
+      if (o.task != "reverse" && o.task != "reverse-short" && o.task != "addition" && o.task != "formatted-reverse")
+        line.refuse(flag, o.task, "reverse, reverse-short, addition or formatted-reverse");
+    } else if (flag == "--steps") {
+      o.steps = line.integer(flag, 0);
+    } else if (flag == "--cold-start") {
+      o.cold_start = line.integer(flag, 0);
+    } else if (flag == "--seed") {
+      o.seed = static_cast<unsigned long long>(line.integer(flag, 0));
+    } else if (flag == "--out") {
+      o.out = line.text(flag);
+    } else if (flag == "--resume") {
+      o.resume = line.text(flag);
+    } else if (flag == "--stop-after") {
+      o.stop_after = line.integer(flag, 0);
+    } else if (flag == "--quiet") {
+      o.quiet = true;
+    } else if (flag == "--no-check") {
+      o.check = false;
+    } else {
+      line.unknown(flag);
+    }
   }
   return o;
 }

@@ -19,6 +19,12 @@ BOOST_AUTO_TEST_SUITE(cuda_memory)
 BOOST_AUTO_TEST_CASE(buffers_and_copies) { t::check_memory(gpu()); }
 BOOST_AUTO_TEST_CASE(failed_calls_name_the_call_and_the_error) {
   BOOST_TEST(t::throws_with<rlmoe::CudaError>([] { Cuda bad(1 << 20); }, {"cudaSetDevice", "cudaErrorInvalidDevice"}));
+  // The caught error does not poison the next launch (the runtime's last error was cleared).
+  BOOST_TEST(cudaPeekAtLastError() == cudaSuccess);
+  Buffer<int, Cuda> out(gpu(), 100);
+  rlmoe::fill(gpu(), out.view(), 7);
+  const auto values = rlmoe::to_host(gpu(), out.view());
+  BOOST_TEST((values == std::vector<int>(100, 7)));
 }
 BOOST_AUTO_TEST_SUITE_END()
 

@@ -8,11 +8,17 @@
 
 namespace rlmoe::detail {
 
+/// Throws for a failed call. A failed runtime call also sets the runtime's "last error", which
+/// the next kernel launch check would report as its own: it is cleared here, so that a caught
+/// error does not poison later work. A sticky error (a kernel fault: the context is lost) cannot
+/// be cleared, and the message says so.
 inline void check_cuda(cudaError_t status, const char* call, const char* file, int line) {
   if (status == cudaSuccess) return;
+  (void)cudaGetLastError();
+  const bool sticky = cudaPeekAtLastError() != cudaSuccess;
   throw CudaError(static_cast<int>(status),
-                  message(call, " failed at ", file, ':', line, ": ", cudaGetErrorName(status),
-                          " (", cudaGetErrorString(status), ')'));
+                  message(call, " failed at ", file, ':', line, ": ", cudaGetErrorName(status), " (", cudaGetErrorString(status),
+                          ')', sticky ? "; the error is sticky: this process's CUDA context is unusable" : ""));
 }
 
 inline void check_cublas(cublasStatus_t status, const char* call, const char* file, int line) {
