@@ -2,6 +2,8 @@
 #define BOOST_TEST_MODULE rlmoe host backend
 #include "support/boost_test.hpp"
 
+#include <omp.h>
+
 #include "backend/primitive_checks.hpp"
 
 namespace t = rlmoe::test;
@@ -82,6 +84,27 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(host_gemm)
 BOOST_AUTO_TEST_CASE(float32) { t::check_gemm<Host, float>(Host{}); }
 BOOST_AUTO_TEST_CASE(float64) { t::check_gemm<Host, double>(Host{}); }
+BOOST_AUTO_TEST_CASE(same_bits_for_every_thread_count) {
+  // Real values, so that the order of additions shows in the bits; large enough for many blocks.
+  for (auto [ta, tb] : {std::pair{rlmoe::Transpose::No, rlmoe::Transpose::No}, std::pair{rlmoe::Transpose::Yes, rlmoe::Transpose::Yes}}) {
+    const rlmoe::index_t m = 301, n = 203, k = 517;
+    const auto a = t::random_uniform<float>(m * k, 1), b = t::random_uniform<float>(k * n, 2);
+    const auto product = [&](int threads) {
+      std::vector<float> c(m * n);
+      // The process's OpenMP thread count (what OMP_NUM_THREADS sets) and the backend's both vary.
+      const int saved = omp_get_max_threads();
+      omp_set_num_threads(threads);
+      const Host host{threads};
+      const rlmoe::MatrixView<const float> va(a.data(), rlmoe::Extents<2>{ta == rlmoe::Transpose::Yes ? k : m, ta == rlmoe::Transpose::Yes ? m : k});
+      const rlmoe::MatrixView<const float> vb(b.data(), rlmoe::Extents<2>{tb == rlmoe::Transpose::Yes ? n : k, tb == rlmoe::Transpose::Yes ? k : n});
+      rlmoe::gemm<Host, float>(host, ta, tb, 1.0f, va, vb, 0.0f, rlmoe::MatrixView<float>(c.data(), rlmoe::Extents<2>{m, n}));
+      omp_set_num_threads(saved);
+      return c;
+    };
+    const auto one = product(1);
+    for (int threads : {2, 3}) t::check_equal(product(threads), one, "gemm with " + std::to_string(threads) + " threads vs 1");
+  }
+}
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(host_grouped_gemm)

@@ -15,6 +15,7 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(rl_trainer)
 BOOST_AUTO_TEST_CASE(one_step) { t::check_trainer_step(Host{}); }
 BOOST_AUTO_TEST_CASE(deterministic) { t::check_trainer_determinism(Host{}); }
+BOOST_AUTO_TEST_CASE(same_bits_for_every_thread_count) { t::check_trainer_thread_independence(); }
 BOOST_AUTO_TEST_CASE(learns_a_one_token_task) { t::check_one_token_task(Host{}); }
 BOOST_AUTO_TEST_CASE(resumes_exactly) { t::check_resume(Host{}); }
 BOOST_AUTO_TEST_CASE(refuses_other_runs_untouched_and_survives_a_torn_log) { t::check_resume_refusals(Host{}); }

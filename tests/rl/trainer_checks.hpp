@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <omp.h>
+
 #include "rlmoe/rl/grpo_trainer.hpp"
 #include "rlmoe/rl/tasks/reverse.hpp"
 #include "rlmoe/rlmoe.hpp"
@@ -220,6 +222,26 @@ void check_trainer_determinism(const B& backend) {
   const auto [second_metrics, second_params] = run();
   BOOST_TEST(first_metrics == second_metrics);
   check_equal(second_params, first_params, "parameters after identical runs");
+}
+
+/// On the Host backend the bits do not depend on the thread count (OpenMP's or the backend's).
+inline void check_trainer_thread_independence() {
+  const auto run = [](int threads) {
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    rl::GrpoConfig c = small_config();
+    c.prompts_per_step = 8;
+    c.minibatches = 2;
+    rl::GrpoTrainer<Host, TrainerSpec, rl::tasks::ReverseDigits> trainer(Host{threads}, rl::tasks::ReverseDigits{2, 3}, c);
+    trainer.initialize();
+    (void)trainer.cold_start_step();
+    for (int i = 0; i < 3; ++i) (void)trainer.step();
+    omp_set_num_threads(saved);
+    return to_host(Host{}, trainer.policy().parameters());
+  };
+  const auto one = run(1);
+  check_equal(run(2), one, "parameters after a cold-start step and 3 GRPO steps, 2 threads vs 1");
+  check_equal(run(3), one, "3 threads vs 1");
 }
 
 /// The one-token task: held-out greedy accuracy above 0.9 within kOneTokenSteps GRPO steps.

@@ -2,12 +2,14 @@
 // gemm(backend, trans_a, trans_b, alpha, a, b, beta, c): C = alpha * op(A) * op(B) + beta * C for
 // row-major matrices (unit stride along rows, leading dimension = stride(0)), as in BLAS: op(X)
 // is X or its transpose, beta == 0 means C is not read (NaNs in C do not propagate), and k == 0
-// gives C = beta * C. Eigen on Host, cuBLAS on Cuda (full fp32/fp64 precision, no TF32).
+// gives C = beta * C. Eigen on Host (the same bits for every thread count), cuBLAS on Cuda (full
+// fp32/fp64 precision, no TF32).
 #include <algorithm>
 #include <string_view>
 #include <type_traits>
 
 #include <Eigen/Core>
+#include <omp.h>
 
 #include "rlmoe/backend/backend.hpp"
 #include "rlmoe/backend/host.hpp"
@@ -98,6 +100,10 @@ struct Gemm {
   static_assert(dependent_false<B>, RLMOE_NO_BACKEND_IMPLEMENTATION("gemm"));
 };
 
+/// Host products: Eigen, run single-threaded on row blocks of C that rlmoe's own threads share.
+/// Eigen's own parallel product splits the work by the thread count, so its sums (and the run's
+/// bits) would change with OMP_NUM_THREADS; here the blocks depend only on the problem's sizes, so
+/// every thread count gives the same bits.
 template <>
 struct Gemm<Host> {
   template <class T>
@@ -107,12 +113,21 @@ struct Gemm<Host> {
   template <class T>
   using ConstMap = Eigen::Map<const Matrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
 
+  /// About this many multiply-adds per block (Eigen's own threshold for a thread's share is 50k).
+  static constexpr index_t kWorkPerBlock = index_t{1} << 17;
+  static constexpr index_t kMinRowsPerBlock = 16;
+
   template <class T>
   static ConstMap<T> map(const MatrixView<const T>& v) {
     return {v.data(), v.extent(0), v.extent(1), Eigen::OuterStride<>(detail::leading_dimension(v))};
   }
 
-  /// One checked problem; Eigen's product is itself parallelised with OpenMP.
+  /// Rows of C per block: a function of the sizes alone.
+  [[nodiscard]] static index_t rows_per_block(index_t m, index_t n, index_t k) {
+    const index_t rows = kWorkPerBlock / std::max<index_t>(1, n * k);
+    return std::min(m, std::max(kMinRowsPerBlock, rows));
+  }
+
   template <class T>
   static void run(const Host& host, const GemmProblem<T>& p) {
     if (p.m() == 0 || p.n() == 0) return;
@@ -120,23 +135,42 @@ struct Gemm<Host> {
       detail::scale_matrix(host, p.c, p.beta);
       return;
     }
-    Map<T> c(p.c.data(), p.m(), p.n(), Eigen::OuterStride<>(detail::leading_dimension(p.c)));
+    const index_t rows = rows_per_block(p.m(), p.n(), p.k()), blocks = (p.m() + rows - 1) / rows;
+    const int threads = static_cast<int>(std::min<index_t>(host.threads(), blocks));
+    // Always a parallel region, even of one thread: omp_set_num_threads() then sets the thread
+    // count of that region's tasks only (a team's own copy), never the caller's.
+#pragma omp parallel num_threads(threads)
+    {
+      omp_set_num_threads(1);  // nested regions of this thread (Eigen's product) get one thread
+#pragma omp for schedule(static)
+      for (index_t block = 0; block < blocks; ++block) {
+        const index_t begin = block * rows;
+        run_rows(p, begin, std::min(p.m(), begin + rows) - begin);
+      }
+    }
+  }
+
+  /// Rows [begin, begin + count) of C.
+  template <class T>
+  static void run_rows(const GemmProblem<T>& p, index_t begin, index_t count) {
+    Map<T> full(p.c.data(), p.m(), p.n(), Eigen::OuterStride<>(detail::leading_dimension(p.c)));
+    auto c = full.middleRows(begin, count);
     if (p.beta == T(0))
       c.setZero();
     else if (p.beta != T(1))
       c *= p.beta;
     const ConstMap<T> a = map(p.a);
     const ConstMap<T> b = map(p.b);
-    const bool ta = p.trans_a == Transpose::Yes;
     const bool tb = p.trans_b == Transpose::Yes;
-    if (!ta && !tb)
-      c.noalias() += p.alpha * (a * b);
-    else if (ta && !tb)
-      c.noalias() += p.alpha * (a.transpose() * b);
-    else if (!ta && tb)
-      c.noalias() += p.alpha * (a * b.transpose());
-    else
-      c.noalias() += p.alpha * (a.transpose() * b.transpose());
+    if (p.trans_a == Transpose::Yes) {
+      const auto a_rows = a.middleCols(begin, count).transpose();
+      if (tb) c.noalias() += p.alpha * (a_rows * b.transpose());
+      else c.noalias() += p.alpha * (a_rows * b);
+    } else {
+      const auto a_rows = a.middleRows(begin, count);
+      if (tb) c.noalias() += p.alpha * (a_rows * b.transpose());
+      else c.noalias() += p.alpha * (a_rows * b);
+    }
   }
 };
 
