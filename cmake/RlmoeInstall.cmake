@@ -1,5 +1,6 @@
 # Installs the headers and an exported rlmoeConfig.cmake so that outside projects can use
-# find_package(rlmoe CONFIG REQUIRED) and link rlmoe::rlmoe.
+# find_package(rlmoe CONFIG REQUIRED) and link rlmoe::rlmoe, or find_package(rlmoe COMPONENTS cuda)
+# and link rlmoe::cuda (exported apart, in rlmoeCudaTargets.cmake, read only when asked for).
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/rlmoe" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
@@ -7,6 +8,10 @@ install(TARGETS rlmoe EXPORT rlmoeTargets)
 
 set(RLMOE_CONFIG_INSTALL_DIR "${CMAKE_INSTALL_DATADIR}/cmake/rlmoe")
 install(EXPORT rlmoeTargets NAMESPACE rlmoe:: DESTINATION "${RLMOE_CONFIG_INSTALL_DIR}")
+if(TARGET rlmoe_cuda)
+  install(TARGETS rlmoe_cuda EXPORT rlmoeCudaTargets)
+  install(EXPORT rlmoeCudaTargets NAMESPACE rlmoe:: DESTINATION "${RLMOE_CONFIG_INSTALL_DIR}")
+endif()
 
 configure_package_config_file(
   "${PROJECT_SOURCE_DIR}/cmake/rlmoeConfig.cmake.in"

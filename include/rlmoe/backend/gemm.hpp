@@ -9,7 +9,9 @@
 #include <type_traits>
 
 #include <Eigen/Core>
+#if defined(_OPENMP)
 #include <omp.h>
+#endif
 
 #include "rlmoe/backend/backend.hpp"
 #include "rlmoe/backend/host.hpp"
@@ -141,7 +143,9 @@ struct Gemm<Host> {
     // count of that region's tasks only (a team's own copy), never the caller's.
 #pragma omp parallel num_threads(threads)
     {
+#if defined(_OPENMP)
       omp_set_num_threads(1);  // nested regions of this thread (Eigen's product) get one thread
+#endif
 #pragma omp for schedule(static)
       for (index_t block = 0; block < blocks; ++block) {
         const index_t begin = block * rows;

@@ -3,7 +3,9 @@
 // host/device functors as the Cuda backend and is the reference the Cuda backend is tested against.
 #include <string_view>
 
+#if defined(_OPENMP)
 #include <omp.h>
+#endif
 
 namespace rlmoe {
 
@@ -11,10 +13,17 @@ struct Host {
   static constexpr std::string_view kName = "host";
   static constexpr bool kIsDevice = false;
 
-  /// Threads for parallel loops; 0 means OpenMP's default (OMP_NUM_THREADS or all cores).
+  /// Threads for parallel loops; 0 means OpenMP's default (OMP_NUM_THREADS or all cores). Built
+  /// without OpenMP, everything runs on the calling thread.
   int num_threads = 0;
 
-  [[nodiscard]] int threads() const { return num_threads > 0 ? num_threads : omp_get_max_threads(); }
+  [[nodiscard]] int threads() const {
+#if defined(_OPENMP)
+    return num_threads > 0 ? num_threads : omp_get_max_threads();
+#else
+    return 1;
+#endif
+  }
 };
 
 /// Host work is complete when the call returns.

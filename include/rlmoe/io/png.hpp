@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#if !__has_include(<zlib.h>)
+#error "rlmoe: io/png.hpp (the learning curves) needs zlib, and zlib.h was not found: install zlib (Debian: apt-get install zlib1g-dev)"
+#endif
 #include <zlib.h>
 
 #include "rlmoe/core/error.hpp"

@@ -32,6 +32,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
+#if !__has_include(<zlib.h>)
+#error "rlmoe: io/safetensors.hpp (checkpoints) needs zlib for its checksums, and zlib.h was not found: install zlib (Debian: apt-get install zlib1g-dev)"
+#endif
 #include <zlib.h>
 
 #include "rlmoe/core/error.hpp"

@@ -6,8 +6,9 @@
 // end-of-sequence token or at max_new_tokens. It records, into RolloutBuffers, the completions,
 // their loss mask, the sampling policy's log-probability of each chosen token (at temperature 1:
 // the "old" policy of the importance ratio) and each MoE layer's routing at every position, for
-// routing replay in the training passes. On Cuda the decode loop runs without a host round-trip;
-// on Host it stops as soon as every sequence has ended.
+// routing replay in the training passes. On Cuda the decode loop itself never waits for the host
+// (each MoE layer's forward still does: it copies its experts' row offsets to the host for the
+// grouped GEMM); on Host it stops as soon as every sequence has ended.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
