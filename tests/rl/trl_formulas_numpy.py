@@ -7,14 +7,16 @@ batch of benchmarks/grpo_loss_bench.cpp, whose hash this mirrors. Runs the bench
     trl_formulas_numpy.py <path to grpo_loss_bench>       exit 0: match, 1: mismatch, 77: no numpy
 """
 import json
+import os
 import subprocess
 import sys
 
 try:
     import numpy as np
 except ImportError:
-    print("numpy is not installed: skipping")
-    sys.exit(77)
+    # Under CI a cross-check that cannot run is a failure, never a silent skip.
+    print("numpy is not installed: " + ("failing (CI=true)" if os.environ.get("CI") == "true" else "skipping"))
+    sys.exit(1 if os.environ.get("CI") == "true" else 77)
 
 WIDTH, GROUP_SIZE, MASK32 = 1024, 16, 0xFFFFFFFF
 
