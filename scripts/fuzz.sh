@@ -20,11 +20,14 @@ for target in json safetensors checkpoint; do
   corpus="$build_dir/corpus/$target"
   mkdir -p "$corpus" "$build_dir/crashes/$target"
   echo "fuzz_$target: $seconds s"
+  log="$build_dir/fuzz_$target.log"
+  status=0
   "$build_dir/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -print_final_stats=1 \
-    -artifact_prefix="$build_dir/crashes/$target/" "$corpus" "tests/fuzz/corpus/$target" 2>&1 |
-    grep -E "stat::number_of_executed_units|stat::peak_rss|Done|ERROR|SUMMARY|==[0-9]+==|runtime error" || true
-  if [[ ${PIPESTATUS[0]} -ne 0 ]]; then
-    echo "fuzz_$target found a problem: see $build_dir/crashes/$target/" >&2
+    -artifact_prefix="$build_dir/crashes/$target/" "$corpus" "tests/fuzz/corpus/$target" >"$log" 2>&1 || status=$?
+  grep -E "stat::number_of_executed_units|stat::peak_rss|Done|ERROR|SUMMARY|==[0-9]+==|runtime error" "$log" || true
+  if [[ $status -ne 0 ]]; then
+    tail -n 40 "$log" >&2
+    echo "fuzz_$target found a problem (exit $status): see $log and $build_dir/crashes/$target/" >&2
     exit 1
   fi
 done

@@ -38,7 +38,8 @@ rlmoe_jobs() { nproc 2>/dev/null || echo 2; }
 # (externally managed). Failures are reported, not hidden: without it the cross-checks are skipped
 # (and fail under CI=true).
 rlmoe_python_venv() {
-  local venv="$1"
+  local venv
+  venv="$(realpath -m "$1")"
   if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import numpy, safetensors" 2>/dev/null; then
     echo "setting up $venv (numpy, safetensors) for the Python cross-checks" >&2
     python3 -m venv "$venv" >&2 && "$venv/bin/python" -m pip install -q --disable-pip-version-check numpy safetensors >&2 ||
