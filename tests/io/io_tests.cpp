@@ -454,6 +454,54 @@ BOOST_AUTO_TEST_CASE(refuses_unsound_state_and_changes_nothing_when_it_refuses) 
   BOOST_TEST(target_adam.steps() == 3);
 }
 
+/// A copy of the checkpoint at `path` whose metadata says `format` and has no header checksum, as
+/// format 1 was written; the tensors' bytes are unchanged.
+void rewrite_without_header_checksum(const std::string& path, const std::string& out, const std::string& format) {
+  const auto bytes = read_bytes(path);
+  std::size_t header_size = 0;
+  for (int i = 0; i < 8; ++i) header_size |= std::to_integer<std::size_t>(bytes[static_cast<std::size_t>(i)]) << (8 * i);
+  const io::Json header = io::Json::parse({reinterpret_cast<const char*>(bytes.data()) + 8, header_size});
+  io::Json::Object fields;
+  for (const auto& [key, value] : header.object("header")) {
+    if (key != "__metadata__") {
+      fields.emplace_back(key, value);
+      continue;
+    }
+    io::Json::Object metadata;
+    for (const auto& [k, v] : value.object("metadata"))
+      if (k != io::kHeaderChecksumKey) metadata.emplace_back(k, k == "format" ? io::Json(format) : v);
+    fields.emplace_back(key, io::Json(std::move(metadata)));
+  }
+  const std::string text = io::Json(std::move(fields)).dump();
+  auto rewritten = raw_file(text, bytes.size() - 8 - header_size);
+  std::copy(bytes.begin() + 8 + static_cast<std::ptrdiff_t>(header_size), bytes.end(),
+            rewritten.begin() + 8 + static_cast<std::ptrdiff_t>(text.size()));
+  write_bytes(out, rewritten);
+}
+
+BOOST_AUTO_TEST_CASE(reads_format_1_and_requires_every_checksum_of_format_2) {
+  TemporaryDirectory dir;
+  Model model(Host{});
+  model.initialize(1);
+  rlmoe::optim::AdamW<Host> adam(Host{}, model.parameters().size(), {});
+  train(model, adam, 3);
+  const std::string path = dir.file("model.safetensors");
+  io::save_checkpoint(path, Host{}, model, adam, {3, {{"seed", "1"}}});
+  Model target(Host{});
+  target.initialize(7);
+  rlmoe::optim::AdamW<Host> target_adam(Host{}, target.parameters().size(), {});
+
+  rewrite_without_header_checksum(path, dir.file("format1.safetensors"), io::kCheckpointFormatVersion1);
+  BOOST_TEST(io::load_checkpoint(dir.file("format1.safetensors"), Host{}, target, target_adam).step == 3);
+  t::check_equal(rlmoe::to_host(Host{}, target.parameters()), rlmoe::to_host(Host{}, model.parameters()), "format 1 parameters");
+  t::check_equal(rlmoe::to_host(Host{}, target_adam.second_moment()), rlmoe::to_host(Host{}, adam.second_moment()),
+                 "format 1 second moments");
+
+  rewrite_without_header_checksum(path, dir.file("format2.safetensors"), io::kCheckpointFormat);
+  BOOST_TEST(t::throws_with<io::FormatError>([&] { (void)io::load_checkpoint(dir.file("format2.safetensors"), Host{}, target, target_adam); },
+                                             {"format2.safetensors", "lacks a checksum"}));
+}
+
 BOOST_AUTO_TEST_CASE(file_failures_are_io_errors_naming_the_file) {
   TemporaryDirectory dir;
   Model model(Host{});
