@@ -27,6 +27,8 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <fcntl.h>
@@ -131,8 +133,7 @@ class SafetensorsWriter {
     TensorInfo info{std::move(name), dtype, std::move(shape), 0, 0};
     RLMOE_CHECK(static_cast<std::size_t>(info.elements()) * dtype_size(dtype) == bytes, ShapeError, "safetensors: tensor '",
                 info.name, "' has ", bytes, " bytes, not the ", info.elements(), " elements of its shape");
-    for (const auto& t : tensors_)
-      RLMOE_CHECK(t.name != info.name, ConfigError, "safetensors: tensor '", info.name, "' is added twice");
+    RLMOE_CHECK(names_.insert(info.name).second, ConfigError, "safetensors: tensor '", info.name, "' is added twice");
     info.begin = data_.size();
     data_.insert(data_.end(), static_cast<const std::byte*>(data), static_cast<const std::byte*>(data) + bytes);
     info.end = data_.size();
@@ -251,6 +252,7 @@ class SafetensorsWriter {
   }
 
   std::vector<TensorInfo> tensors_;
+  std::unordered_set<std::string> names_;
   std::vector<std::byte> data_;
   Json::Object metadata_;
 };
@@ -287,8 +289,7 @@ class SafetensorsFile {
   [[nodiscard]] const std::vector<TensorInfo>& tensors() const { return tensors_; }
 
   [[nodiscard]] const TensorInfo& tensor(std::string_view name) const {
-    for (const TensorInfo& t : tensors_)
-      if (t.name == name) return t;
+    if (const auto found = tensor_index_.find(std::string(name)); found != tensor_index_.end()) return tensors_[found->second];
     throw FormatError(rlmoe::detail::message("safetensors '", path_, "': no tensor '", name, "'"));
   }
 
@@ -316,9 +317,8 @@ class SafetensorsFile {
   [[nodiscard]] const std::vector<std::pair<std::string, std::string>>& metadata_entries() const { return metadata_; }
 
   [[nodiscard]] const std::string* find_metadata(std::string_view key) const {
-    for (const auto& [k, v] : metadata_)
-      if (k == key) return &v;
-    return nullptr;
+    const auto found = metadata_index_.find(std::string(key));
+    return found == metadata_index_.end() ? nullptr : &metadata_[found->second].second;
   }
   [[nodiscard]] const std::string& metadata(std::string_view key) const {
     const std::string* value = find_metadata(key);
@@ -360,15 +360,14 @@ class SafetensorsFile {
         if (seen_metadata) throw fail("__metadata__ appears twice");
         seen_metadata = true;
         for (const auto& [key, value] : entry.object("__metadata__")) {
-          if (file.find_metadata(key) != nullptr) throw fail("metadata '", key, "' appears twice");
+          if (!file.metadata_index_.emplace(key, file.metadata_.size()).second) throw fail("metadata '", key, "' appears twice");
           file.metadata_.emplace_back(key, value.string("metadata " + key));
           checksum.metadata(key, file.metadata_.back().second);
         }
         continue;
       }
       const std::string what = "tensor '" + name + "'";
-      for (const TensorInfo& t : file.tensors_)
-        if (t.name == name) throw fail(what, " appears twice");
+      if (!file.tensor_index_.emplace(name, file.tensors_.size()).second) throw fail(what, " appears twice");
       TensorInfo info;
       info.name = name;
       const std::string& dtype = entry.at("dtype", what).string(what + " dtype");
@@ -432,6 +431,8 @@ class SafetensorsFile {
   std::span<const std::byte> data_;    ///< the data section, in owner_'s bytes
   std::shared_ptr<const void> owner_;  ///< the mapped file or the copied bytes
   std::vector<std::pair<std::string, std::string>> metadata_;
+  // Positions by name: a Hugging Face checkpoint has tens of thousands of tensors.
+  std::unordered_map<std::string, std::size_t> tensor_index_, metadata_index_;
 };
 
 }  // namespace rlmoe::io
