@@ -4,6 +4,7 @@
 // Under nvcc the Cuda backend comes with it.
 
 // core: macros, errors, tensor views, random numbers
+#include "rlmoe/core/bfloat16.hpp"
 #include "rlmoe/core/debug_checks.hpp"
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/host_device.hpp"

@@ -1,12 +1,15 @@
-// core/: tensor views, errors, the Philox generator and the sampling helpers.
+// core/: tensor views, errors, the Philox generator, the sampling helpers and bfloat16.
 #define BOOST_TEST_MODULE rlmoe core
 #include "support/boost_test.hpp"
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <map>
 #include <vector>
 
+#include "rlmoe/core/bfloat16.hpp"
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/philox.hpp"
 #include "rlmoe/core/random.hpp"
@@ -242,6 +245,104 @@ BOOST_AUTO_TEST_CASE(categorical_edge_cases) {
   BOOST_TEST(rlmoe::sample_categorical(3, wf, 0.25f) == 0);
   BOOST_TEST(rlmoe::sample_categorical(3, wf, 0.26f) == 1);
   BOOST_TEST(rlmoe::sample_categorical(3, wf, 0.51f) == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bfloat16)
+
+namespace {
+
+using rlmoe::bfloat16;
+
+float float_of_bits(std::uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+std::uint32_t bits_of(float f) {
+  std::uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+/// The bf16 nearest to x (ties to the even mantissa), found in float64 from the two bf16 values
+/// around x; independent of the bit trick under test. Infinity stands for 2^128, the step after
+/// the largest finite value, as in IEEE rounding.
+std::uint16_t reference_rounding(float x) {
+  if (std::isnan(x)) return 0x7FC0;
+  const std::uint32_t u = bits_of(x);
+  const std::uint16_t toward_zero = static_cast<std::uint16_t>(u >> 16);
+  if ((u & 0xFFFFu) == 0) return toward_zero;  // exactly representable (also the infinities)
+  const std::uint16_t away = static_cast<std::uint16_t>(toward_zero + 1);  // next magnitude, same sign
+  const auto value = [](std::uint16_t b) {
+    if ((b & 0x7FFFu) == 0x7F80u) return std::ldexp(1.0, 128);  // infinity, as a finite next step for the comparison
+    return static_cast<double>(float_of_bits(static_cast<std::uint32_t>(b) << 16));
+  };
+  const double below = std::abs(value(toward_zero)), above = std::abs(value(away)), magnitude = std::abs(static_cast<double>(x));
+  if (magnitude - below < above - magnitude) return toward_zero;
+  if (magnitude - below > above - magnitude) return away;
+  return (toward_zero & 1u) == 0 ? toward_zero : away;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_bf16_value_round_trips_through_float) {
+  for (std::uint32_t b = 0; b <= 0xFFFFu; ++b) {
+    const bfloat16 x = bfloat16::from_bits(static_cast<std::uint16_t>(b));
+    const float f = x;
+    BOOST_TEST_REQUIRE(bits_of(f) == b << 16);  // widening is exact
+    const std::uint16_t back = bfloat16(f).bits;
+    if (std::isnan(f))
+      BOOST_TEST_REQUIRE(back == 0x7FC0u);
+    else
+      BOOST_TEST_REQUIRE(back == b);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(rounds_to_nearest_even_like_a_float64_reference) {
+  // Every float whose low 16 bits are one of the interesting patterns (just below, at and just
+  // above the halfway point, and the extremes), for every upper half: all signs, binades,
+  // subnormals, the infinities and NaNs; plus a pseudo-random sample of all floats.
+  std::size_t checked = 0;
+  for (std::uint32_t upper = 0; upper <= 0xFFFFu; ++upper)
+    for (std::uint32_t lower : {0x0000u, 0x0001u, 0x7FFFu, 0x8000u, 0x8001u, 0xFFFFu}) {
+      const float x = float_of_bits(upper << 16 | lower);
+      BOOST_TEST_REQUIRE(bfloat16(x).bits == reference_rounding(x), "x = " << x << " (bits " << std::hex << bits_of(x) << ")");
+      ++checked;
+    }
+  std::uint32_t state = 12345;
+  for (int i = 0; i < 1000000; ++i) {
+    state = state * 1664525u + 1013904223u;
+    const float x = float_of_bits(state);
+    BOOST_TEST_REQUIRE(bfloat16(x).bits == reference_rounding(x), "x = " << x);
+    ++checked;
+  }
+  BOOST_TEST(checked == 65536u * 6u + 1000000u);
+}
+
+BOOST_AUTO_TEST_CASE(named_cases) {
+  BOOST_TEST(bfloat16(1.0f).bits == 0x3F80u);
+  BOOST_TEST(bfloat16(-2.0f).bits == 0xC000u);
+  BOOST_TEST(float(bfloat16(1.00390625f)) == 1.0f);       // 1 + 2^-8: halfway, ties to even (down)
+  BOOST_TEST(float(bfloat16(1.01171875f)) == 1.015625f);  // 1 + 3 * 2^-8: halfway, ties to even (up)
+  BOOST_TEST(float(bfloat16(3.14159265f)) == 3.140625f);
+  const float largest = float_of_bits(0x7F7F0000u);      // 3.3895e38
+  BOOST_TEST(bfloat16(std::numeric_limits<float>::max()).bits == 0x7F80u);  // past largest + half a step: infinity
+  BOOST_TEST(bfloat16(largest).bits == 0x7F7Fu);
+  BOOST_TEST(bfloat16(-std::numeric_limits<float>::infinity()).bits == 0xFF80u);
+  BOOST_TEST(bfloat16(std::numeric_limits<float>::quiet_NaN()).bits == 0x7FC0u);
+  BOOST_TEST(bfloat16(-std::numeric_limits<float>::quiet_NaN()).bits == 0x7FC0u);
+  BOOST_TEST(bfloat16(float_of_bits(0x7F800001u)).bits == 0x7FC0u);  // a signalling NaN must not become infinity
+  BOOST_TEST(bfloat16(-0.0f).bits == 0x8000u);
+  BOOST_TEST(bfloat16(float_of_bits(0x00008000u)).bits == 0x0000u);  // the smallest subnormals: ties to even, to zero
+  BOOST_TEST(bfloat16(float_of_bits(0x00018000u)).bits == 0x0002u);
+  bfloat16 x = 1.0f;
+  x += 1.0f / 512;  // 1 + 2^-9 rounds back to 1: compound assignment rounds once per operation
+  BOOST_TEST(float(x) == 1.0f);
+  x *= 3.0f;
+  BOOST_TEST(float(x) == 3.0f);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

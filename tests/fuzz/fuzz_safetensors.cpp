@@ -20,6 +20,10 @@ void read_all(const rlmoe::io::SafetensorsFile& file) {
       case rlmoe::io::Dtype::F64:
         file.read_into<double>(t.name, t.shape, std::span<double>(reinterpret_cast<double*>(out.data()), out.size() / 8));
         break;
+      case rlmoe::io::Dtype::BF16:
+        file.read_into<rlmoe::bfloat16>(t.name, t.shape,
+                                        std::span<rlmoe::bfloat16>(reinterpret_cast<rlmoe::bfloat16*>(out.data()), out.size() / 2));
+        break;
       case rlmoe::io::Dtype::I32:
         file.read_into<std::int32_t>(t.name, t.shape,
                                      std::span<std::int32_t>(reinterpret_cast<std::int32_t*>(out.data()), out.size() / 4));

@@ -2,6 +2,8 @@
 """Loads a checkpoint written by rlmoe with the Python safetensors library and compares every
 tensor's shape and sum with what rlmoe reported; recomputes rlmoe's checksums with Python's zlib
 (each tensor's CRC-32, and the header's over its metadata, names, dtypes, shapes and offsets).
+Then bfloat16 both ways: rlmoe's BF16 tensors load in safetensors and equal ml_dtypes' rounding
+of the same floats, and a BF16 file written by safetensors reads in rlmoe with the same bits.
 
     check_with_python_safetensors.py <write_checkpoint_sample> <scratch dir>    exit 77 without safetensors
 """
@@ -15,10 +17,11 @@ import zlib
 try:
     import numpy as np
     from safetensors import safe_open
-    from safetensors.numpy import load_file
+    from safetensors.numpy import load_file, save_file
+    import ml_dtypes
 except ImportError:
     # Under CI a cross-check that cannot run is a failure, never a silent skip.
-    print("numpy or safetensors is not installed: " + ("failing (CI=true)" if os.environ.get("CI") == "true" else "skipping"))
+    print("numpy, safetensors or ml_dtypes is not installed: " + ("failing (CI=true)" if os.environ.get("CI") == "true" else "skipping"))
     sys.exit(1 if os.environ.get("CI") == "true" else 77)
 
 writer, scratch = sys.argv[1], sys.argv[2]
@@ -74,6 +77,32 @@ if metadata.get("header_crc32") != str(crc):
     problems.append(f"header_crc32 = {metadata.get('header_crc32')!r}, but the header's fields give {crc}")
 os.remove(path)
 print(f"{len(expected)} tensors read by safetensors {'' if problems else 'match'}")
+
+# bfloat16, rlmoe -> Python: rlmoe's rounding against ml_dtypes' (round to nearest even), bit for bit.
+bf16_path = os.path.join(scratch, "rlmoe_bf16.safetensors")
+subprocess.run([writer, "--bf16", bf16_path], check=True)
+written = load_file(bf16_path)
+inputs, rounded = written["inputs"], written["rounded"]
+if rounded.dtype != ml_dtypes.bfloat16:
+    problems.append(f"rounded: dtype {rounded.dtype}, not bfloat16")
+else:
+    with np.errstate(invalid="ignore"):  # casting NaN is what is tested
+        theirs = inputs.astype(ml_dtypes.bfloat16)
+    nan = np.isnan(inputs)
+    differ = (rounded.view(np.uint16) != theirs.view(np.uint16)) & ~nan
+    differ |= nan & ~np.isnan(rounded.astype(np.float32))
+    print(f"{int(differ.sum())} of {inputs.size} bf16 roundings by rlmoe differ from ml_dtypes'")
+    for i in np.flatnonzero(differ)[:10]:
+        problems.append(f"bf16({inputs[i]!r}): rlmoe {rounded.view(np.uint16)[i]:#06x}, ml_dtypes {theirs.view(np.uint16)[i]:#06x}")
+    # Python -> rlmoe: safetensors writes ml_dtypes' rounding; rlmoe reads it and compares with its own.
+    python_path = os.path.join(scratch, "python_bf16.safetensors")
+    save_file({"inputs": inputs, "rounded": theirs}, python_path)
+    check = subprocess.run([writer, "--check-bf16", python_path], capture_output=True, text=True)
+    print(check.stdout.strip())
+    if check.returncode != 0:
+        problems.append("rlmoe read a BF16 file written by safetensors differently: " + check.stderr.strip())
+    os.remove(python_path)
+os.remove(bf16_path)
 for p in problems:
     print("  " + p)
 sys.exit(1 if problems else 0)

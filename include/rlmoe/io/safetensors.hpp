@@ -39,6 +39,7 @@
 #endif
 #include <zlib.h>
 
+#include "rlmoe/core/bfloat16.hpp"
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/types.hpp"
 #include "rlmoe/io/json.hpp"
@@ -46,12 +47,13 @@
 
 namespace rlmoe::io {
 
-enum class Dtype { F32, F64, I32, I64, U8 };
+enum class Dtype { F32, F64, BF16, I32, I64, U8 };
 
 inline std::string_view dtype_name(Dtype d) {
   switch (d) {
     case Dtype::F32: return "F32";
     case Dtype::F64: return "F64";
+    case Dtype::BF16: return "BF16";
     case Dtype::I32: return "I32";
     case Dtype::I64: return "I64";
     case Dtype::U8: return "U8";
@@ -63,6 +65,7 @@ inline std::size_t dtype_size(Dtype d) {
   switch (d) {
     case Dtype::F32: case Dtype::I32: return 4;
     case Dtype::F64: case Dtype::I64: return 8;
+    case Dtype::BF16: return 2;
     case Dtype::U8: return 1;
   }
   return 0;
@@ -72,6 +75,7 @@ template <class T>
 constexpr Dtype dtype_of() {
   if constexpr (std::is_same_v<T, float>) return Dtype::F32;
   else if constexpr (std::is_same_v<T, double>) return Dtype::F64;
+  else if constexpr (std::is_same_v<T, bfloat16>) return Dtype::BF16;
   else if constexpr (std::is_same_v<T, std::int32_t>) return Dtype::I32;
   else if constexpr (std::is_same_v<T, std::int64_t>) return Dtype::I64;
   else if constexpr (std::is_same_v<T, std::uint8_t>) return Dtype::U8;
@@ -372,7 +376,7 @@ class SafetensorsFile {
       info.name = name;
       const std::string& dtype = entry.at("dtype", what).string(what + " dtype");
       bool known = false;
-      for (Dtype d : {Dtype::F32, Dtype::F64, Dtype::I32, Dtype::I64, Dtype::U8})
+      for (Dtype d : {Dtype::F32, Dtype::F64, Dtype::BF16, Dtype::I32, Dtype::I64, Dtype::U8})
         if (dtype == dtype_name(d)) info.dtype = d, known = true;
       if (!known) throw fail(what, " has dtype ", dtype, ", which rlmoe does not read");
       // Its size in bytes, every product checked: a shape of [2^62, 4] must not wrap to 0.
