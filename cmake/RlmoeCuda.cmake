@@ -34,8 +34,8 @@ endif()
 
 # rlmoe::cuda (target rlmoe_cuda, exported as rlmoe::cuda in its own file so that projects that do
 # not ask for it need no CUDA toolkit): rlmoe::rlmoe plus what CUDA translation units need, namely
-# C++20 (passed as a flag, since CMake 3.25 does not know nvcc's C++20 dialect), the runtime and
-# cuBLAS, device lambdas for parallel_for, constexpr std:: helpers in device code, OpenMP for the
+# C++20 (passed as a flag, since CMake 3.25 does not know nvcc's C++20 dialect), the runtime,
+# cuBLAS and cuBLASLt, device lambdas for parallel_for, constexpr std:: helpers in device code, OpenMP for the
 # Host backend used in the same file, and Eigen kept to host code.
 function(rlmoe_add_cuda_target library)
   if(NOT RLMOE_WITH_CUDA)
@@ -44,7 +44,7 @@ function(rlmoe_add_cuda_target library)
   add_library(rlmoe_cuda INTERFACE)
   add_library(rlmoe::cuda ALIAS rlmoe_cuda)
   set_target_properties(rlmoe_cuda PROPERTIES EXPORT_NAME cuda)
-  target_link_libraries(rlmoe_cuda INTERFACE ${library} CUDA::cudart CUDA::cublas)
+  target_link_libraries(rlmoe_cuda INTERFACE ${library} CUDA::cudart CUDA::cublas CUDA::cublasLt)
   target_compile_options(rlmoe_cuda INTERFACE
     $<$<COMPILE_LANGUAGE:CUDA>:-std=c++20 --extended-lambda --expt-relaxed-constexpr -Xcompiler=-fopenmp>)
   target_compile_definitions(rlmoe_cuda INTERFACE $<$<COMPILE_LANGUAGE:CUDA>:EIGEN_NO_CUDA>)

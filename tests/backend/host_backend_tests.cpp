@@ -84,6 +84,8 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(host_gemm)
 BOOST_AUTO_TEST_CASE(float32) { t::check_gemm<Host, float>(Host{}); }
 BOOST_AUTO_TEST_CASE(float64) { t::check_gemm<Host, double>(Host{}); }
+BOOST_AUTO_TEST_CASE(bfloat16_into_float32) { t::check_gemm_bf16<Host, float>(Host{}); }
+BOOST_AUTO_TEST_CASE(bfloat16_into_bfloat16) { t::check_gemm_bf16<Host, rlmoe::bfloat16>(Host{}); }
 BOOST_AUTO_TEST_CASE(same_bits_for_every_thread_count) {
   // Real values, so that the order of additions shows in the bits; large enough for many blocks.
   for (auto [ta, tb] : {std::pair{rlmoe::Transpose::No, rlmoe::Transpose::No}, std::pair{rlmoe::Transpose::Yes, rlmoe::Transpose::Yes}}) {

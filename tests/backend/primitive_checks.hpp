@@ -373,9 +373,9 @@ struct BackendMatrix {
 };
 
 /// alpha * op(A) * op(B) + beta * C in float64, with beta == 0 not reading C.
-template <class T>
+template <class T, class TC>
 std::vector<double> reference_gemm(Transpose ta, Transpose tb, double alpha, const HostMatrix<T>& a,
-                                   const HostMatrix<T>& b, double beta, const HostMatrix<T>& c) {
+                                   const HostMatrix<T>& b, double beta, const HostMatrix<TC>& c) {
   const index_t m = c.rows, n = c.cols, k = ta == Transpose::Yes ? a.rows : a.cols;
   std::vector<double> out(static_cast<std::size_t>(c.storage.size()));
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<double>(c.storage[i]);  // padding kept
@@ -452,6 +452,62 @@ void check_gemm(const B& backend) {
   BOOST_TEST(throws_with<ShapeError>(
       [&] { gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), da.view, db.view, T(0), strided); },
       {"gemm: C", "unit stride"}));
+}
+
+/// bfloat16 A and B, C in float or bfloat16 (Out). Small integers first, whose products and sums
+/// are exact in float, so C must be the exact result rounded once; then real values against a
+/// float64 reference of the same bf16 inputs, within float accumulation's bound plus C's rounding.
+template <class B, class Out>
+void check_gemm_bf16(const B& backend) {
+  const auto rounded_once = [](const std::vector<double>& exact) {
+    std::vector<double> out(exact.size());
+    for (std::size_t i = 0; i < exact.size(); ++i) out[i] = static_cast<double>(static_cast<float>(Out(static_cast<float>(exact[i]))));
+    return out;
+  };
+  std::uint64_t seed = 900;
+  for (const GemmShape& s : kGemmShapes)
+    for (Transpose ta : {Transpose::No, Transpose::Yes})
+      for (Transpose tb : {Transpose::No, Transpose::Yes})
+        for (double beta : {0.0, -1.0}) {
+          const std::string what = "bf16 gemm " + std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) +
+                                   " " + name(ta) + name(tb) + " beta " + std::to_string(beta);
+          const GemmOperands<bfloat16> ops(s, ta, tb, 3, false, seed += 3);
+          HostMatrix<Out> c_start(s.m, s.n, 3, random_integers<Out>(static_cast<std::size_t>(s.m * s.n), seed + 7, -4, 4));
+          if (beta == 0.0)  // BLAS semantics: C is not read
+            for (index_t i = 0; i < s.m; ++i)
+              for (index_t j = 0; j < s.n; ++j) c_start.storage[static_cast<std::size_t>(i * c_start.ld + j)] = std::numeric_limits<Out>::quiet_NaN();
+          BackendMatrix<bfloat16, B> a(backend, ops.a), b(backend, ops.b);
+          BackendMatrix<Out, B> c(backend, c_start);
+          gemm<B, Out>(backend, ta, tb, 2.0f, MatrixView<const bfloat16>(a.view), MatrixView<const bfloat16>(b.view),
+                       static_cast<float>(beta), c.view);
+          const auto expected = rounded_once(reference_gemm(ta, tb, 2.0, ops.a, ops.b, beta, c_start));
+          check_close(as_double(to_host(backend, c.buffer.view())), expected, 0.0, 0.0, what);
+        }
+  // Real values in [-1, 1].
+  const GemmShape s{65, 47, 300};
+  const HostMatrix<bfloat16> a(s.m, s.k, 0, random_uniform<bfloat16>(static_cast<std::size_t>(s.m * s.k), 11));
+  const HostMatrix<bfloat16> b(s.k, s.n, 0, random_uniform<bfloat16>(static_cast<std::size_t>(s.k * s.n), 12));
+  const HostMatrix<Out> c0(s.m, s.n, 0, random_uniform<Out>(static_cast<std::size_t>(s.m * s.n), 13));
+  BackendMatrix<bfloat16, B> da(backend, a), db(backend, b);
+  BackendMatrix<Out, B> dc(backend, c0);
+  gemm<B, Out>(backend, Transpose::No, Transpose::No, 1.0f,
+               MatrixView<const bfloat16>(da.view), MatrixView<const bfloat16>(db.view), 0.5f, dc.view);
+  const auto expected = reference_gemm(Transpose::No, Transpose::No, 1.0, a, b, 0.5, c0);
+  const auto got = as_double(to_host(backend, dc.buffer.view()));
+  // |a|, |b| <= 1: float accumulation errs by at most k * eps_float * k (+ beta C's rounding); C
+  // then rounds once, by at most half a bf16 step of the result.
+  const double accumulation = static_cast<double>(s.k) * std::numeric_limits<float>::epsilon() * (static_cast<double>(s.k) + 1.0);
+  const double c_rounding = std::is_same_v<Out, bfloat16> ? 0.5 * std::ldexp(1.0, -7) : 0.0;
+  std::size_t outside = 0;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    if (!(std::abs(got[i] - expected[i]) <= accumulation + c_rounding * (std::abs(expected[i]) + accumulation))) ++outside;
+  BOOST_TEST(outside == 0u, "bf16 gemm real values: " << outside << " of " << got.size() << " outside the error bound");
+  BOOST_TEST(throws_with<ShapeError>(
+      [&] {
+        gemm<B, Out>(backend, Transpose::No, Transpose::No, 1.0f, MatrixView<const bfloat16>(da.view),
+                     MatrixView<const bfloat16>(da.view), 0.0f, dc.view);
+      },
+      {"gemm", "op(A) has shape [65, 300]", "inner extents"}));
 }
 
 template <class B, class T>

@@ -338,6 +338,15 @@ BOOST_AUTO_TEST_CASE(named_cases) {
   BOOST_TEST(bfloat16(-0.0f).bits == 0x8000u);
   BOOST_TEST(bfloat16(float_of_bits(0x00008000u)).bits == 0x0000u);  // the smallest subnormals: ties to even, to zero
   BOOST_TEST(bfloat16(float_of_bits(0x00018000u)).bits == 0x0002u);
+  using limits = std::numeric_limits<bfloat16>;
+  BOOST_TEST(float(limits::epsilon()) == std::ldexp(1.0f, 1 - limits::digits));  // 1 + epsilon is the next value
+  BOOST_TEST(float(bfloat16(1.0f + float(limits::epsilon()))) == 1.0f + float(limits::epsilon()));
+  BOOST_TEST(float(limits::max()) == largest);
+  BOOST_TEST(float(limits::lowest()) == -largest);
+  BOOST_TEST(float(limits::min()) == std::numeric_limits<float>::min());
+  BOOST_TEST(float(limits::denorm_min()) == std::ldexp(1.0f, -133));
+  BOOST_TEST(std::isinf(float(limits::infinity())));
+  BOOST_TEST(std::isnan(float(limits::quiet_NaN())));
   bfloat16 x = 1.0f;
   x += 1.0f / 512;  // 1 + 2^-9 rounds back to 1: compound assignment rounds once per operation
   BOOST_TEST(float(x) == 1.0f);

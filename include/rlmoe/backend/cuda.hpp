@@ -1,5 +1,5 @@
 #pragma once
-// The Cuda backend: one CUDA stream, a cuBLAS handle bound to it and a reusable device workspace
+// The Cuda backend: one CUDA stream, cuBLAS and cuBLASLt handles and a reusable device workspace
 // (for CUB temporary storage and other scratch). Every operation called with a Cuda object is
 // enqueued on its stream and returns without waiting; synchronize(cuda) waits. Copies of a Cuda
 // object share the stream, handle and workspace (the last copy releases them), so layers and
@@ -7,6 +7,7 @@
 //
 // This header compiles with any C++ compiler that sees the CUDA toolkit's headers; the kernels of
 // the Cuda primitives (backend/cuda/*.cuh) need nvcc.
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
@@ -32,6 +33,7 @@ class Cuda {
     RLMOE_CUDA_CHECK(cudaStreamCreateWithFlags(&state_->stream, cudaStreamNonBlocking));
     RLMOE_CUBLAS_CHECK(cublasCreate(&state_->cublas));
     RLMOE_CUBLAS_CHECK(cublasSetStream(state_->cublas, state_->stream));
+    RLMOE_CUBLAS_CHECK(cublasLtCreate(&state_->cublas_lt));  // cuBLASLt takes the stream per call
     // Keep freed memory in the pool instead of returning it to the driver at every synchronisation,
     // so that stream-ordered allocations of temporaries stay cheap.
     cudaMemPool_t pool = nullptr;
@@ -43,6 +45,7 @@ class Cuda {
   [[nodiscard]] int device() const { return state_->device; }
   [[nodiscard]] cudaStream_t stream() const { return state_->stream; }
   [[nodiscard]] cublasHandle_t cublas() const { return state_->cublas; }
+  [[nodiscard]] cublasLtHandle_t cublas_lt() const { return state_->cublas_lt; }
   [[nodiscard]] int multiprocessor_count() const { return state_->multiprocessors; }
 
   /// Device scratch memory of at least `bytes`. The memory belongs to work enqueued on stream()
@@ -67,6 +70,7 @@ class Cuda {
     int multiprocessors = 0;
     cudaStream_t stream = nullptr;
     cublasHandle_t cublas = nullptr;
+    cublasLtHandle_t cublas_lt = nullptr;
     void* workspace = nullptr;
     std::size_t workspace_bytes = 0;
 
@@ -77,6 +81,7 @@ class Cuda {
       if (workspace != nullptr) cudaFreeAsync(workspace, stream);
       if (stream != nullptr) cudaStreamSynchronize(stream);
       if (cublas != nullptr) cublasDestroy(cublas);
+      if (cublas_lt != nullptr) cublasLtDestroy(cublas_lt);
       if (stream != nullptr) cudaStreamDestroy(stream);
     }
   };

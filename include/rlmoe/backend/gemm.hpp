@@ -4,9 +4,15 @@
 // is X or its transpose, beta == 0 means C is not read (NaNs in C do not propagate), and k == 0
 // gives C = beta * C. Eigen on Host (the same bits for every thread count), cuBLAS on Cuda (full
 // fp32/fp64 precision, no TF32).
+//
+// Mixed precision: A and B in bfloat16, C in float or bfloat16, products accumulated in float and
+// C rounded once when stored (the tensor cores' contract). Cuda runs it through cuBLASLt; Host
+// widens the operands to float (exactly) and runs the float product, so Host and Cuda agree to
+// float rounding before C's own rounding.
 #include <algorithm>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include <Eigen/Core>
 #if defined(_OPENMP)
@@ -16,6 +22,7 @@
 #include "rlmoe/backend/backend.hpp"
 #include "rlmoe/backend/host.hpp"
 #include "rlmoe/backend/parallel_for.hpp"
+#include "rlmoe/core/bfloat16.hpp"
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/tensor_view.hpp"
@@ -24,16 +31,22 @@ namespace rlmoe {
 
 enum class Transpose : bool { No = false, Yes = true };
 
-/// One product C = alpha * op(A) * op(B) + beta * C.
-template <class T>
+/// The type of alpha, beta and the accumulation of a product of `In`s: double for double, float
+/// for float and bfloat16.
+template <class In>
+using gemm_scalar_t = std::conditional_t<std::is_same_v<In, double>, double, float>;
+
+/// One product C = alpha * op(A) * op(B) + beta * C; A and B of `In`, C of `Out`.
+template <class In, class Out = In>
 struct GemmProblem {
+  using Scalar = gemm_scalar_t<In>;
   Transpose trans_a = Transpose::No;
   Transpose trans_b = Transpose::No;
-  T alpha = T(1);
-  MatrixView<const T> a;
-  MatrixView<const T> b;
-  T beta = T(0);
-  MatrixView<T> c;
+  Scalar alpha = Scalar(1);
+  MatrixView<const In> a;
+  MatrixView<const In> b;
+  Scalar beta = Scalar(0);
+  MatrixView<Out> c;
 
   [[nodiscard]] index_t m() const { return c.extent(0); }
   [[nodiscard]] index_t n() const { return c.extent(1); }
@@ -62,8 +75,8 @@ Extents<2> op_shape(const MatrixView<T>& m, Transpose t) {
 }
 
 /// Checks one problem's shapes and layouts; `where` names the call, e.g. "grouped_gemm: problem 3".
-template <class T>
-void check_gemm(const GemmProblem<T>& p, std::string_view where) {
+template <class In, class Out>
+void check_gemm(const GemmProblem<In, Out>& p, std::string_view where) {
   require_blas_layout(p.a, std::string(where) + ": A");
   require_blas_layout(p.b, std::string(where) + ": B");
   require_blas_layout(p.c, std::string(where) + ": C");
@@ -77,21 +90,32 @@ void check_gemm(const GemmProblem<T>& p, std::string_view where) {
               " but op(A) * op(B) has shape ", product);
 }
 
-template <class T>
+template <class T, class Scalar>
 struct ScaleMatrix {
   MatrixView<T> c;
-  T beta;
+  Scalar beta;
   RLMOE_HOST_DEVICE void operator()(index_t i) const {
     T& x = c.at_flat(i);
-    x = beta == T(0) ? T(0) : beta * x;
+    x = beta == Scalar(0) ? T(Scalar(0)) : T(beta * Scalar(x));
   }
 };
 
 /// C = beta * C with BLAS's beta == 0 convention: what a product with k == 0 reduces to.
-template <Backend B, class T>
-void scale_matrix(const B& backend, MatrixView<T> c, T beta) {
-  if (beta != T(1)) parallel_for(backend, c.size(), ScaleMatrix<T>{c, beta});
+template <Backend B, class T, class Scalar>
+void scale_matrix(const B& backend, MatrixView<T> c, Scalar beta) {
+  if (beta != Scalar(1)) parallel_for(backend, c.size(), ScaleMatrix<T, Scalar>{c, beta});
 }
+
+/// to(i, j) = from(i, j), converting (bfloat16 to float is exact; float to bfloat16 rounds).
+template <class From, class To>
+struct ConvertMatrix {
+  MatrixView<const From> from;
+  MatrixView<To> to;
+  RLMOE_HOST_DEVICE void operator()(index_t i) const {
+    const index_t columns = to.extent(1), r = i / columns, c = i - r * columns;
+    to(r, c) = To(from(r, c));
+  }
+};
 
 }  // namespace detail
 
@@ -131,6 +155,7 @@ struct Gemm<Host> {
   }
 
   template <class T>
+    requires std::is_floating_point_v<T>
   static void run(const Host& host, const GemmProblem<T>& p) {
     if (p.m() == 0 || p.n() == 0) return;
     if (p.k() == 0 || p.alpha == T(0)) {
@@ -151,6 +176,34 @@ struct Gemm<Host> {
         const index_t begin = block * rows;
         run_rows(p, begin, std::min(p.m(), begin + rows) - begin);
       }
+    }
+  }
+
+  /// bfloat16 operands: widened to float (exact), the float product, C rounded once when stored.
+  template <class Out>
+  static void run(const Host& host, const GemmProblem<bfloat16, Out>& p) {
+    if (p.m() == 0 || p.n() == 0) return;
+    if (p.k() == 0 || p.alpha == 0.0f) {
+      detail::scale_matrix(host, p.c, p.beta);
+      return;
+    }
+    const auto widened = [&](MatrixView<const bfloat16> x, std::vector<float>& storage) {
+      storage.resize(static_cast<std::size_t>(x.size()));
+      const MatrixView<float> wide(storage.data(), x.shape());
+      parallel_for(host, x.size(), detail::ConvertMatrix<bfloat16, float>{x, wide});
+      return MatrixView<const float>(wide);
+    };
+    std::vector<float> a, b, c;
+    GemmProblem<float> wide{p.trans_a, p.trans_b, p.alpha, widened(p.a, a), widened(p.b, b), p.beta, {}};
+    if constexpr (std::is_same_v<Out, float>) {
+      wide.c = p.c;
+      run(host, wide);
+    } else {
+      c.resize(static_cast<std::size_t>(p.c.size()));
+      wide.c = MatrixView<float>(c.data(), p.c.shape());
+      if (p.beta != 0.0f) parallel_for(host, p.c.size(), detail::ConvertMatrix<bfloat16, float>{p.c, wide.c});
+      run(host, wide);
+      parallel_for(host, p.c.size(), detail::ConvertMatrix<float, bfloat16>{wide.c, p.c});
     }
   }
 
@@ -186,6 +239,16 @@ void gemm(const B& backend, Transpose trans_a, Transpose trans_b, std::type_iden
           std::type_identity_t<MatrixView<const T>> a, std::type_identity_t<MatrixView<const T>> b,
           std::type_identity_t<T> beta, MatrixView<T> c) {
   const GemmProblem<T> problem{trans_a, trans_b, alpha, a, b, beta, c};
+  detail::check_gemm(problem, "gemm");
+  impl::Gemm<B>::run(backend, problem);
+}
+
+/// bfloat16 A and B, float accumulation, C in float or bfloat16 (rounded once).
+template <Backend B, class Out>
+  requires(std::is_same_v<Out, float> || std::is_same_v<Out, bfloat16>)
+void gemm(const B& backend, Transpose trans_a, Transpose trans_b, float alpha, MatrixView<const bfloat16> a,
+          MatrixView<const bfloat16> b, float beta, MatrixView<Out> c) {
+  const GemmProblem<bfloat16, Out> problem{trans_a, trans_b, alpha, a, b, beta, c};
   detail::check_gemm(problem, "gemm");
   impl::Gemm<B>::run(backend, problem);
 }

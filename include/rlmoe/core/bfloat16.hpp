@@ -11,6 +11,7 @@
 // device buffer of it goes to cuBLASLt as CUDA_R_16BF.
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "rlmoe/core/host_device.hpp"
 
@@ -56,3 +57,28 @@ struct bfloat16 {
 static_assert(sizeof(bfloat16) == 2 && alignof(bfloat16) == 2, "bfloat16 must have __nv_bfloat16's layout");
 
 }  // namespace rlmoe
+
+/// The numeric limits of bfloat16 (8 significant bits, float32's exponent range), so that
+/// tolerances and sentinels written for float and double serve it too.
+template <>
+struct std::numeric_limits<rlmoe::bfloat16> {
+  static constexpr bool is_specialized = true;
+  static constexpr bool is_signed = true;
+  static constexpr bool is_integer = false;
+  static constexpr bool is_exact = false;
+  static constexpr bool has_infinity = true;
+  static constexpr bool has_quiet_NaN = true;
+  static constexpr std::float_round_style round_style = std::round_to_nearest;
+  static constexpr int digits = 8;
+  static constexpr int radix = 2;
+  static constexpr int min_exponent = -125;
+  static constexpr int max_exponent = 128;
+  static rlmoe::bfloat16 min() { return rlmoe::bfloat16::from_bits(0x0080u); }  // smallest normal, 2^-126
+  static rlmoe::bfloat16 max() { return rlmoe::bfloat16::from_bits(0x7F7Fu); }
+  static rlmoe::bfloat16 lowest() { return rlmoe::bfloat16::from_bits(0xFF7Fu); }
+  static rlmoe::bfloat16 epsilon() { return rlmoe::bfloat16::from_bits(0x3C00u); }  // 2^-7
+  static rlmoe::bfloat16 round_error() { return rlmoe::bfloat16::from_bits(0x3F00u); }  // 0.5
+  static rlmoe::bfloat16 infinity() { return rlmoe::bfloat16::from_bits(0x7F80u); }
+  static rlmoe::bfloat16 quiet_NaN() { return rlmoe::bfloat16::from_bits(0x7FC0u); }
+  static rlmoe::bfloat16 denorm_min() { return rlmoe::bfloat16::from_bits(0x0001u); }
+};
