@@ -1,5 +1,5 @@
-// Backend primitives: copy (the bandwidth ceiling), reduce, segmented reduce, scan, sort, gemm and
-// grouped gemm. One JSON line per case with the median time and the achieved GB/s (memory-bound
+// Backend primitives: copy (the bandwidth ceiling), reduce, segmented reduce, scan, sort, gemm (fp32,
+// and bf16 with fp32 accumulation) and grouped gemm. One JSON line per case with the median time and the achieved GB/s (memory-bound
 // primitives, counting each input read once and each output written once, against the measured
 // copy bandwidth) or GFLOP/s (products).
 //
@@ -135,6 +135,22 @@ void bench_gemm(const B& backend, const Sizes& s) {
       .add("gflop_per_s", 2.0 * n * n * n / (ms * 1e-3) / 1e9).print();
 }
 
+/// bfloat16 A and B with float accumulation (tensor cores on Cuda), C in float and in bfloat16: the
+/// rate that model FLOPs utilisation is measured against.
+template <rlmoe::Backend B, class Out>
+void bench_gemm_bf16(const B& backend, const Sizes& s, const char* name) {
+  const index_t n = s.gemm;
+  Buffer<rlmoe::bfloat16, B> a = rlmoe::bench::random_buffer<B, rlmoe::bfloat16>(backend, n * n, 6);
+  Buffer<rlmoe::bfloat16, B> b = rlmoe::bench::random_buffer<B, rlmoe::bfloat16>(backend, n * n, 7);
+  Buffer<Out, B> c(backend, n * n);
+  const rlmoe::MatrixView<const rlmoe::bfloat16> av = a.view(n, n), bv = b.view(n, n);
+  const double ms = median_ms(
+      backend, [&] { rlmoe::gemm<B, Out>(backend, rlmoe::Transpose::No, rlmoe::Transpose::No, 1.0f, av, bv, 0.0f, c.view(n, n)); },
+      2, s.repetitions);
+  line(backend, name).add("m", n).add("n", n).add("k", n).add("median_ms", ms)
+      .add("gflop_per_s", 2.0 * n * n * n / (ms * 1e-3) / 1e9).print();
+}
+
 /// The up-projection of an MoE layer: each expert multiplies its routed rows [m_e x width] by
 /// its weights [width x hidden], with m_e skewed across experts as routing makes it.
 template <rlmoe::Backend B>
@@ -174,6 +190,8 @@ void run_all(const B& backend, const Sizes& sizes) {
   bench_scan(backend, sizes, copy_gbs);
   bench_sort(backend, sizes, copy_gbs);
   bench_gemm(backend, sizes);
+  bench_gemm_bf16<B, float>(backend, sizes, "gemm_bf16_into_f32");
+  bench_gemm_bf16<B, rlmoe::bfloat16>(backend, sizes, "gemm_bf16");
   bench_grouped_gemm(backend, sizes);
 }
 
