@@ -14,6 +14,7 @@ BOOST_AUTO_TEST_CASE(causal_attention) { t::check_attention(Host{}); }
 BOOST_AUTO_TEST_CASE(log_softmax_and_entropy) { t::check_log_softmax(Host{}); }
 BOOST_AUTO_TEST_CASE(embedding) { t::check_embedding(Host{}); }
 BOOST_AUTO_TEST_CASE(swiglu_mlp) { t::check_swiglu_mlp(Host{}); }
+BOOST_AUTO_TEST_CASE(bfloat16_against_float64) { t::check_layers_bf16(Host{}); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(nn_transformer)

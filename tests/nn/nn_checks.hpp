@@ -185,6 +185,125 @@ void check_swiglu_mlp(const B& backend) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// layers in bfloat16: inputs in bf16, computed in float, against the float64 references (and
+// finite differences) of the same inputs, which bf16 represents exactly: forwards within 1e-2,
+// gradients within 2e-2 (relative to the largest value), the budget of a few bf16 roundings of
+// intermediate and output values (2^-9 each).
+
+/// Values rounded to bf16, as float64 (exact).
+inline std::vector<double> bf16_values(const std::vector<double>& v) {
+  std::vector<double> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) out[i] = static_cast<double>(static_cast<float>(bfloat16(static_cast<float>(v[i]))));
+  return out;
+}
+
+inline std::vector<bfloat16> to_bf16(const std::vector<double>& v) { return {v.begin(), v.end()}; }
+
+template <class B, class T>
+std::vector<double> on(const B& backend, const Buffer<T, B>& buffer) {
+  return as_double(to_host(backend, buffer.view()));
+}
+
+template <class B>
+void check_layers_bf16(const B& backend) {
+  using bf16 = bfloat16;
+  constexpr double kForward = 1e-2, kBackward = 2e-2;
+  {  // RMSNorm
+    const index_t rows = 7, d = 10;
+    const auto x = bf16_values(random_uniform<double>(rows * d, 1, -2.0, 2.0)), w = bf16_values(random_uniform<double>(d, 2, 0.5, 1.5)),
+               dy = bf16_values(random_uniform<double>(rows * d, 3));
+    Buffer<bf16, B> xb = to_backend(backend, to_bf16(x)), wb = to_backend(backend, to_bf16(w)), y(backend, rows * d),
+                    dyb = to_backend(backend, to_bf16(dy)), dx(backend, rows * d);
+    Buffer<float, B> inv(backend, rows), dw = to_backend(backend, std::vector<float>(d, 0.0f));
+    layers::rmsnorm_forward<B, bf16>(backend, xb.view(rows, d), wb.view(), 1e-6f, y.view(rows, d), inv.view());
+    BOOST_TEST(relative_error(on(backend, y), reference_rmsnorm(x, w, d, 1e-6)) < kForward);
+    layers::rmsnorm_backward<B, bf16>(backend, xb.view(rows, d), wb.view(), inv.view(), dyb.view(rows, d), dx.view(rows, d), dw.view());
+    const auto fd_x = finite_differences(x, [&](const std::vector<double>& v) { return dot(dy, reference_rmsnorm(v, w, d, 1e-6)); });
+    const auto fd_w = finite_differences(w, [&](const std::vector<double>& v) { return dot(dy, reference_rmsnorm(x, v, d, 1e-6)); });
+    BOOST_TEST(relative_error(on(backend, dx), fd_x) < kBackward);
+    BOOST_TEST(relative_error(on(backend, dw), fd_w) < kBackward);
+  }
+  {  // RoPE
+    const index_t rows = 6, heads = 2, dh = 8, width = heads * dh;
+    const auto x = bf16_values(random_uniform<double>(rows * width, 4));
+    const std::vector<std::int32_t> positions = {0, 1, 2, 5, 17, 300};
+    Buffer<bf16, B> xb = to_backend(backend, to_bf16(x));
+    Buffer<std::int32_t, B> pos = to_backend(backend, positions);
+    parallel_for(backend, rows * width / 2, layers::RotaryEmbedding<bf16>{xb.view(rows, width), pos.view(), dh, 10000.0, false});
+    BOOST_TEST(relative_error(on(backend, xb), reference_rope(x, positions, heads, dh, 10000.0)) < kForward);
+  }
+  {  // SwiGLU feed-forward block
+    const index_t rows = 5, d = 6, h = 7;
+    const auto x = bf16_values(random_uniform<double>(rows * d, 14)), wgu = bf16_values(random_uniform<double>(d * 2 * h, 15)),
+               wd = bf16_values(random_uniform<double>(h * d, 16)), dy = bf16_values(random_uniform<double>(rows * d, 17));
+    Buffer<bf16, B> xb = to_backend(backend, to_bf16(x)), wgub = to_backend(backend, to_bf16(wgu)), wdb = to_backend(backend, to_bf16(wd)),
+                    y(backend, rows * d), gate_up(backend, rows * 2 * h), hidden(backend, rows * h), dyb = to_backend(backend, to_bf16(dy)),
+                    dx(backend, rows * d), d_gate_up(backend, rows * 2 * h), d_hidden(backend, rows * h);
+    Buffer<float, B> g_wgu = to_backend(backend, std::vector<float>(d * 2 * h, 0.0f)), g_wd = to_backend(backend, std::vector<float>(h * d, 0.0f));
+    layers::swiglu_mlp_forward<B, bf16>(backend, xb.view(rows, d), wgub.view(d, 2 * h), wdb.view(h, d),
+                                        {gate_up.view(rows, 2 * h), hidden.view(rows, h)}, y.view(rows, d));
+    BOOST_TEST(relative_error(on(backend, y), reference_swiglu(x, wgu, wd, d, h)) < kForward);
+    layers::swiglu_mlp_backward<B, bf16>(backend, xb.view(rows, d), wgub.view(d, 2 * h), wdb.view(h, d),
+                                         layers::SwigluActivations<const bf16>{gate_up.view(rows, 2 * h), hidden.view(rows, h)},
+                                         dyb.view(rows, d), {d_gate_up.view(rows, 2 * h), d_hidden.view(rows, h)}, g_wgu.view(d, 2 * h),
+                                         g_wd.view(h, d), dx.view(rows, d));
+    const auto f = [&](const std::vector<double>& xx, const std::vector<double>& a, const std::vector<double>& b) {
+      return dot(dy, reference_swiglu(xx, a, b, d, h));
+    };
+    BOOST_TEST(relative_error(on(backend, dx), finite_differences(x, [&](const auto& v) { return f(v, wgu, wd); })) < kBackward);
+    BOOST_TEST(relative_error(on(backend, g_wgu), finite_differences(wgu, [&](const auto& v) { return f(x, v, wd); })) < kBackward);
+    BOOST_TEST(relative_error(on(backend, g_wd), finite_differences(wd, [&](const auto& v) { return f(x, wgu, v); })) < kBackward);
+  }
+  {  // log-softmax and entropy of bf16 logits, kept in float
+    const index_t rows = 6, vocab = 11;
+    const auto logits = bf16_values(random_uniform<double>(rows * vocab, 9, -3.0, 3.0));
+    const std::vector<std::int32_t> row_of = {0, 2, -1, 5, 3}, target = {4, 0, 0, 10, 7};
+    const auto a = random_uniform<double>(5, 10), c = random_uniform<double>(5, 11);
+    Buffer<bf16, B> lb = to_backend(backend, to_bf16(logits)), d_logits = to_backend(backend, std::vector<bf16>(rows * vocab, bf16(0.0f)));
+    Buffer<float, B> logp(backend, 5), entropy(backend, 5), ab = to_backend(backend, std::vector<float>(a.begin(), a.end())),
+                     cb = to_backend(backend, std::vector<float>(c.begin(), c.end()));
+    Buffer<std::int32_t, B> rb = to_backend(backend, row_of), tb = to_backend(backend, target);
+    parallel_for(backend, 5, layers::TokenLogProbs<bf16>{lb.view(rows, vocab), rb.view(), tb.view(), logp.view(), entropy.view()});
+    std::vector<double> expected_logp(5, 0.0), expected_entropy(5, 0.0);
+    for (std::size_t i = 0; i < 5; ++i)
+      if (row_of[i] >= 0) std::tie(expected_logp[i], expected_entropy[i]) = reference_log_softmax(&logits[row_of[i] * vocab], vocab, target[i]);
+    BOOST_TEST(relative_error(on(backend, logp), expected_logp) < kForward);
+    BOOST_TEST(relative_error(on(backend, entropy), expected_entropy) < kForward);
+    parallel_for(backend, 5, layers::TokenLogProbsBackward<bf16>{lb.view(rows, vocab), rb.view(), tb.view(), ab.view(), cb.view(),
+                                                                 d_logits.view(rows, vocab)});
+    const auto objective = [&](const std::vector<double>& l) {
+      double j = 0.0;
+      for (std::size_t i = 0; i < 5; ++i) {
+        if (row_of[i] < 0) continue;
+        const auto [lp, h] = reference_log_softmax(&l[row_of[i] * vocab], vocab, target[i]);
+        j += a[i] * lp + c[i] * h;
+      }
+      return j;
+    };
+    BOOST_TEST(relative_error(on(backend, d_logits), finite_differences(logits, objective)) < kBackward);
+  }
+  {  // embedding: rows copied exactly, the table's gradient summed in float
+    const index_t vocab = 9, d = 5;
+    const std::vector<std::int32_t> tokens = {3, 0, 3, 8, 3, 1, 0};
+    const index_t n = static_cast<index_t>(tokens.size());
+    const auto table = to_bf16(random_uniform<double>(vocab * d, 12)), d_out = to_bf16(random_uniform<double>(tokens.size() * d, 13));
+    Buffer<bf16, B> tb = to_backend(backend, table), out(backend, n * d), dob = to_backend(backend, d_out);
+    Buffer<float, B> d_table = to_backend(backend, std::vector<float>(vocab * d, 1.0f));
+    Buffer<std::int32_t, B> tok = to_backend(backend, tokens);
+    layers::embedding_forward<B, bf16>(backend, tb.view(vocab, d), tok.view(), out.view(n, d));
+    std::vector<double> expected_out, expected_grad(vocab * d, 1.0);
+    for (index_t i = 0; i < n; ++i)
+      for (index_t c = 0; c < d; ++c) {
+        expected_out.push_back(table[tokens[i] * d + c]);
+        expected_grad[tokens[i] * d + c] += d_out[i * d + c];
+      }
+    check_equal(on(backend, out), expected_out, "bf16 embedding rows");
+    layers::embedding_backward<B, bf16>(backend, tok.view(), dob.view(n, d), d_table.view(vocab, d));
+    BOOST_TEST(relative_error(on(backend, d_table), expected_grad) < 1e-6);  // a few float additions of bf16 values
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Transformer
 
 /// A batch of three prompt + completion sequences of padded length 9.

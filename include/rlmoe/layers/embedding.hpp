@@ -2,7 +2,8 @@
 // Token embedding: h[n, :] = E[token[n], :]. Its backward, dE[v, :] += sum over the positions n
 // holding token v of dh[n, :], is a scatter-add with collisions; instead of atomics (whose order,
 // and so whose float result, changes run to run), positions are sorted by token with the stable
-// sort_pairs and each vocabulary row sums its positions in order: deterministic.
+// sort_pairs and each vocabulary row sums its positions in order: deterministic. The table's
+// gradient is a parameter gradient (master_t<T>: float for a bfloat16 table), summed in it.
 #include <algorithm>
 #include <bit>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include "rlmoe/backend/scan.hpp"
 #include "rlmoe/backend/sort.hpp"
 #include "rlmoe/core/host_device.hpp"
+#include "rlmoe/core/precision.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 
 namespace rlmoe::layers {
@@ -34,10 +36,10 @@ struct EmbeddingRowGradients {
   MatrixView<const T> d_out;                     ///< [N, d]
   VectorView<const std::int32_t> sorted_positions;  ///< positions sorted by token
   VectorView<const std::int32_t> row_offsets;    ///< [V + 1]
-  MatrixView<T> d_table;                         ///< [V, d], accumulated
+  MatrixView<master_t<T>> d_table;               ///< [V, d], accumulated
   RLMOE_HOST_DEVICE void operator()(index_t i) const {
     const index_t d = d_table.extent(1), v = i / d, c = i - v * d;
-    T sum = T(0);
+    master_t<T> sum = 0;
     for (index_t j = row_offsets[v]; j < row_offsets[v + 1]; ++j) sum += d_out(sorted_positions[j], c);
     d_table(v, c) += sum;
   }
@@ -58,7 +60,7 @@ void embedding_forward(const B& backend, MatrixView<const T> table, VectorView<c
 /// d_table += the gradient of out = table[tokens] given d_out. Tokens must lie in [0, V).
 template <Backend B, class T>
 void embedding_backward(const B& backend, VectorView<const std::int32_t> tokens, MatrixView<const T> d_out,
-                        MatrixView<T> d_table) {
+                        MatrixView<master_t<T>> d_table) {
   const index_t n = tokens.size(), vocab = d_table.extent(0);
   require_shape(d_out, Extents<2>{n, d_table.extent(1)}, "embedding_backward: d_out");
   Buffer<std::int32_t, B> positions(backend, n), sorted_tokens(backend, n), sorted_positions(backend, n), counts(backend, vocab),

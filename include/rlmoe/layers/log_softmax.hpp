@@ -6,10 +6,13 @@
 //   H = lse - sum_j p_j l_j                     d H / d l_v = -p_v (l_v - sum_j p_j l_j)
 // Output element i reads logits row rows[i] (-1: no row, output 0) and target targets[i]; each
 // logits row serves at most one output element, so the backward writes without collisions.
+// Logits stored as T (bfloat16 too) are computed on in compute_t<T> (float), and the
+// log-probabilities, entropies and their gradients are kept in it.
 #include <cstdint>
 
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/math.hpp"
+#include "rlmoe/core/precision.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 
 namespace rlmoe::layers {
@@ -20,36 +23,38 @@ struct RowStatistics {
 };
 
 template <class T>
-RLMOE_HOST_DEVICE RowStatistics<T> row_statistics(const MatrixView<const T>& logits, index_t row) {
+RLMOE_HOST_DEVICE RowStatistics<compute_t<T>> row_statistics(const MatrixView<const T>& logits, index_t row) {
+  using C = compute_t<T>;
   const index_t vocab = logits.extent(1);
-  T max = logits(row, 0);
-  for (index_t v = 1; v < vocab; ++v) max = math::max(max, logits(row, v));
-  T sum = T(0), weighted = T(0);
+  C max = logits(row, 0);
+  for (index_t v = 1; v < vocab; ++v) max = math::max(max, static_cast<C>(logits(row, v)));
+  C sum = C(0), weighted = C(0);
   for (index_t v = 0; v < vocab; ++v) {
-    const T e = math::exp(logits(row, v) - max);
+    const C l = logits(row, v), e = math::exp(l - max);
     sum += e;
-    weighted += e * logits(row, v);
+    weighted += e * l;
   }
   return {max, max + math::log(sum), weighted / sum};
 }
 
 template <class T>
 struct TokenLogProbs {
+  using C = compute_t<T>;
   MatrixView<const T> logits;              ///< [N, V]
   VectorView<const std::int32_t> rows;     ///< [M]
   VectorView<const std::int32_t> targets;  ///< [M]
-  VectorView<T> logp;                      ///< [M]
-  VectorView<T> entropy;                   ///< [M], or empty
+  VectorView<C> logp;                      ///< [M]
+  VectorView<C> entropy;                   ///< [M], or empty
 
   RLMOE_HOST_DEVICE void operator()(index_t i) const {
     const index_t row = rows[i];
     if (row < 0) {
-      logp[i] = T(0);
-      if (entropy.data() != nullptr) entropy[i] = T(0);
+      logp[i] = C(0);
+      if (entropy.data() != nullptr) entropy[i] = C(0);
       return;
     }
-    const RowStatistics<T> s = row_statistics(logits, row);
-    logp[i] = logits(row, targets[i]) - s.lse;
+    const RowStatistics<C> s = row_statistics(logits, row);
+    logp[i] = static_cast<C>(logits(row, targets[i])) - s.lse;
     if (entropy.data() != nullptr) entropy[i] = s.lse - s.mean_logit;
   }
 };
@@ -57,22 +62,23 @@ struct TokenLogProbs {
 /// d logits for the rows that were asked for (the caller zeroes the others).
 template <class T>
 struct TokenLogProbsBackward {
+  using C = compute_t<T>;
   MatrixView<const T> logits;
   VectorView<const std::int32_t> rows;
   VectorView<const std::int32_t> targets;
-  VectorView<const T> d_logp;
-  VectorView<const T> d_entropy;  ///< or empty
+  VectorView<const C> d_logp;
+  VectorView<const C> d_entropy;  ///< or empty
   MatrixView<T> d_logits;
 
   RLMOE_HOST_DEVICE void operator()(index_t i) const {
     const index_t row = rows[i];
     if (row < 0) return;
-    const RowStatistics<T> s = row_statistics(logits, row);
-    const T dl = d_logp[i];
-    const T dh = d_entropy.data() != nullptr ? d_entropy[i] : T(0);
+    const RowStatistics<C> s = row_statistics(logits, row);
+    const C dl = d_logp[i];
+    const C dh = d_entropy.data() != nullptr ? d_entropy[i] : C(0);
     for (index_t v = 0; v < logits.extent(1); ++v) {
-      const T p = math::exp(logits(row, v) - s.lse);
-      d_logits(row, v) = dl * ((v == targets[i] ? T(1) : T(0)) - p) - dh * p * (logits(row, v) - s.mean_logit);
+      const C l = logits(row, v), p = math::exp(l - s.lse);
+      d_logits(row, v) = dl * ((v == targets[i] ? C(1) : C(0)) - p) - dh * p * (l - s.mean_logit);
     }
   }
 };

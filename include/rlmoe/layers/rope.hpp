@@ -3,17 +3,20 @@
 // DeepSeek models: within each head of width dh, element i pairs with i + dh/2 and the pair is
 // rotated by the angle p * base^(-2i / dh) for a token at position p. The backward rotates the
 // gradient back by the same angle. Angles are computed in double so that long positions keep
-// their precision in float32 models. Applied in place.
+// their precision in float32 models; the rotation in compute_t<T> (float for bfloat16, rounded
+// once when stored). Applied in place.
 #include <cstdint>
 
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/math.hpp"
+#include "rlmoe/core/precision.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 
 namespace rlmoe::layers {
 
 template <class T>
 struct RotaryEmbedding {
+  using C = compute_t<T>;
   MatrixView<T> x;                          ///< [rows, heads * dh]
   VectorView<const std::int32_t> positions; ///< [rows]
   index_t head_dim;
@@ -25,11 +28,11 @@ struct RotaryEmbedding {
     const index_t r = i / pairs_per_row, pair = i - r * pairs_per_row;
     const index_t head = pair / half, j = pair - head * half;
     const double angle = static_cast<double>(positions[r]) * math::pow(base, -2.0 * static_cast<double>(j) / static_cast<double>(head_dim));
-    const T c = static_cast<T>(math::cos(angle));
-    const T s = static_cast<T>(inverse ? -math::sin(angle) : math::sin(angle));
+    const C c = static_cast<C>(math::cos(angle));
+    const C s = static_cast<C>(inverse ? -math::sin(angle) : math::sin(angle));
     T& a = x(r, head * head_dim + j);
     T& b = x(r, head * head_dim + j + half);
-    const T a0 = a, b0 = b;
+    const C a0 = a, b0 = b;
     a = a0 * c - b0 * s;
     b = a0 * s + b0 * c;
   }

@@ -2,9 +2,11 @@
 // SwiGLU, the gated activation of DeepSeek's feed-forward blocks: with the gate and up
 // projections side by side in one [rows, 2h] matrix H = x [W_gate | W_up],
 //   A = silu(H[:, :h]) * H[:, h:],   silu(g) = g * sigmoid(g),
-// and its backward from dA to dH. Elementwise, so written once as host/device functors.
+// and its backward from dA to dH. Elementwise, so written once as host/device functors; computed
+// in compute_t<T> (float for bfloat16).
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/math.hpp"
+#include "rlmoe/core/precision.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 
 namespace rlmoe::layers {
@@ -21,9 +23,10 @@ struct SwigluForward {
   MatrixView<T> out;            ///< [rows, h]
 
   RLMOE_HOST_DEVICE void operator()(index_t i) const {
+    using C = compute_t<T>;
     const index_t h = out.extent(1), r = i / h, j = i - r * h;
-    const T g = gate_up(r, j);
-    out(r, j) = g * sigmoid(g) * gate_up(r, h + j);
+    const C g = gate_up(r, j);
+    out(r, j) = g * sigmoid(g) * static_cast<C>(gate_up(r, h + j));
   }
 };
 
@@ -37,9 +40,10 @@ struct SwigluBackward {
 
   RLMOE_HOST_DEVICE void operator()(index_t i) const {
     const index_t h = d_out.extent(1), r = i / h, j = i - r * h;
-    const T g = gate_up(r, j), up = gate_up(r, h + j), d = d_out(r, j);
-    const T s = sigmoid(g);
-    d_gate_up(r, j) = d * up * s * (T(1) + g * (T(1) - s));
+    using C = compute_t<T>;
+    const C g = gate_up(r, j), up = gate_up(r, h + j), d = d_out(r, j);
+    const C s = sigmoid(g);
+    d_gate_up(r, j) = d * up * s * (C(1) + g * (C(1) - s));
     d_gate_up(r, h + j) = d * g * s;
   }
 };
