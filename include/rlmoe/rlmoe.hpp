@@ -12,6 +12,7 @@
 #include "rlmoe/core/ops.hpp"
 #include "rlmoe/core/parameter_layout.hpp"
 #include "rlmoe/core/philox.hpp"
+#include "rlmoe/core/precision.hpp"
 #include "rlmoe/core/random.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 #include "rlmoe/core/type_name.hpp"
