@@ -14,6 +14,7 @@ using rlmoe::test::gpu;
 BOOST_AUTO_TEST_SUITE(cuda_moe_forward)
 BOOST_AUTO_TEST_CASE(float32) { t::check_moe_forward<Cuda, float>(gpu()); }
 BOOST_AUTO_TEST_CASE(float64) { t::check_moe_forward<Cuda, double>(gpu()); }
+BOOST_AUTO_TEST_CASE(bfloat16_against_float64) { t::check_moe_bf16(gpu()); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(cuda_moe_backward)

@@ -11,6 +11,7 @@ using rlmoe::Host;
 BOOST_AUTO_TEST_SUITE(moe_forward)
 BOOST_AUTO_TEST_CASE(float32) { t::check_moe_forward<Host, float>(Host{}); }
 BOOST_AUTO_TEST_CASE(float64) { t::check_moe_forward<Host, double>(Host{}); }
+BOOST_AUTO_TEST_CASE(bfloat16_against_float64) { t::check_moe_bf16(Host{}); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(moe_backward)

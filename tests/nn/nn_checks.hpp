@@ -190,14 +190,6 @@ void check_swiglu_mlp(const B& backend) {
 // gradients within 2e-2 (relative to the largest value), the budget of a few bf16 roundings of
 // intermediate and output values (2^-9 each).
 
-/// Values rounded to bf16, as float64 (exact).
-inline std::vector<double> bf16_values(const std::vector<double>& v) {
-  std::vector<double> out(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) out[i] = static_cast<double>(static_cast<float>(bfloat16(static_cast<float>(v[i]))));
-  return out;
-}
-
-inline std::vector<bfloat16> to_bf16(const std::vector<double>& v) { return {v.begin(), v.end()}; }
 
 template <class B, class T>
 std::vector<double> on(const B& backend, const Buffer<T, B>& buffer) {
@@ -231,6 +223,32 @@ void check_layers_bf16(const B& backend) {
     Buffer<std::int32_t, B> pos = to_backend(backend, positions);
     parallel_for(backend, rows * width / 2, layers::RotaryEmbedding<bf16>{xb.view(rows, width), pos.view(), dh, 10000.0, false});
     BOOST_TEST(relative_error(on(backend, xb), reference_rope(x, positions, heads, dh, 10000.0)) < kForward);
+  }
+  {  // causal attention: bf16 q, k, v, P and dS; float scores, dP and softmax
+    const layers::AttentionShape s{3, 5, 2, 4};
+    const index_t n = s.tokens(), width = s.width(), scores = s.batch * s.heads * s.length * s.length;
+    const std::vector<std::int32_t> lengths = {5, 3, 1};
+    const auto q = bf16_values(random_uniform<double>(n * width, 5)), k = bf16_values(random_uniform<double>(n * width, 6)),
+               v = bf16_values(random_uniform<double>(n * width, 7)), d_out = bf16_values(random_uniform<double>(n * width, 8));
+    Buffer<bf16, B> qb = to_backend(backend, to_bf16(q)), kb = to_backend(backend, to_bf16(k)), vb = to_backend(backend, to_bf16(v)),
+                    out(backend, n * width), probs(backend, scores), d_scores(backend, scores), dob = to_backend(backend, to_bf16(d_out)),
+                    dq(backend, n * width), dk(backend, n * width), dv(backend, n * width);
+    Buffer<float, B> score_buffer(backend, scores), d_probs(backend, scores);
+    Buffer<std::int32_t, B> lb = to_backend(backend, lengths);
+    const Extents<3> score_shape{s.batch * s.heads, s.length, s.length};
+    const TensorView<bf16, 3> p(probs.data(), score_shape);
+    layers::attention_forward<B, bf16>(backend, s, qb.view(n, width), kb.view(n, width), vb.view(n, width), lb.view(),
+                                       TensorView<float, 3>(score_buffer.data(), score_shape), p, out.view(n, width));
+    BOOST_TEST(relative_error(on(backend, out), reference_attention(q, k, v, lengths, s.length, s.heads, s.head_dim)) < kForward);
+    layers::attention_backward<B, bf16>(backend, s, qb.view(n, width), kb.view(n, width), vb.view(n, width), p, dob.view(n, width),
+                                        TensorView<float, 3>(d_probs.data(), score_shape), TensorView<bf16, 3>(d_scores.data(), score_shape),
+                                        dq.view(n, width), dk.view(n, width), dv.view(n, width));
+    const auto objective = [&](const std::vector<double>& qq, const std::vector<double>& kk, const std::vector<double>& vv) {
+      return dot(d_out, reference_attention(qq, kk, vv, lengths, s.length, s.heads, s.head_dim));
+    };
+    BOOST_TEST(relative_error(on(backend, dq), finite_differences(q, [&](const auto& x) { return objective(x, k, v); })) < kBackward);
+    BOOST_TEST(relative_error(on(backend, dk), finite_differences(k, [&](const auto& x) { return objective(q, x, v); })) < kBackward);
+    BOOST_TEST(relative_error(on(backend, dv), finite_differences(v, [&](const auto& x) { return objective(q, k, x); })) < kBackward);
   }
   {  // SwiGLU feed-forward block
     const index_t rows = 5, d = 6, h = 7;

@@ -36,6 +36,12 @@ enum class Transpose : bool { No = false, Yes = true };
 template <class In>
 using gemm_scalar_t = std::conditional_t<std::is_same_v<In, double>, double, float>;
 
+/// The element types gemm and grouped_gemm multiply: float, double, and bfloat16 into float or
+/// bfloat16.
+template <class In, class Out>
+concept GemmTypes = (std::is_floating_point_v<In> && std::is_same_v<In, Out>) ||
+                    (std::is_same_v<In, bfloat16> && (std::is_same_v<Out, float> || std::is_same_v<Out, bfloat16>));
+
 /// One product C = alpha * op(A) * op(B) + beta * C; A and B of `In`, C of `Out`.
 template <class In, class Out = In>
 struct GemmProblem {
@@ -245,7 +251,7 @@ void gemm(const B& backend, Transpose trans_a, Transpose trans_b, std::type_iden
 
 /// bfloat16 A and B, float accumulation, C in float or bfloat16 (rounded once).
 template <Backend B, class Out>
-  requires(std::is_same_v<Out, float> || std::is_same_v<Out, bfloat16>)
+  requires GemmTypes<bfloat16, Out>
 void gemm(const B& backend, Transpose trans_a, Transpose trans_b, float alpha, MatrixView<const bfloat16> a,
           MatrixView<const bfloat16> b, float beta, MatrixView<Out> c) {
   const GemmProblem<bfloat16, Out> problem{trans_a, trans_b, alpha, a, b, beta, c};

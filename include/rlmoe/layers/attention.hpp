@@ -9,8 +9,13 @@
 // a row stride of H dh; P is kept for the backward:
 //   dP = dO V^T,  dV = P^T dO,  dS = P (dP - rowsum(dP P)),  dQ = dS K / sqrt(dh),  dK = dS^T Q / sqrt(dh)
 // Padding queries (t >= lengths[b]) are computed like the others and ignored downstream.
+//
+// Stored as bfloat16, q, k, v, P and dS are bf16 (the GEMMs' inputs) while the scores S and dP are
+// float, and the softmax and its backward compute in float: the scores' logits are never rounded
+// to bf16, P is rounded once. Stored as float or double, S and P (dP and dS) share one buffer.
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "rlmoe/backend/backend.hpp"
@@ -19,6 +24,7 @@
 #include "rlmoe/backend/parallel_for.hpp"
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/math.hpp"
+#include "rlmoe/core/precision.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 
 namespace rlmoe::layers {
@@ -35,48 +41,49 @@ MatrixView<T> head_rows(MatrixView<T> m, const AttentionShape& s, index_t b, ind
   return {m.data() + b * s.length * m.stride(0) + h * s.head_dim, Extents<2>{s.length, s.head_dim}, Extents<2>{m.stride(0), 1}};
 }
 
-/// Causal, length-masked softmax over one row of scores, in place.
+/// P = causal, length-masked softmax of one row of scores S (P may be S itself).
 template <class T>
 struct CausalSoftmaxRows {
-  TensorView<T, 3> probs;  ///< [B H, L, L]
+  using C = compute_t<T>;
+  TensorView<const C, 3> scores;  ///< [B H, L, L]
+  TensorView<T, 3> probs;         ///< [B H, L, L]
   VectorView<const std::int32_t> lengths;
   index_t heads;
 
   RLMOE_HOST_DEVICE void operator()(index_t r) const {
     const index_t length = probs.extent(1), bh = r / length, i = r - bh * length;
     const index_t valid = math::min<index_t>(i + 1, lengths[bh / heads]);
-    T max = probs(bh, i, 0);
-    for (index_t j = 1; j < valid; ++j) max = math::max(max, probs(bh, i, j));
-    T sum = T(0);
-    for (index_t j = 0; j < valid; ++j) {
-      const T e = math::exp(probs(bh, i, j) - max);
-      probs(bh, i, j) = e;
-      sum += e;
-    }
-    for (index_t j = 0; j < length; ++j) probs(bh, i, j) = j < valid ? probs(bh, i, j) / sum : T(0);
+    C max = scores(bh, i, 0);
+    for (index_t j = 1; j < valid; ++j) max = math::max(max, scores(bh, i, j));
+    C sum = C(0);
+    for (index_t j = 0; j < valid; ++j) sum += math::exp(scores(bh, i, j) - max);
+    // Element j is read before it is written, so P may overwrite S.
+    for (index_t j = 0; j < length; ++j) probs(bh, i, j) = j < valid ? math::exp(scores(bh, i, j) - max) / sum : C(0);
   }
 };
 
-/// dS = P (dP - sum_j dP_j P_j), in place over dP.
+/// dS = P (dP - sum_j dP_j P_j) (dS may overwrite dP).
 template <class T>
 struct SoftmaxBackwardRows {
+  using C = compute_t<T>;
   TensorView<const T, 3> probs;
-  TensorView<T, 3> d_probs;
+  TensorView<const C, 3> d_probs;
+  TensorView<T, 3> d_scores;
 
   RLMOE_HOST_DEVICE void operator()(index_t r) const {
     const index_t length = probs.extent(1), bh = r / length, i = r - bh * length;
-    T dot = T(0);
-    for (index_t j = 0; j < length; ++j) dot += d_probs(bh, i, j) * probs(bh, i, j);
-    for (index_t j = 0; j < length; ++j) d_probs(bh, i, j) = probs(bh, i, j) * (d_probs(bh, i, j) - dot);
+    C dot = C(0);
+    for (index_t j = 0; j < length; ++j) dot += d_probs(bh, i, j) * static_cast<C>(probs(bh, i, j));
+    for (index_t j = 0; j < length; ++j) d_scores(bh, i, j) = static_cast<C>(probs(bh, i, j)) * (d_probs(bh, i, j) - dot);
   }
 };
 
 namespace detail {
 
-/// One GEMM per (sequence, head), all in one grouped call.
-template <Backend B, class T, class MakeProblem>
+/// One GEMM per (sequence, head), all in one grouped call; A and B of In, C of Out.
+template <Backend B, class In, class Out, class MakeProblem>
 void for_each_head(const B& backend, const AttentionShape& s, const MakeProblem& make) {
-  std::vector<GemmProblem<T>> problems;
+  std::vector<GemmProblem<In, Out>> problems;
   problems.reserve(static_cast<std::size_t>(s.batch * s.heads));
   for (index_t b = 0; b < s.batch; ++b)
     for (index_t h = 0; h < s.heads; ++h) problems.push_back(make(b, h, b * s.heads + h));
@@ -85,43 +92,65 @@ void for_each_head(const B& backend, const AttentionShape& s, const MakeProblem&
 
 }  // namespace detail
 
-/// out = causal attention of q, k, v; probs [B H, L, L] keeps the attention weights.
+/// out = causal attention of q, k, v; scores [B H, L, L] is scratch and probs [B H, L, L] keeps
+/// the attention weights for the backward (the same buffer when T computes in itself).
 template <Backend B, class T>
 void attention_forward(const B& backend, const AttentionShape& s, MatrixView<const T> q, MatrixView<const T> k,
-                       MatrixView<const T> v, VectorView<const std::int32_t> lengths, TensorView<T, 3> probs,
-                       MatrixView<T> out) {
-  const T scale = T(1) / static_cast<T>(std::sqrt(static_cast<double>(s.head_dim)));
-  detail::for_each_head<B, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
-    return GemmProblem<T>{Transpose::No, Transpose::Yes, scale, head_rows(q, s, b, h), head_rows(k, s, b, h), T(0), probs[bh]};
+                       MatrixView<const T> v, VectorView<const std::int32_t> lengths, TensorView<compute_t<T>, 3> scores,
+                       TensorView<T, 3> probs, MatrixView<T> out) {
+  using C = compute_t<T>;
+  const C scale = C(1) / static_cast<C>(std::sqrt(static_cast<double>(s.head_dim)));
+  detail::for_each_head<B, T, C>(backend, s, [&](index_t b, index_t h, index_t bh) {
+    return GemmProblem<T, C>{Transpose::No, Transpose::Yes, scale, head_rows(q, s, b, h), head_rows(k, s, b, h), C(0), scores[bh]};
   });
-  parallel_for(backend, s.batch * s.heads * s.length, CausalSoftmaxRows<T>{probs, lengths, s.heads});
-  detail::for_each_head<B, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
-    return GemmProblem<T>{Transpose::No, Transpose::No, T(1), MatrixView<const T>(probs[bh]), head_rows(v, s, b, h), T(0),
+  parallel_for(backend, s.batch * s.heads * s.length, CausalSoftmaxRows<T>{scores, probs, lengths, s.heads});
+  detail::for_each_head<B, T, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
+    return GemmProblem<T>{Transpose::No, Transpose::No, C(1), MatrixView<const T>(probs[bh]), head_rows(v, s, b, h), C(0),
                           head_rows(out, s, b, h)};
   });
 }
 
-/// dq, dk, dv (overwritten) from d_out; d_probs [B H, L, L] is scratch.
+/// As above, the scores computed in probs itself (float and double).
+template <Backend B, class T>
+  requires std::is_same_v<compute_t<T>, T>
+void attention_forward(const B& backend, const AttentionShape& s, MatrixView<const T> q, MatrixView<const T> k,
+                       MatrixView<const T> v, VectorView<const std::int32_t> lengths, TensorView<T, 3> probs, MatrixView<T> out) {
+  attention_forward<B, T>(backend, s, q, k, v, lengths, probs, probs, out);
+}
+
+/// dq, dk, dv (overwritten) from d_out; d_probs [B H, L, L] (compute type) and d_scores (stored
+/// type; the same buffer when they match) are scratch.
 template <Backend B, class T>
 void attention_backward(const B& backend, const AttentionShape& s, MatrixView<const T> q, MatrixView<const T> k,
                         MatrixView<const T> v, TensorView<const T, 3> probs, MatrixView<const T> d_out,
-                        TensorView<T, 3> d_probs, MatrixView<T> dq, MatrixView<T> dk, MatrixView<T> dv) {
-  const T scale = T(1) / static_cast<T>(std::sqrt(static_cast<double>(s.head_dim)));
-  detail::for_each_head<B, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
-    return GemmProblem<T>{Transpose::No, Transpose::Yes, T(1), head_rows(d_out, s, b, h), head_rows(v, s, b, h), T(0), d_probs[bh]};
+                        TensorView<compute_t<T>, 3> d_probs, TensorView<T, 3> d_scores, MatrixView<T> dq, MatrixView<T> dk,
+                        MatrixView<T> dv) {
+  using C = compute_t<T>;
+  const C scale = C(1) / static_cast<C>(std::sqrt(static_cast<double>(s.head_dim)));
+  detail::for_each_head<B, T, C>(backend, s, [&](index_t b, index_t h, index_t bh) {
+    return GemmProblem<T, C>{Transpose::No, Transpose::Yes, C(1), head_rows(d_out, s, b, h), head_rows(v, s, b, h), C(0), d_probs[bh]};
   });
-  detail::for_each_head<B, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
-    return GemmProblem<T>{Transpose::Yes, Transpose::No, T(1), probs[bh], head_rows(d_out, s, b, h), T(0), head_rows(dv, s, b, h)};
+  detail::for_each_head<B, T, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
+    return GemmProblem<T>{Transpose::Yes, Transpose::No, C(1), probs[bh], head_rows(d_out, s, b, h), C(0), head_rows(dv, s, b, h)};
   });
-  parallel_for(backend, s.batch * s.heads * s.length, SoftmaxBackwardRows<T>{probs, d_probs});
-  detail::for_each_head<B, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
-    return GemmProblem<T>{Transpose::No, Transpose::No, scale, MatrixView<const T>(d_probs[bh]), head_rows(k, s, b, h), T(0),
+  parallel_for(backend, s.batch * s.heads * s.length, SoftmaxBackwardRows<T>{probs, d_probs, d_scores});
+  detail::for_each_head<B, T, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
+    return GemmProblem<T>{Transpose::No, Transpose::No, scale, MatrixView<const T>(d_scores[bh]), head_rows(k, s, b, h), C(0),
                           head_rows(dq, s, b, h)};
   });
-  detail::for_each_head<B, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
-    return GemmProblem<T>{Transpose::Yes, Transpose::No, scale, MatrixView<const T>(d_probs[bh]), head_rows(q, s, b, h), T(0),
+  detail::for_each_head<B, T, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
+    return GemmProblem<T>{Transpose::Yes, Transpose::No, scale, MatrixView<const T>(d_scores[bh]), head_rows(q, s, b, h), C(0),
                           head_rows(dk, s, b, h)};
   });
+}
+
+/// As above, dS computed over dP in place (float and double).
+template <Backend B, class T>
+  requires std::is_same_v<compute_t<T>, T>
+void attention_backward(const B& backend, const AttentionShape& s, MatrixView<const T> q, MatrixView<const T> k,
+                        MatrixView<const T> v, TensorView<const T, 3> probs, MatrixView<const T> d_out, TensorView<T, 3> d_probs,
+                        MatrixView<T> dq, MatrixView<T> dk, MatrixView<T> dv) {
+  attention_backward<B, T>(backend, s, q, k, v, probs, d_out, d_probs, d_probs, dq, dk, dv);
 }
 
 // ---------------------------------------------------------------------------------------------

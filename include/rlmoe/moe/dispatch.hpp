@@ -4,10 +4,11 @@
 // order; a histogram and a scan of the ids give each expert's range. Rows are gathered into that
 // order for the expert GEMMs and scattered back to slot order afterwards, where each token sums
 // its K rows in a fixed order: every write has one writer, so no atomics, and the result is the
-// same bits run to run.
+// same bits run to run. Rows are stored as T; gates and sums are compute_t<T> (float for bf16).
 #include <cstdint>
 
 #include "rlmoe/core/host_device.hpp"
+#include "rlmoe/core/precision.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 
 namespace rlmoe::moe {
@@ -25,14 +26,15 @@ struct GatherSlotRows {
   MatrixView<const T> in;                       ///< [T, d]
   VectorView<const std::int32_t> sorted_slots;  ///< [T K]
   index_t k_count;
-  MatrixView<const T> gates;                    ///< [T, K], or empty
+  MatrixView<const compute_t<T>> gates;         ///< [T, K], or empty
   MatrixView<T> out;                            ///< [T K, d]
 
   RLMOE_HOST_DEVICE void operator()(index_t i) const {
+    using C = compute_t<T>;
     const index_t d = out.extent(1), p = i / d, c = i - p * d;
     const index_t slot = sorted_slots[p], token = slot / k_count;
-    const T weight = gates.data() != nullptr ? gates(token, slot - token * k_count) : T(1);
-    out(p, c) = weight * in(token, c);
+    const C weight = gates.data() != nullptr ? gates(token, slot - token * k_count) : C(1);
+    out(p, c) = weight * static_cast<C>(in(token, c));
   }
 };
 
@@ -53,17 +55,18 @@ struct ScatterToSlots {
 /// summing each token's K input gradients); beta is 0 or 1.
 template <class T>
 struct CombineSlots {
+  using C = compute_t<T>;
   MatrixView<const T> rows;   ///< [T K, d], slot order
-  MatrixView<const T> gates;  ///< [T, K], or empty for weights of 1
+  MatrixView<const C> gates;  ///< [T, K], or empty for weights of 1
   index_t k_count;
-  T beta;
+  C beta;
   MatrixView<T> y;            ///< [T, d]
 
   RLMOE_HOST_DEVICE void operator()(index_t i) const {
     const index_t d = y.extent(1), t = i / d, c = i - t * d;
-    T sum = beta == T(0) ? T(0) : y(t, c);
+    C sum = beta == C(0) ? C(0) : static_cast<C>(y(t, c));
     for (index_t k = 0; k < k_count; ++k)
-      sum += (gates.data() != nullptr ? gates(t, k) : T(1)) * rows(t * k_count + k, c);
+      sum += (gates.data() != nullptr ? gates(t, k) : C(1)) * static_cast<C>(rows(t * k_count + k, c));
     y(t, c) = sum;
   }
 };
@@ -71,14 +74,15 @@ struct CombineSlots {
 /// d gate[t, k] = <expert output row of slot t K + k, dy[t, :]>.
 template <class T>
 struct GateGradients {
+  using C = compute_t<T>;
   MatrixView<const T> rows;  ///< [T K, d], slot order
   MatrixView<const T> dy;    ///< [T, d]
-  MatrixView<T> d_gates;     ///< [T, K]
+  MatrixView<C> d_gates;     ///< [T, K]
 
   RLMOE_HOST_DEVICE void operator()(index_t s) const {
     const index_t k_count = d_gates.extent(1), t = s / k_count, d = dy.extent(1);
-    T dot = T(0);
-    for (index_t c = 0; c < d; ++c) dot += rows(s, c) * dy(t, c);
+    C dot = C(0);
+    for (index_t c = 0; c < d; ++c) dot += static_cast<C>(rows(s, c)) * static_cast<C>(dy(t, c));
     d_gates(t, s - t * k_count) = dot;
   }
 };

@@ -3,13 +3,15 @@
 // expert-sorted rows, as grouped GEMMs (one launch for all experts on Cuda). offsets[e] ..
 // offsets[e + 1] are expert e's rows, read on the host: the problem sizes of a grouped GEMM are
 // host arguments. Experts without rows get no GEMM at all, and their weight gradients are left as
-// they were (zero, in a freshly zeroed gradient buffer).
+// they were (zero, in a freshly zeroed gradient buffer). bf16 experts multiply in bf16 with float
+// accumulation, and their weight gradients are float (master_t<T>).
 #include <vector>
 
 #include "rlmoe/backend/backend.hpp"
 #include "rlmoe/backend/gemm.hpp"
 #include "rlmoe/backend/grouped_gemm.hpp"
 #include "rlmoe/backend/parallel_for.hpp"
+#include "rlmoe/core/precision.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 #include "rlmoe/layers/mlp.hpp"
 #include "rlmoe/layers/swiglu.hpp"
@@ -20,9 +22,9 @@ namespace detail {
 
 /// One product per expert with rows: C_e = alpha op(A_e) op(B_e) + beta C_e, where each operand is
 /// either the expert's row range of a [rows, *] matrix or the expert's slice of a weight tensor.
-template <Backend B, class T, class MakeProblem>
+template <Backend B, class In, class Out, class MakeProblem>
 void for_each_expert_gemm(const B& backend, const std::vector<index_t>& offsets, const MakeProblem& make) {
-  std::vector<GemmProblem<T>> problems;
+  std::vector<GemmProblem<In, Out>> problems;
   for (std::size_t e = 0; e + 1 < offsets.size(); ++e)
     if (offsets[e + 1] > offsets[e]) problems.push_back(make(static_cast<index_t>(e), offsets[e], offsets[e + 1]));
   if (!problems.empty()) grouped_gemm(backend, problems);
@@ -35,13 +37,14 @@ template <Backend B, class T>
 void experts_forward(const B& backend, const std::vector<index_t>& offsets, MatrixView<const T> x_sorted,
                      TensorView<const T, 3> w_gate_up, TensorView<const T, 3> w_down,
                      const layers::SwigluActivations<T>& saved, MatrixView<T> out) {
-  detail::for_each_expert_gemm<B, T>(backend, offsets, [&](index_t e, index_t begin, index_t end) {
-    return GemmProblem<T>{Transpose::No, Transpose::No, T(1), x_sorted.slice(begin, end), w_gate_up[e], T(0),
+  using C = compute_t<T>;
+  detail::for_each_expert_gemm<B, T, T>(backend, offsets, [&](index_t e, index_t begin, index_t end) {
+    return GemmProblem<T>{Transpose::No, Transpose::No, C(1), x_sorted.slice(begin, end), w_gate_up[e], C(0),
                           saved.gate_up.slice(begin, end)};
   });
   parallel_for(backend, saved.hidden.size(), layers::SwigluForward<T>{saved.gate_up, saved.hidden});
-  detail::for_each_expert_gemm<B, T>(backend, offsets, [&](index_t e, index_t begin, index_t end) {
-    return GemmProblem<T>{Transpose::No, Transpose::No, T(1), saved.hidden.slice(begin, end), w_down[e], T(0),
+  detail::for_each_expert_gemm<B, T, T>(backend, offsets, [&](index_t e, index_t begin, index_t end) {
+    return GemmProblem<T>{Transpose::No, Transpose::No, C(1), saved.hidden.slice(begin, end), w_down[e], C(0),
                           out.slice(begin, end)};
   });
 }
@@ -51,24 +54,26 @@ template <Backend B, class T>
 void experts_backward(const B& backend, const std::vector<index_t>& offsets, MatrixView<const T> x_sorted,
                       TensorView<const T, 3> w_gate_up, TensorView<const T, 3> w_down,
                       const layers::SwigluActivations<const T>& saved, MatrixView<const T> d_out,
-                      const layers::SwigluActivations<T>& scratch, TensorView<T, 3> grad_w_gate_up,
-                      TensorView<T, 3> grad_w_down, MatrixView<T> d_x_sorted) {
-  detail::for_each_expert_gemm<B, T>(backend, offsets, [&](index_t e, index_t begin, index_t end) {
-    return GemmProblem<T>{Transpose::Yes, Transpose::No, T(1), saved.hidden.slice(begin, end), d_out.slice(begin, end),
-                          T(1), grad_w_down[e]};
+                      const layers::SwigluActivations<T>& scratch, TensorView<master_t<T>, 3> grad_w_gate_up,
+                      TensorView<master_t<T>, 3> grad_w_down, MatrixView<T> d_x_sorted) {
+  using C = compute_t<T>;
+  using G = master_t<T>;
+  detail::for_each_expert_gemm<B, T, G>(backend, offsets, [&](index_t e, index_t begin, index_t end) {
+    return GemmProblem<T, G>{Transpose::Yes, Transpose::No, C(1), saved.hidden.slice(begin, end), d_out.slice(begin, end),
+                             C(1), grad_w_down[e]};
   });
-  detail::for_each_expert_gemm<B, T>(backend, offsets, [&](index_t e, index_t begin, index_t end) {
-    return GemmProblem<T>{Transpose::No, Transpose::Yes, T(1), d_out.slice(begin, end), w_down[e], T(0),
+  detail::for_each_expert_gemm<B, T, T>(backend, offsets, [&](index_t e, index_t begin, index_t end) {
+    return GemmProblem<T>{Transpose::No, Transpose::Yes, C(1), d_out.slice(begin, end), w_down[e], C(0),
                           scratch.hidden.slice(begin, end)};
   });
   parallel_for(backend, scratch.hidden.size(), layers::SwigluBackward<T>{saved.gate_up, scratch.hidden, scratch.gate_up});
-  detail::for_each_expert_gemm<B, T>(backend, offsets, [&](index_t e, index_t begin, index_t end) {
-    return GemmProblem<T>{Transpose::Yes, Transpose::No, T(1), x_sorted.slice(begin, end),
-                          MatrixView<const T>(scratch.gate_up.slice(begin, end)), T(1), grad_w_gate_up[e]};
+  detail::for_each_expert_gemm<B, T, G>(backend, offsets, [&](index_t e, index_t begin, index_t end) {
+    return GemmProblem<T, G>{Transpose::Yes, Transpose::No, C(1), x_sorted.slice(begin, end),
+                             MatrixView<const T>(scratch.gate_up.slice(begin, end)), C(1), grad_w_gate_up[e]};
   });
-  detail::for_each_expert_gemm<B, T>(backend, offsets, [&](index_t e, index_t begin, index_t end) {
-    return GemmProblem<T>{Transpose::No, Transpose::Yes, T(1), MatrixView<const T>(scratch.gate_up.slice(begin, end)),
-                          w_gate_up[e], T(0), d_x_sorted.slice(begin, end)};
+  detail::for_each_expert_gemm<B, T, T>(backend, offsets, [&](index_t e, index_t begin, index_t end) {
+    return GemmProblem<T>{Transpose::No, Transpose::Yes, C(1), MatrixView<const T>(scratch.gate_up.slice(begin, end)),
+                          w_gate_up[e], C(0), d_x_sorted.slice(begin, end)};
   });
 }
 

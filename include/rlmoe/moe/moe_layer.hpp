@@ -16,6 +16,10 @@
 //   shared experts                             dense SwiGLU, added into y
 // Backward mirrors it; the router weights get their gradient through the gates (and the balance
 // and z losses), never through the discrete selection.
+//
+// Stored as bfloat16, the layer's rows and expert products are bf16 while routing stays in float
+// (as DeepSeek-V3 gates in fp32): the router's logits accumulate in float, and its scores, gates,
+// balance terms and their gradients are float; the parameter gradients are float (master_t<T>).
 #include <algorithm>
 #include <bit>
 #include <cstdint>
@@ -32,6 +36,7 @@
 #include "rlmoe/backend/sort.hpp"
 #include "rlmoe/backend/transform_reduce.hpp"
 #include "rlmoe/core/error.hpp"
+#include "rlmoe/core/precision.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 #include "rlmoe/layers/mlp.hpp"
 #include "rlmoe/moe/balancing.hpp"
@@ -71,6 +76,9 @@ void check_moe_parameters(const MoeParameters<T>& p, const MoeConfig& c, const s
 
 template <Backend B, class T = float>
 class MoeLayer {
+  using C = compute_t<T>;
+  using G = master_t<T>;
+
  public:
   struct ForwardOptions {
     /// Tokens per sequence, for the sequence-wise balance loss; 0: the whole batch is one sequence.
@@ -127,17 +135,17 @@ class MoeLayer {
     if (tokens == 0) return;
 
     // Router.
-    gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), x, p.router, T(0), logits());
+    gemm<B, C>(backend, Transpose::No, Transpose::Yes, C(1), x, p.router, C(0), logits());
     const RoutingRule rule = RoutingRule::from(config_);
     const VectorView<const float> bias =
         config_.balancing == Balancing::AuxLossFree ? VectorView<const float>(bias_.view()) : VectorView<const float>{};
     transform_reduce(backend, tokens,
-                     RouteTokens<T>{rule, logits(), bias, options.replay, scores(), score_sums_.view().slice(0, tokens),
+                     RouteTokens<C>{rule, logits(), bias, options.replay, scores(), score_sums_.view().slice(0, tokens),
                                     ids(), gates()},
                      aux_.view().slice(2, 3), Sum{}, 0.0);
     if (uses_balance_loss()) {
       transform_reduce(backend, (tokens / segment_length_) * e,
-                       BalanceLossTerms<T>{scores(), score_sums_.view().slice(0, tokens), ids(), segment_length_,
+                       BalanceLossTerms<C>{scores(), score_sums_.view().slice(0, tokens), ids(), segment_length_,
                                            config_.aux_loss_coef, balance_grad()},
                        aux_.view().slice(1, 2), Sum{}, 0.0);
     } else {
@@ -167,14 +175,14 @@ class MoeLayer {
     experts_forward<B, T>(backend, host_offsets_, x_sorted(), p.expert_gate_up, p.expert_down, expert_activations(),
                           expert_out());
     parallel_for(backend, slots * d, ScatterToSlots<T>{expert_out(), sorted_slots(), slot_rows()});
-    parallel_for(backend, tokens * d, CombineSlots<T>{slot_rows(), gates(), k, T(0), y});
+    parallel_for(backend, tokens * d, CombineSlots<T>{slot_rows(), gates(), k, C(0), y});
     if (config_.shared_width() > 0)
-      layers::swiglu_mlp_forward<B, T>(backend, x, p.shared_gate_up, p.shared_down, shared_activations(), y, T(1));
+      layers::swiglu_mlp_forward<B, T>(backend, x, p.shared_gate_up, p.shared_down, shared_activations(), y, C(1));
   }
 
   /// From dy [T, d] of the last forward pass: dx [T, d] (overwritten) and the parameter
   /// gradients, which accumulate into `grad`.
-  void backward(const MoeParameters<const T>& p, MatrixView<const T> dy, MatrixView<T> dx, const MoeParameters<T>& grad) {
+  void backward(const MoeParameters<const T>& p, MatrixView<const T> dy, MatrixView<T> dx, const MoeParameters<G>& grad) {
     const B& backend = backend_;
     const index_t d = config_.model_dim, k = config_.top_k, tokens = tokens_, slots = tokens * k;
     detail::check_moe_parameters(p, config_, "MoeLayer::backward: parameters");
@@ -183,11 +191,11 @@ class MoeLayer {
     require_shape(dx, Extents<2>{tokens, d}, "MoeLayer::backward: dx");
     if (tokens == 0) return;
 
-    T dx_beta = T(0);
+    C dx_beta = C(0);
     if (config_.shared_width() > 0) {
       layers::swiglu_mlp_backward<B, T>(backend, x_, p.shared_gate_up, p.shared_down, shared_activations(), dy,
-                                    shared_scratch(), grad.shared_gate_up, grad.shared_down, dx, T(0));
-      dx_beta = T(1);
+                                    shared_scratch(), grad.shared_gate_up, grad.shared_down, dx, C(0));
+      dx_beta = C(1);
     }
     // Routed experts: gradients of the gates, then of the expert inputs and weights.
     parallel_for(backend, slots, GateGradients<T>{slot_rows(), dy, d_gates()});
@@ -200,13 +208,14 @@ class MoeLayer {
     // Router: d logits through the gates, the balance loss and the z-loss.
     const RoutingRule rule = RoutingRule::from(config_);
     parallel_for(backend, tokens,
-                 RouteTokensBackward<T>{rule, logits(), scores(), score_sums_.view().slice(0, tokens), ids(), d_gates(),
-                                        uses_balance_loss() ? MatrixView<const T>(balance_grad()) : MatrixView<const T>{},
+                 RouteTokensBackward<C>{rule, logits(), scores(), score_sums_.view().slice(0, tokens), ids(), d_gates(),
+                                        uses_balance_loss() ? MatrixView<const C>(balance_grad()) : MatrixView<const C>{},
                                         segment_length_,
                                         2.0 * static_cast<double>(config_.z_loss_coef) / static_cast<double>(tokens),
                                         d_logits()});
-    gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), d_logits(), x_, T(1), grad.router);
-    gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), d_logits(), p.router, T(1), dx);
+    const MatrixView<const T> d_router_logits = router_gradient();
+    gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), d_router_logits, x_, C(1), grad.router);
+    gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), d_router_logits, p.router, C(1), dx);
   }
 
   /// Aux-loss-free balancing, after an optimizer step: b_i += gamma sign(mean load - load_i) over
@@ -222,7 +231,7 @@ class MoeLayer {
   /// The experts each token used in the last forward pass, [T, K]: record these while sampling
   /// and pass them as ForwardOptions::replay to train on the same routing.
   [[nodiscard]] MatrixView<const std::int32_t> routed_experts() const { return {ids_.data(), Extents<2>{tokens_, config_.top_k}}; }
-  [[nodiscard]] MatrixView<const T> gate_values() const { return {gates_.data(), Extents<2>{tokens_, config_.top_k}}; }
+  [[nodiscard]] MatrixView<const C> gate_values() const { return {gates_.data(), Extents<2>{tokens_, config_.top_k}}; }
   /// Tokens per expert in the last forward pass, [E].
   [[nodiscard]] VectorView<const std::int32_t> expert_counts() const { return counts_.view(); }
   /// The balance loss plus the z-loss of the last forward pass, [1] in backend memory: add it to
@@ -249,10 +258,23 @@ class MoeLayer {
     if (buffer.size() < size) buffer = Buffer<U, B>(backend_, size);
   }
 
+  /// d logits as the router's products take them: themselves, or rounded to bf16 (the GEMMs
+  /// multiply two bf16 operands; the float logits' gradient is rounded once).
+  MatrixView<const T> router_gradient() {
+    if constexpr (std::is_same_v<T, C>) {
+      return d_logits();
+    } else {
+      const MatrixView<T> narrow = matrix(d_logits_narrow_, tokens_, config_.routed_experts);
+      parallel_for(backend_, narrow.size(), rlmoe::detail::ConvertMatrix<C, T>{d_logits(), narrow});
+      return narrow;
+    }
+  }
+
   void allocate(index_t tokens) {
     const index_t d = config_.model_dim, e = config_.routed_experts, k = config_.top_k, h = config_.expert_hidden;
     const index_t slots = tokens * k, hs = config_.shared_width();
     for (auto* b : {&logits_, &scores_, &d_logits_}) ensure(*b, tokens * e);
+    if constexpr (!std::is_same_v<T, C>) ensure(d_logits_narrow_, tokens * e);
     ensure(score_sums_, tokens);
     for (auto* b : {&gates_, &d_gates_}) ensure(*b, slots);
     for (auto* b : {&ids_, &slot_indices_, &sorted_ids_, &sorted_slots_}) ensure(*b, slots);
@@ -266,15 +288,18 @@ class MoeLayer {
   }
 
   // Views of the current batch inside the (possibly larger) buffers.
-  MatrixView<T> matrix(Buffer<T, B>& b, index_t rows, index_t cols) { return {b.data(), Extents<2>{rows, cols}}; }
-  MatrixView<T> logits() { return matrix(logits_, tokens_, config_.routed_experts); }
-  MatrixView<T> scores() { return matrix(scores_, tokens_, config_.routed_experts); }
-  MatrixView<T> d_logits() { return matrix(d_logits_, tokens_, config_.routed_experts); }
-  MatrixView<T> gates() { return matrix(gates_, tokens_, config_.top_k); }
-  MatrixView<T> d_gates() { return matrix(d_gates_, tokens_, config_.top_k); }
+  template <class U>
+  MatrixView<U> matrix(Buffer<U, B>& b, index_t rows, index_t cols) {
+    return {b.data(), Extents<2>{rows, cols}};
+  }
+  MatrixView<C> logits() { return matrix(logits_, tokens_, config_.routed_experts); }
+  MatrixView<C> scores() { return matrix(scores_, tokens_, config_.routed_experts); }
+  MatrixView<C> d_logits() { return matrix(d_logits_, tokens_, config_.routed_experts); }
+  MatrixView<C> gates() { return matrix(gates_, tokens_, config_.top_k); }
+  MatrixView<C> d_gates() { return matrix(d_gates_, tokens_, config_.top_k); }
   MatrixView<std::int32_t> ids() { return {ids_.data(), Extents<2>{tokens_, config_.top_k}}; }
   VectorView<std::int32_t> sorted_slots() { return sorted_slots_.view().slice(0, tokens_ * config_.top_k); }
-  MatrixView<T> balance_grad() { return matrix(balance_grad_, tokens_ / segment_length_, config_.routed_experts); }
+  MatrixView<C> balance_grad() { return matrix(balance_grad_, tokens_ / segment_length_, config_.routed_experts); }
   MatrixView<T> slot_matrix(Buffer<T, B>& b) { return matrix(b, tokens_ * config_.top_k, config_.model_dim); }
   MatrixView<T> x_sorted() { return slot_matrix(x_sorted_); }
   MatrixView<T> expert_out() { return slot_matrix(expert_out_); }
@@ -312,12 +337,13 @@ class MoeLayer {
   index_t tokens_ = 0;
   index_t segment_length_ = 1;
   MatrixView<const T> x_;
-  Buffer<T, B> logits_, scores_, score_sums_, gates_, balance_grad_;
+  Buffer<C, B> logits_, scores_, score_sums_, gates_, balance_grad_;  // routing: in the compute type
   Buffer<std::int32_t, B> ids_, slot_indices_, sorted_ids_, sorted_slots_;
   Buffer<T, B> x_sorted_, gate_up_, hidden_, expert_out_, slot_rows_, shared_gate_up_, shared_hidden_;
   // Backward scratch.
-  Buffer<T, B> d_logits_, d_gates_, d_expert_out_, d_gate_up_, d_hidden_, d_x_sorted_, slot_rows_grad_, shared_d_gate_up_,
-      shared_d_hidden_;
+  Buffer<C, B> d_logits_, d_gates_;
+  Buffer<T, B> d_logits_narrow_;  // bf16 layers only
+  Buffer<T, B> d_expert_out_, d_gate_up_, d_hidden_, d_x_sorted_, slot_rows_grad_, shared_d_gate_up_, shared_d_hidden_;
 };
 
 }  // namespace rlmoe::moe

@@ -1,5 +1,6 @@
 #pragma once
-// cuBLAS grouped GEMM (cublas<t>gemmGroupedBatched, CUDA 12.5+), one group per problem. Sizes,
+// cuBLAS grouped GEMM (cublas<t>gemmGroupedBatched, CUDA 12.5+; cublasGemmGroupedBatchedEx with
+// fp32 accumulation for bfloat16), one group per problem. Sizes,
 // transposes and scalars are read from host arrays; the matrix pointers must be device arrays, so
 // they are staged through the backend's workspace. Products with an empty output are skipped and
 // products with k == 0 become C = beta * C, which cuBLAS does not promise for grouped calls.
@@ -29,22 +30,33 @@ inline cublasStatus_t grouped_gemm(cublasHandle_t h, const cublasOperation_t* ta
                                    int64_t count, const int64_t* group_size) {
   return cublasDgemmGroupedBatched_64(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, count, group_size);
 }
+template <class Out>
+cublasStatus_t grouped_gemm(cublasHandle_t h, const cublasOperation_t* ta, const cublasOperation_t* tb, const int64_t* m,
+                            const int64_t* n, const int64_t* k, const float* alpha, const bfloat16* const* a, const int64_t* lda,
+                            const bfloat16* const* b, const int64_t* ldb, const float* beta, Out* const* c, const int64_t* ldc,
+                            int64_t count, const int64_t* group_size) {
+  return cublasGemmGroupedBatchedEx_64(h, ta, tb, m, n, k, alpha, reinterpret_cast<const void* const*>(a), CUDA_R_16BF, lda,
+                                       reinterpret_cast<const void* const*>(b), CUDA_R_16BF, ldb, beta,
+                                       reinterpret_cast<void* const*>(c), data_type<Out>(), ldc, count, group_size,
+                                       CUBLAS_COMPUTE_32F);
+}
 
 }  // namespace cublas_detail
 
 template <>
 struct GroupedGemm<Cuda> {
-  template <class T>
-  static void run(const Cuda& cuda, std::span<const GemmProblem<T>> problems) {
+  template <class In, class Out>
+  static void run(const Cuda& cuda, std::span<const GemmProblem<In, Out>> problems) {
+    using Scalar = typename GemmProblem<In, Out>::Scalar;
     // Host-side argument arrays in cuBLAS's column-major terms (operands swapped, see gemm.cuh).
     std::vector<cublasOperation_t> trans_first, trans_second;
     std::vector<int64_t> rows, cols, inner, ld_first, ld_second, ld_out, group_size;
-    std::vector<T> alpha, beta;
-    std::vector<const T*> first, second;
-    std::vector<T*> out;
-    for (const GemmProblem<T>& p : problems) {
+    std::vector<Scalar> alpha, beta;
+    std::vector<const In*> first, second;
+    std::vector<Out*> out;
+    for (const GemmProblem<In, Out>& p : problems) {
       if (p.m() == 0 || p.n() == 0) continue;
-      if (p.k() == 0 || p.alpha == T(0)) {
+      if (p.k() == 0 || p.alpha == Scalar(0)) {
         detail::scale_matrix(cuda, p.c, p.beta);
         continue;
       }
@@ -76,9 +88,9 @@ struct GroupedGemm<Cuda> {
     // From pageable memory the copy returns once the source has been staged, so `pointers` may go.
     RLMOE_CUDA_CHECK(cudaMemcpyAsync(staging, pointers.data(), pointers.size() * sizeof(void*),
                                      cudaMemcpyHostToDevice, cuda.stream()));
-    const auto* device_first = static_cast<const T* const*>(staging);
+    const auto* device_first = static_cast<const In* const*>(staging);
     const auto* device_second = device_first + count;
-    auto* device_out = static_cast<T* const*>(staging) + 2 * count;
+    auto* device_out = static_cast<Out* const*>(staging) + 2 * count;
     RLMOE_CUBLAS_CHECK(cublas_detail::grouped_gemm(cuda.cublas(), trans_first.data(), trans_second.data(),
                                                    rows.data(), cols.data(), inner.data(), alpha.data(), device_first,
                                                    ld_first.data(), device_second, ld_second.data(), beta.data(),
