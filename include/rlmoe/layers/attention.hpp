@@ -174,31 +174,32 @@ struct WriteKvCache {
 /// One thread per (sequence, head): decoding reads the cache once, which is what bounds it.
 template <class T>
 struct DecodeAttention {
+  using C = compute_t<T>;
   MatrixView<const T> q;                      ///< [B, H dh]
   TensorView<const T, 4> keys, values;        ///< [B, H, Lmax, dh]
   VectorView<const std::int32_t> positions;   ///< [B]
-  TensorView<T, 3> scores;                    ///< [B, H, Lmax] scratch
+  TensorView<C, 3> scores;                    ///< [B, H, Lmax] scratch
   MatrixView<T> out;                          ///< [B, H dh]
 
   RLMOE_HOST_DEVICE void operator()(index_t bh) const {
     const index_t heads = keys.extent(1), dh = keys.extent(3), b = bh / heads, h = bh - b * heads;
     const index_t valid = positions[b] + 1;
-    const T scale = T(1) / math::sqrt(static_cast<T>(dh));
-    T max = T(0);
+    const C scale = C(1) / math::sqrt(static_cast<C>(dh));
+    C max = C(0);
     for (index_t j = 0; j < valid; ++j) {
-      T dot = T(0);
-      for (index_t c = 0; c < dh; ++c) dot += q(b, h * dh + c) * keys(b, h, j, c);
+      C dot = C(0);
+      for (index_t c = 0; c < dh; ++c) dot += static_cast<C>(q(b, h * dh + c)) * static_cast<C>(keys(b, h, j, c));
       scores(b, h, j) = dot * scale;
       max = j == 0 ? scores(b, h, j) : math::max(max, scores(b, h, j));
     }
-    T sum = T(0);
+    C sum = C(0);
     for (index_t j = 0; j < valid; ++j) {
       scores(b, h, j) = math::exp(scores(b, h, j) - max);
       sum += scores(b, h, j);
     }
     for (index_t c = 0; c < dh; ++c) {
-      T acc = T(0);
-      for (index_t j = 0; j < valid; ++j) acc += scores(b, h, j) * values(b, h, j, c);
+      C acc = C(0);
+      for (index_t j = 0; j < valid; ++j) acc += scores(b, h, j) * static_cast<C>(values(b, h, j, c));
       out(b, h * dh + c) = acc / sum;
     }
   }

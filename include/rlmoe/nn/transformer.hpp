@@ -14,12 +14,16 @@
 // decode() run the same model one token at a time over a KV cache, for sampling.
 //
 // Parameters and gradients are two flat buffers with one ParameterLayout (names below); the
-// per-tensor views come from it. Initialisation: N(0, 1/d) for the embedding (so that tied
+// per-tensor views come from it. A model stored in bfloat16 keeps float master parameters and
+// float gradients (what the optimizer updates and the checkpoints hold) and computes from a bf16
+// copy of the parameters, refreshed before the next pass whenever the parameters may have changed
+// (any non-const access to them); log-probabilities, entropies and their gradients are float. Initialisation: N(0, 1/d) for the embedding (so that tied
 // logits start O(1)), N(0, 1/fan_in) for every projection, ones for the norm weights.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "rlmoe/backend/backend.hpp"
@@ -108,6 +112,9 @@ struct FillKvCache {
 /// Spec: a TransformerSpec (a refused one is named by one message per missing member).
 template <Backend B, class SpecArg, class T = float>
 class Transformer {
+  using C = compute_t<T>;
+  using G = master_t<T>;
+
  public:
   using Spec = checked_spec_t<SpecArg>;
   static constexpr index_t kVocab = Spec::kVocab, kDim = Spec::kModelDim, kLayers = Spec::kLayers;
@@ -121,9 +128,10 @@ class Transformer {
 
   explicit Transformer(const B& backend, const MoeTraining& training = {})
       : backend_(backend), layout_(make_layout()), parameters_(backend, layout_.size()), gradients_(backend, layout_.size()),
-        weights_(bind(parameters_.data())), grads_(bind(gradients_.data())) {
-    fill(backend, parameters_.view(), T(0));
-    fill(backend, gradients_.view(), T(0));
+        working_(backend, std::is_same_v<T, G> ? 0 : layout_.size()), master_(bind(parameters_.data())),
+        weights_(bind(working_parameters())), grads_(bind(gradients_.data())) {
+    fill(backend, parameters_.view(), G(0));
+    fill(backend, gradients_.view(), G(0));
     for (index_t l = Spec::kFirstMoeLayer; l < kLayers; ++l) moe_layers_.emplace_back(backend, moe_config(training));
     layers_.resize(static_cast<std::size_t>(kLayers));
   }
@@ -173,10 +181,15 @@ class Transformer {
   }
 
   [[nodiscard]] const ParameterLayout& layout() const { return layout_; }
-  [[nodiscard]] VectorView<T> parameters() { return parameters_.view(); }
-  [[nodiscard]] VectorView<const T> parameters() const { return parameters_.view(); }
-  [[nodiscard]] VectorView<T> gradients() { return gradients_.view(); }
-  [[nodiscard]] VectorView<const T> gradients() const { return gradients_.view(); }
+  /// The (master) parameters; mutable access means they may change, so the working copy of a
+  /// bf16 model is refreshed before the next pass.
+  [[nodiscard]] VectorView<G> parameters() {
+    working_stale_ = true;
+    return parameters_.view();
+  }
+  [[nodiscard]] VectorView<const G> parameters() const { return parameters_.view(); }
+  [[nodiscard]] VectorView<G> gradients() { return gradients_.view(); }
+  [[nodiscard]] VectorView<const G> gradients() const { return gradients_.view(); }
   [[nodiscard]] std::vector<moe::MoeLayer<B, T>>& moe_layers() { return moe_layers_; }
   [[nodiscard]] const std::vector<moe::MoeLayer<B, T>>& moe_layers() const { return moe_layers_; }
 
@@ -184,12 +197,13 @@ class Transformer {
   void initialize(std::uint64_t seed) {
     const B& backend = backend_;
     std::uint64_t id = 0;
+    working_stale_ = true;
     const auto normal = [&](const std::string& name, index_t fan_in) {
       const auto& e = layout_.find(name);
-      layers::initialize_normal(backend, VectorView<T>(parameters_.data() + e.offset, Extents<1>{e.size}),
+      layers::initialize_normal(backend, VectorView<G>(parameters_.data() + e.offset, Extents<1>{e.size}),
                                 static_cast<float>(1.0 / std::sqrt(static_cast<double>(fan_in))), seed, id++);
     };
-    const auto ones = [&](const std::string& name) { fill(backend, layout_.view<1>(parameters_.data(), name), T(1)); };
+    const auto ones = [&](const std::string& name) { fill(backend, layout_.view<1>(parameters_.data(), name), G(1)); };
     normal("embed", kDim);
     for (index_t l = 0; l < kLayers; ++l) {
       const std::string p = layer_prefix(l);
@@ -197,7 +211,7 @@ class Transformer {
       ones(p + "ffn_norm");
       for (const char* w : {"wq", "wk", "wv", "wo"}) normal(p + w, kDim);
       if (is_moe_layer(l)) {
-        moe::initialize_moe_parameters(backend, block(weights_, l).moe, moe_config(), seed, id);
+        moe::initialize_moe_parameters(backend, block(master_, l).moe, moe_config(), seed, id);
         id += 5;
       } else {
         normal(p + "ffn.gate_up", kDim);
@@ -208,10 +222,11 @@ class Transformer {
     if (!Spec::kTiedEmbeddings) normal("lm_head", kDim);
   }
 
-  void zero_gradients() { fill(backend_, gradients_.view(), T(0)); }
+  void zero_gradients() { fill(backend_, gradients_.view(), G(0)); }
 
   /// Copies another model's parameters and routing biases (a frozen reference policy).
   void copy_from(const Transformer& other) {
+    working_stale_ = true;
     copy(backend_, parameters_.view(), other.parameters_.view());
     for (std::size_t i = 0; i < moe_layers_.size(); ++i)
       copy(backend_, moe_layers_[i].bias(), other.moe_layers_[i].bias());
@@ -225,7 +240,7 @@ class Transformer {
 
   /// Log-probabilities (and entropies, when the view is given) of every completion token, [B, Tc],
   /// zero past each completion's end. Keeps what backward() needs.
-  void forward(const SequenceBatch& batch, MatrixView<T> logp, MatrixView<T> entropy = {}, const RoutingReplay& replay = {},
+  void forward(const SequenceBatch& batch, MatrixView<C> logp, MatrixView<C> entropy = {}, const RoutingReplay& replay = {},
                bool accumulate_load = true) {
     check_batch(batch);
     const index_t b = batch.tokens.extent(0), tc = batch.completion_width;
@@ -242,30 +257,30 @@ class Transformer {
     parallel_for(backend, b * tc,
                  layers::TokenLogProbs<T>{logits(), completion_rows_.view().slice(0, b * tc),
                                           completion_targets_.view().slice(0, b * tc), logp.reshape(Extents<1>{b * tc}),
-                                          entropy.data() != nullptr ? entropy.reshape(Extents<1>{b * tc}) : VectorView<T>{}});
+                                          entropy.data() != nullptr ? entropy.reshape(Extents<1>{b * tc}) : VectorView<C>{}});
   }
 
   /// From d loss / d logp (and d loss / d entropy) of the last forward pass: accumulates every
   /// parameter's gradient into gradients().
-  void backward(MatrixView<const T> d_logp, MatrixView<const T> d_entropy = {}) {
+  void backward(MatrixView<const C> d_logp, MatrixView<const C> d_entropy = {}) {
     const B& backend = backend_;
     const index_t b = batch_.tokens.extent(0), tc = batch_.completion_width, n = tokens_;
     require_shape(d_logp, Extents<2>{b, tc}, "Transformer::backward: d_logp");
-    fill(backend, d_logits(), T(0));
+    fill(backend, d_logits(), T(0.0f));
     parallel_for(backend, b * tc,
                  layers::TokenLogProbsBackward<T>{logits(), completion_rows_.view().slice(0, b * tc),
                                                   completion_targets_.view().slice(0, b * tc), d_logp.reshape(Extents<1>{b * tc}),
                                                   d_entropy.data() != nullptr ? d_entropy.reshape(Extents<1>{b * tc})
-                                                                              : VectorView<const T>{},
+                                                                              : VectorView<const C>{},
                                                   d_logits()});
     // LM head and final norm.
     const MatrixView<T> dh = scratch(dh_, n, kDim), dx = scratch(dx_, n, kDim);
     if (Spec::kTiedEmbeddings) {
-      gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), d_logits(), final_hidden(), T(1), grads_.embed);
-      gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), d_logits(), weights_.embed, T(0), dh);
+      gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), d_logits(), final_hidden(), C(1), grads_.embed);
+      gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), d_logits(), weights_.embed, C(0), dh);
     } else {
-      gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), final_hidden(), d_logits(), T(1), grads_.lm_head);
-      gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), d_logits(), weights_.lm_head, T(0), dh);
+      gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), final_hidden(), d_logits(), C(1), grads_.lm_head);
+      gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), d_logits(), weights_.lm_head, C(0), dh);
     }
     layers::rmsnorm_backward<B, T>(backend, final_input(), weights_.final_norm, final_inverse_rms(), dh, dx, grads_.final_norm);
     const BlockGradientScratch<T> s = gradient_scratch();
@@ -273,7 +288,8 @@ class Transformer {
       LayerActivations& a = layers_[static_cast<std::size_t>(l)];
       const BlockActivations<T> saved = activations(a, l);
       const auto attend_backward = [&](MatrixView<const T> d_attended, MatrixView<T> dq, MatrixView<T> dk, MatrixView<T> dv) {
-        layers::attention_backward<B, T>(backend, shape_, saved.q, saved.k, saved.v, probs(a), d_attended, d_probs(), dq, dk, dv);
+        layers::attention_backward<B, T>(backend, shape_, saved.q, saved.k, saved.v, probs(a), d_attended, d_probs(), d_scores(),
+                                         dq, dk, dv);
       };
       block_backward<B, T>(backend, block(weights_, l), block(grads_, l), moe_at(l), positions(), block_shape(), saved, dx, s,
                            attend_backward);
@@ -299,6 +315,7 @@ class Transformer {
                 prompts.shape(), " do not fit a decode state of ", state.batch(), " sequences of ", state.max_length(),
                 " positions");
     require_shape(last_logits, Extents<2>{b, kVocab}, "Transformer::prefill: last_logits");
+    refresh_working_copy();
     const SequenceBatch batch{prompts, lengths, lengths, 0};
     check_batch(batch);
     hidden_forward(batch, {}, accumulate_load);
@@ -319,6 +336,7 @@ class Transformer {
     require_shape(tokens, Extents<1>{b}, "Transformer::decode: tokens");
     require_shape(positions, Extents<1>{b}, "Transformer::decode: positions");
     require_shape(out_logits, Extents<2>{b, kVocab}, "Transformer::decode: logits");
+    refresh_working_copy();
     // One set of activations serves every layer: the block's output overwrites its input, and
     // the normalised rows are needed only until the next projection.
     BlockActivations<T> a;
@@ -329,9 +347,9 @@ class Transformer {
     a.v = scratch(decode_.v, b, kDim);
     a.attended = scratch(decode_.attended, b, kDim);
     a.middle = scratch(decode_.middle, b, kDim);
-    a.inverse_rms = a.ffn_inverse_rms = scratch(decode_.inverse_rms, b, 1).reshape(Extents<1>{b});
+    a.inverse_rms = a.ffn_inverse_rms = scratch(decode_.inverse_rms, b, 1).reshape(Extents<1>{b});  // compute type
     a.dense = {scratch(decode_.gate_up, b, 2 * hidden), scratch(decode_.hidden, b, hidden)};
-    const TensorView<T, 3> scores(scratch(decode_.scores, b * kHeads, state.max_length()).data(),
+    const TensorView<C, 3> scores(scratch(decode_.scores, b * kHeads, state.max_length()).data(),
                                   Extents<3>{b, kHeads, state.max_length()});
     layers::embedding_forward<B, T>(backend, weights_.embed, tokens, a.input);
     for (index_t l = 0; l < kLayers; ++l) {
@@ -342,7 +360,7 @@ class Transformer {
       };
       block_forward<B, T>(backend, block(weights_, l), moe_at(l), MoeOptions::inference(), positions, block_shape(), a, attend);
     }
-    layers::rmsnorm_forward<B, T>(backend, a.output, weights_.final_norm, static_cast<T>(Spec::kNormEpsilon), a.normed,
+    layers::rmsnorm_forward<B, T>(backend, a.output, weights_.final_norm, static_cast<C>(Spec::kNormEpsilon), a.normed,
                                   a.inverse_rms);
     project_to_vocabulary(a.normed, out_logits);
   }
@@ -351,29 +369,49 @@ class Transformer {
   moe::MoeLayer<B, T>& moe_layer(index_t layer) { return moe_layers_[static_cast<std::size_t>(layer - Spec::kFirstMoeLayer)]; }
 
  private:
-  /// Every tensor of the model as a typed view into one flat buffer (the parameters or the
-  /// gradients), bound once at construction.
+  /// Every tensor of the model as a typed view into one flat buffer (the parameters, their
+  /// working copy or the gradients), bound once at construction.
+  template <class U>
   struct ModelWeights {
-    MatrixView<T> embed, lm_head;
-    VectorView<T> final_norm;
-    std::vector<BlockWeights<T>> blocks;
+    MatrixView<U> embed, lm_head;
+    VectorView<U> final_norm;
+    std::vector<BlockWeights<U>> blocks;
   };
 
   /// One layer's activations of the last forward pass, kept for the backward.
   struct LayerActivations {
-    Buffer<T, B> input, normed, inverse_rms, q, k, v, probs, attended, middle, ffn_input, ffn_inverse_rms, gate_up, hidden;
+    Buffer<T, B> input, normed, q, k, v, probs, attended, middle, ffn_input, gate_up, hidden;
+    Buffer<C, B> inverse_rms, ffn_inverse_rms;
   };
+
+  /// What the passes compute from: the parameters themselves, or their bf16 copy.
+  T* working_parameters() {
+    if constexpr (std::is_same_v<T, G>) return parameters_.data();
+    else return working_.data();
+  }
+
+  /// Rounds the master parameters into the working copy if they may have changed (bf16 models).
+  void refresh_working_copy() {
+    if constexpr (!std::is_same_v<T, G>) {
+      if (!working_stale_) return;
+      const index_t n = layout_.size();
+      parallel_for(backend_, n, rlmoe::detail::ConvertMatrix<G, T>{MatrixView<const G>(parameters_.data(), Extents<2>{1, n}),
+                                                                    MatrixView<T>(working_.data(), Extents<2>{1, n})});
+    }
+    working_stale_ = false;
+  }
 
   static std::string layer_prefix(index_t l) { return "layers." + std::to_string(l) + "."; }
 
-  ModelWeights bind(T* base) const {
-    ModelWeights w;
+  template <class U>
+  ModelWeights<U> bind(U* base) const {
+    ModelWeights<U> w;
     w.embed = layout_.view<2>(base, "embed");
     w.final_norm = layout_.view<1>(base, "final_norm");
     if (!Spec::kTiedEmbeddings) w.lm_head = layout_.view<2>(base, "lm_head");
     for (index_t l = 0; l < kLayers; ++l) {
       const std::string p = layer_prefix(l);
-      BlockWeights<T> b;
+      BlockWeights<U> b;
       b.attn_norm = layout_.view<1>(base, p + "attn_norm");
       b.ffn_norm = layout_.view<1>(base, p + "ffn_norm");
       b.wq = layout_.view<2>(base, p + "wq");
@@ -390,7 +428,10 @@ class Transformer {
     }
     return w;
   }
-  static const BlockWeights<T>& block(const ModelWeights& w, index_t l) { return w.blocks[static_cast<std::size_t>(l)]; }
+  template <class U>
+  static const BlockWeights<U>& block(const ModelWeights<U>& w, index_t l) {
+    return w.blocks[static_cast<std::size_t>(l)];
+  }
   moe::MoeLayer<B, T>* moe_at(index_t l) { return is_moe_layer(l) ? &moe_layer(l) : nullptr; }
   static BlockShape block_shape() { return {kHeadDim, Spec::kRopeBase, Spec::kNormEpsilon}; }
 
@@ -402,7 +443,8 @@ class Transformer {
   static MatrixView<U> matrix(Buffer<U, B>& buffer, index_t rows, index_t cols) {
     return {buffer.data(), Extents<2>{rows, cols}};
   }
-  MatrixView<T> scratch(Buffer<T, B>& buffer, index_t rows, index_t cols) {
+  template <class U>
+  MatrixView<U> scratch(Buffer<U, B>& buffer, index_t rows, index_t cols) {
     ensure(buffer, rows * cols);
     return matrix(buffer, rows, cols);
   }
@@ -443,6 +485,7 @@ class Transformer {
     if (Spec::kFirstMoeLayer > 0)
       s.d_dense = {scratch(d_gate_up_, n, 2 * Spec::kDenseHidden), scratch(d_hidden_, n, Spec::kDenseHidden)};
     ensure(d_probs_, shape_.batch * kHeads * shape_.length * shape_.length);
+    if constexpr (!std::is_same_v<T, C>) ensure(d_scores_, shape_.batch * kHeads * shape_.length * shape_.length);
     return s;
   }
 
@@ -450,6 +493,7 @@ class Transformer {
   void hidden_forward(const SequenceBatch& batch, const RoutingReplay& replay, bool accumulate_load) {
     const B& backend = backend_;
     const index_t b = batch.tokens.extent(0), length = batch.tokens.extent(1), n = b * length;
+    refresh_working_copy();
     tokens_ = n;
     shape_ = layers::AttentionShape{b, length, kHeads, kHeadDim};
     lengths_ = batch.lengths;
@@ -464,6 +508,7 @@ class Transformer {
       ensure(a.inverse_rms, n);
       ensure(a.ffn_inverse_rms, n);
       ensure(a.probs, b * kHeads * length * length);
+      if constexpr (!std::is_same_v<T, C>) ensure(scores_, b * kHeads * length * length);
       if (!is_moe_layer(l)) {
         ensure(a.gate_up, n * 2 * Spec::kDenseHidden);
         ensure(a.hidden, n * Spec::kDenseHidden);
@@ -483,38 +528,52 @@ class Transformer {
       options.accumulate_load = accumulate_load;
       if (is_moe_layer(l) && !replay.empty()) options.replay = replay[static_cast<std::size_t>(l - Spec::kFirstMoeLayer)];
       const auto attend = [&](MatrixView<const T> q, MatrixView<const T> k, MatrixView<const T> v, MatrixView<T> out) {
-        layers::attention_forward<B, T>(backend, shape_, q, k, v, lengths_, probs(a), out);
+        layers::attention_forward<B, T>(backend, shape_, q, k, v, lengths_, scores(a), probs(a), out);
       };
       block_forward<B, T>(backend, block(weights_, l), moe_at(l), options, positions(), block_shape(), activations(a, l), attend);
     }
-    layers::rmsnorm_forward<B, T>(backend, final_input(), weights_.final_norm, static_cast<T>(Spec::kNormEpsilon),
+    layers::rmsnorm_forward<B, T>(backend, final_input(), weights_.final_norm, static_cast<C>(Spec::kNormEpsilon),
                                   final_hidden(), final_inverse_rms());
     project_to_vocabulary(final_hidden(), logits());
   }
 
   void project_to_vocabulary(MatrixView<const T> hidden, MatrixView<T> out) {
     if (Spec::kTiedEmbeddings)
-      gemm<B, T>(backend_, Transpose::No, Transpose::Yes, T(1), hidden, weights_.embed, T(0), out);
+      gemm<B, T>(backend_, Transpose::No, Transpose::Yes, C(1), hidden, weights_.embed, C(0), out);
     else
-      gemm<B, T>(backend_, Transpose::No, Transpose::No, T(1), hidden, weights_.lm_head, T(0), out);
+      gemm<B, T>(backend_, Transpose::No, Transpose::No, C(1), hidden, weights_.lm_head, C(0), out);
   }
 
   TensorView<T, 3> probs(LayerActivations& a) {
     return {a.probs.data(), Extents<3>{shape_.batch * kHeads, shape_.length, shape_.length}};
   }
-  TensorView<T, 3> d_probs() { return {d_probs_.data(), Extents<3>{shape_.batch * kHeads, shape_.length, shape_.length}}; }
+  /// The attention scores of the forward pass: probs itself, or a float scratch (bf16).
+  TensorView<C, 3> scores(LayerActivations& a) {
+    if constexpr (std::is_same_v<T, C>) return probs(a);
+    else return {scores_.data(), Extents<3>{shape_.batch * kHeads, shape_.length, shape_.length}};
+  }
+  TensorView<C, 3> d_probs() { return {d_probs_.data(), Extents<3>{shape_.batch * kHeads, shape_.length, shape_.length}}; }
+  /// dS: d_probs itself, or a bf16 scratch.
+  TensorView<T, 3> d_scores() {
+    if constexpr (std::is_same_v<T, C>) return d_probs();
+    else return {d_scores_.data(), Extents<3>{shape_.batch * kHeads, shape_.length, shape_.length}};
+  }
   VectorView<const std::int32_t> positions() { return positions_.view().slice(0, tokens_); }
   VectorView<const std::int32_t> token_rows() const { return token_rows_.reshape(Extents<1>{tokens_}); }
   MatrixView<T> logits() { return matrix(logits_, tokens_, kVocab); }
   MatrixView<T> d_logits() { return matrix(d_logits_, tokens_, kVocab); }
   MatrixView<T> final_input() { return matrix(final_input_, tokens_, kDim); }
   MatrixView<T> final_hidden() { return matrix(final_hidden_, tokens_, kDim); }
-  VectorView<T> final_inverse_rms() { return final_inverse_rms_.view().slice(0, tokens_); }
+  VectorView<C> final_inverse_rms() { return final_inverse_rms_.view().slice(0, tokens_); }
 
   B backend_;  // a copy: Host is a few bytes, Cuda a shared handle
   ParameterLayout layout_;
-  Buffer<T, B> parameters_, gradients_;
-  ModelWeights weights_, grads_;  // views into parameters_ and gradients_
+  Buffer<G, B> parameters_, gradients_;
+  Buffer<T, B> working_;              // bf16 models: the parameters rounded, what the passes read
+  bool working_stale_ = true;
+  ModelWeights<G> master_;   // views into parameters_
+  ModelWeights<T> weights_;  // views into the working copy (parameters_ itself for float)
+  ModelWeights<G> grads_;    // views into gradients_
   std::vector<moe::MoeLayer<B, T>> moe_layers_;
 
   // The last forward pass.
@@ -525,13 +584,16 @@ class Transformer {
   MatrixView<const std::int32_t> token_rows_;
   std::vector<LayerActivations> layers_;
   Buffer<std::int32_t, B> positions_, completion_rows_, completion_targets_;
-  Buffer<T, B> final_input_, final_hidden_, final_inverse_rms_, logits_;
+  Buffer<T, B> final_input_, final_hidden_, logits_;
+  Buffer<C, B> final_inverse_rms_, scores_;  // scores_: bf16 models' attention scores
   // Backward scratch.
-  Buffer<T, B> d_logits_, dh_, dx_, d_ffn_input_, d_middle_, d_normed_, d_attended_, dq_, dk_, dv_, d_probs_, d_gate_up_,
+  Buffer<T, B> d_logits_, dh_, dx_, d_ffn_input_, d_middle_, d_normed_, d_attended_, dq_, dk_, dv_, d_scores_, d_gate_up_,
       d_hidden_;
+  Buffer<C, B> d_probs_;
   // Decoding scratch, one set for every layer.
   struct {
-    Buffer<T, B> x, normed, q, k, v, attended, middle, inverse_rms, scores, gate_up, hidden;
+    Buffer<T, B> x, normed, q, k, v, attended, middle, gate_up, hidden;
+    Buffer<C, B> inverse_rms, scores;
   } decode_;
 };
 

@@ -8,7 +8,8 @@
 // q and k already rotated (full causal attention over a padded batch when training, the KV cache
 // when decoding). A block's weights are typed views bound once when the model is built, so the
 // hot path does no name look-ups. block_backward() runs the same block in reverse from the
-// activations block_forward() kept.
+// activations block_forward() kept. A bf16 block computes in float (compute_t) and accumulates its
+// weights' gradients in float (master_t).
 #include <cstdint>
 #include <type_traits>
 
@@ -17,6 +18,7 @@
 #include "rlmoe/backend/memory.hpp"
 #include "rlmoe/backend/parallel_for.hpp"
 #include "rlmoe/core/host_device.hpp"
+#include "rlmoe/core/precision.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 #include "rlmoe/layers/mlp.hpp"
 #include "rlmoe/layers/rmsnorm.hpp"
@@ -48,7 +50,7 @@ struct BlockWeights {
 template <class T>
 struct BlockActivations {
   MatrixView<T> input, normed, q, k, v, attended, middle, ffn_input, output;
-  VectorView<T> inverse_rms, ffn_inverse_rms;  ///< [N]
+  VectorView<compute_t<T>> inverse_rms, ffn_inverse_rms;  ///< [N]
   layers::SwigluActivations<T> dense;          ///< dense blocks: [N, 2h], [N, h]
 };
 
@@ -76,24 +78,25 @@ template <Backend B, class T, class Attend>
 void block_forward(const B& backend, const BlockWeights<const T>& w, moe::MoeLayer<B, T>* moe_layer,
                    const typename moe::MoeLayer<B, T>::ForwardOptions& moe_options, VectorView<const std::int32_t> positions,
                    const BlockShape& shape, const BlockActivations<T>& a, const Attend& attend) {
+  using C = compute_t<T>;
   const index_t n = a.input.extent(0), d = a.input.extent(1);
-  const T epsilon = static_cast<T>(shape.norm_epsilon);
+  const C epsilon = static_cast<C>(shape.norm_epsilon);
   layers::rmsnorm_forward<B, T>(backend, a.input, w.attn_norm, epsilon, a.normed, a.inverse_rms);
-  gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), a.normed, w.wq, T(0), a.q);
-  gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), a.normed, w.wk, T(0), a.k);
-  gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), a.normed, w.wv, T(0), a.v);
+  gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wq, C(0), a.q);
+  gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wk, C(0), a.k);
+  gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wv, C(0), a.v);
   parallel_for(backend, n * d / 2, layers::RotaryEmbedding<T>{a.q, positions, shape.head_dim, shape.rope_base, false});
   parallel_for(backend, n * d / 2, layers::RotaryEmbedding<T>{a.k, positions, shape.head_dim, shape.rope_base, false});
   attend(MatrixView<const T>(a.q), MatrixView<const T>(a.k), MatrixView<const T>(a.v), a.attended);
   copy(backend, a.middle, MatrixView<const T>(a.input));
-  gemm<B, T>(backend, Transpose::No, Transpose::No, T(1), a.attended, w.wo, T(1), a.middle);
+  gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.attended, w.wo, C(1), a.middle);
   layers::rmsnorm_forward<B, T>(backend, a.middle, w.ffn_norm, epsilon, a.ffn_input, a.ffn_inverse_rms);
   if (moe_layer != nullptr) {
     moe_layer->forward(w.moe, a.ffn_input, a.output, moe_options);
     parallel_for(backend, n * d, detail::AddInPlace<T>{a.output, a.middle});
   } else {
     copy(backend, a.output, MatrixView<const T>(a.middle));
-    layers::swiglu_mlp_forward<B, T>(backend, a.ffn_input, w.ffn_gate_up, w.ffn_down, a.dense, a.output, T(1));
+    layers::swiglu_mlp_forward<B, T>(backend, a.ffn_input, w.ffn_gate_up, w.ffn_down, a.dense, a.output, C(1));
   }
 }
 
@@ -108,32 +111,34 @@ struct BlockGradientScratch {
 /// accumulate into `grad`. attend_backward(d_attended, dq, dk, dv) is the attention's backward,
 /// giving the gradients of the rotated q and k.
 template <Backend B, class T, class AttendBackward>
-void block_backward(const B& backend, const BlockWeights<const T>& w, const BlockWeights<T>& grad,
+void block_backward(const B& backend, const BlockWeights<const T>& w, const BlockWeights<master_t<T>>& grad,
                     moe::MoeLayer<B, T>* moe_layer, VectorView<const std::int32_t> positions, const BlockShape& shape,
                     const BlockActivations<T>& a, MatrixView<T> dx, const BlockGradientScratch<T>& s,
                     const AttendBackward& attend_backward) {
+  using C = compute_t<T>;
+  using G = master_t<T>;
   const index_t n = a.input.extent(0), d = a.input.extent(1);
   // Feed-forward: output = middle + ffn(norm(middle)).
   if (moe_layer != nullptr) {
     moe_layer->backward(w.moe, dx, s.d_ffn_input, grad.moe);
   } else {
     layers::swiglu_mlp_backward<B, T>(backend, a.ffn_input, w.ffn_gate_up, w.ffn_down, a.dense, dx, s.d_dense, grad.ffn_gate_up,
-                                      grad.ffn_down, s.d_ffn_input, T(0));
+                                      grad.ffn_down, s.d_ffn_input, C(0));
   }
   layers::rmsnorm_backward<B, T>(backend, a.middle, w.ffn_norm, a.ffn_inverse_rms, s.d_ffn_input, s.d_middle, grad.ffn_norm);
   parallel_for(backend, n * d, detail::AddInPlace<T>{s.d_middle, dx});
   // Attention: middle = input + attention(norm(input)) Wo.
-  gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), a.attended, s.d_middle, T(1), grad.wo);
-  gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), s.d_middle, w.wo, T(0), s.d_attended);
+  gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.attended, s.d_middle, C(1), grad.wo);
+  gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), s.d_middle, w.wo, C(0), s.d_attended);
   attend_backward(MatrixView<const T>(s.d_attended), s.dq, s.dk, s.dv);
   parallel_for(backend, n * d / 2, layers::RotaryEmbedding<T>{s.dq, positions, shape.head_dim, shape.rope_base, true});
   parallel_for(backend, n * d / 2, layers::RotaryEmbedding<T>{s.dk, positions, shape.head_dim, shape.rope_base, true});
-  gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), a.normed, s.dq, T(1), grad.wq);
-  gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), a.normed, s.dk, T(1), grad.wk);
-  gemm<B, T>(backend, Transpose::Yes, Transpose::No, T(1), a.normed, s.dv, T(1), grad.wv);
-  gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), s.dq, w.wq, T(0), s.d_normed);
-  gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), s.dk, w.wk, T(1), s.d_normed);
-  gemm<B, T>(backend, Transpose::No, Transpose::Yes, T(1), s.dv, w.wv, T(1), s.d_normed);
+  gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.normed, s.dq, C(1), grad.wq);
+  gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.normed, s.dk, C(1), grad.wk);
+  gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.normed, s.dv, C(1), grad.wv);
+  gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), s.dq, w.wq, C(0), s.d_normed);
+  gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), s.dk, w.wk, C(1), s.d_normed);
+  gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), s.dv, w.wv, C(1), s.d_normed);
   layers::rmsnorm_backward<B, T>(backend, a.input, w.attn_norm, a.inverse_rms, s.d_normed, dx, grad.attn_norm);
   parallel_for(backend, n * d, detail::AddInPlace<T>{dx, s.d_middle});
 }
