@@ -6,7 +6,10 @@
 // held-out accuracy, checking that it reached 0.9 and that RL itself added at least 0.3.
 //
 //   01_grpo_quickstart [--task reverse|reverse-short|addition|formatted-reverse] [--steps N] [--cold-start N]
-//                      [--seed S] [--out DIR] [--resume CHECKPOINT] [--stop-after N] [--quiet] [--no-check]
+//                      [--seed S] [--out DIR] [--resume CHECKPOINT] [--stop-after N] [--bf16] [--quiet] [--no-check]
+//
+// --bf16 trains the same policy in mixed precision (bf16 weights and activations, float master
+// weights, optimizer state and statistics), by naming rlmoe::bfloat16 as the Spec's Storage.
 //
 // Built with g++ it trains on the CPU; 01_grpo_quickstart_cuda trains on the GPU when there is one.
 #include <rlmoe/rlmoe.hpp>
@@ -16,6 +19,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "command_line.hpp"
 
@@ -34,17 +38,22 @@ struct QuickstartSpec {
   static constexpr bool kTiedEmbeddings = true;
 };
 
+/// The same policy in mixed precision.
+struct QuickstartSpecBf16 : QuickstartSpec {
+  using Storage = rlmoe::bfloat16;
+};
+
 struct Options {
   std::string task = "reverse";
   long long steps = -1, cold_start = -1, stop_after = -1;
   unsigned long long seed = 1;
   std::string out = "runs/quickstart", resume;
-  bool quiet = false, check = true;
+  bool quiet = false, check = true, bf16 = false;
 };
 
 constexpr const char* kUsage =
     "usage: 01_grpo_quickstart [--task reverse|reverse-short|addition|formatted-reverse] [--steps N] [--cold-start N]\n"
-    "                          [--seed S] [--out DIR] [--resume CHECKPOINT] [--stop-after N] [--quiet] [--no-check]\n"
+    "                          [--seed S] [--out DIR] [--resume CHECKPOINT] [--stop-after N] [--bf16] [--quiet] [--no-check]\n"
     "  --task        the built-in task (default reverse: reverse 2 to 4 digits)\n"
     "  --steps       GRPO steps, >= 0 (default: the task's, 2000 for reverse)\n"
     "  --cold-start  supervised steps on demonstrations before RL, >= 0 (default: the task's, 30 for reverse)\n"
@@ -52,6 +61,7 @@ constexpr const char* kUsage =
     "  --out         where metrics.jsonl, curves.png and checkpoint.safetensors go (default runs/quickstart)\n"
     "  --resume      continue from this checkpoint\n"
     "  --stop-after  stop (and checkpoint) after this many RL steps, >= 0, to resume later\n"
+    "  --bf16        mixed precision: bf16 weights and activations, float master weights (task reverse)\n"
     "  --quiet       no progress line\n"
     "  --no-check    do not check the final accuracy\n";
 
@@ -75,6 +85,8 @@ Options parse(int argc, char** argv) {
       o.resume = line.text(flag);
     } else if (flag == "--stop-after") {
       o.stop_after = line.integer(flag, 0);
+    } else if (flag == "--bf16") {
+      o.bf16 = true;
     } else if (flag == "--quiet") {
       o.quiet = true;
     } else if (flag == "--no-check") {
@@ -83,6 +95,7 @@ Options parse(int argc, char** argv) {
       line.unknown(flag);
     }
   }
+  if (o.bf16 && o.task != "reverse") line.refuse("--bf16", o.task, "--task reverse (the one task built in mixed precision)");
   return o;
 }
 
@@ -110,10 +123,12 @@ rlmoe::rl::GrpoConfig default_config(const Options& o, long long steps, long lon
   return c;
 }
 
-template <rlmoe::Backend B, class Task>
+template <class Spec, rlmoe::Backend B, class Task>
 int train(const B& backend, const Task& task, const rlmoe::rl::GrpoConfig& config, const Options& o, bool is_default_run) {
-  std::printf("GRPO on '%s' (backend %s): %lld cold-start steps, %lld RL steps, %lld prompts x %lld completions per step\n",
-              std::string(Task::kName).c_str(), B::kName.data(), static_cast<long long>(config.cold_start_steps),
+  std::printf("GRPO on '%s' (backend %s, %s): %lld cold-start steps, %lld RL steps, %lld prompts x %lld completions per step\n",
+              std::string(Task::kName).c_str(), B::kName.data(),
+              std::is_same_v<rlmoe::nn::storage_t<Spec>, rlmoe::bfloat16> ? "bf16" : "float32",
+              static_cast<long long>(config.cold_start_steps),
               static_cast<long long>(config.steps), static_cast<long long>(config.prompts_per_step),
               static_cast<long long>(config.group_size));
   // DAPO's loss: token-mean aggregation, clip-higher, no KL term.
@@ -121,7 +136,7 @@ int train(const B& backend, const Task& task, const rlmoe::rl::GrpoConfig& confi
   loss.epsilon_low = 0.2f;
   loss.epsilon_high = 0.28f;
   const rlmoe::nn::MoeTraining moe{rlmoe::moe::Balancing::AuxLossFree, 0.01f, 0.0f, 0.0f};
-  rlmoe::rl::GrpoTrainer<B, QuickstartSpec, Task> trainer(backend, task, config, loss, rlmoe::rl::GroupNormalized{}, moe);
+  rlmoe::rl::GrpoTrainer<B, Spec, Task> trainer(backend, task, config, loss, rlmoe::rl::GroupNormalized{}, moe);
   trainer.initialize();
   const rlmoe::rl::RunSummary s = trainer.run(o.resume, o.stop_after);
   if (s.steps < config.steps) {
@@ -146,14 +161,16 @@ int train(const B& backend, const Task& task, const rlmoe::rl::GrpoConfig& confi
 template <rlmoe::Backend B>
 int run(const B& backend, const Options& o) {
   const bool defaults = o.steps < 0 && o.cold_start < 0;
+  if (o.task == "reverse" && o.bf16)
+    return train<QuickstartSpecBf16>(backend, rlmoe::rl::tasks::ReverseDigits{2, 4}, default_config(o, 2000, 30), o, defaults);
   if (o.task == "reverse")
-    return train(backend, rlmoe::rl::tasks::ReverseDigits{2, 4}, default_config(o, 2000, 30), o, defaults);
+    return train<QuickstartSpec>(backend, rlmoe::rl::tasks::ReverseDigits{2, 4}, default_config(o, 2000, 30), o, defaults);
   if (o.task == "reverse-short")  // R1-Zero's point: pure RL, no cold start, on 1-2 digits
-    return train(backend, rlmoe::rl::tasks::ReverseDigits{1, 2}, default_config(o, 800, 0), o, false);
+    return train<QuickstartSpec>(backend, rlmoe::rl::tasks::ReverseDigits{1, 2}, default_config(o, 800, 0), o, false);
   if (o.task == "addition")
-    return train(backend, rlmoe::rl::tasks::Addition{2}, default_config(o, 1500, 150), o, false);
+    return train<QuickstartSpec>(backend, rlmoe::rl::tasks::Addition{2}, default_config(o, 1500, 150), o, false);
   if (o.task == "formatted-reverse")
-    return train(backend, rlmoe::rl::tasks::FormattedReverse{2, 3}, default_config(o, 1000, 30), o, false);
+    return train<QuickstartSpec>(backend, rlmoe::rl::tasks::FormattedReverse{2, 3}, default_config(o, 1000, 30), o, false);
   std::fprintf(stderr, "unknown task '%s'\n", o.task.c_str());
   return 2;
 }

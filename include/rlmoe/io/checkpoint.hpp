@@ -5,16 +5,20 @@
 // "reference." + those names, and in the metadata the format, the Spec (as JSON), the step, the
 // optimizer's step count and whatever trainer state the caller adds (counters, the data position). Written atomically (safetensors.hpp); loading refuses a file
 // whose format, Spec, tensor names, dtypes or shapes differ from the model's, naming what differs.
+// A bfloat16 model's checkpoint holds its float master parameters (F32), so it loads into a float
+// model of the same Spec and back.
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "rlmoe/backend/backend.hpp"
 #include "rlmoe/backend/memory.hpp"
 #include "rlmoe/core/error.hpp"
+#include "rlmoe/core/precision.hpp"
 #include "rlmoe/io/json.hpp"
 #include "rlmoe/io/safetensors.hpp"
 #include "rlmoe/nn/transformer.hpp"
@@ -84,8 +88,8 @@ inline std::string bias_name(std::size_t moe_index, index_t first_moe_layer) {
 namespace detail {
 
 /// A model's parameters and routing biases, each tensor under prefix + its name.
-template <Backend B, nn::TransformerSpec Spec>
-void add_model(SafetensorsWriter& writer, const B& backend, const nn::Transformer<B, Spec, float>& model, const std::string& prefix) {
+template <Backend B, nn::TransformerSpec Spec, class T>
+void add_model(SafetensorsWriter& writer, const B& backend, const nn::Transformer<B, Spec, T>& model, const std::string& prefix) {
   const auto params = to_host(backend, model.parameters());
   for (const auto& e : model.layout().entries())
     writer.add<float>(prefix + e.name, shape_of(e), std::span<const float>(params.data() + e.offset, static_cast<std::size_t>(e.size)));
@@ -118,12 +122,12 @@ inline std::vector<float> read_flat(const SafetensorsFile& file, const std::stri
   return values;
 }
 
-template <Backend B, class Spec>
-ModelValues read_model(const SafetensorsFile& file, const std::string& path, const nn::Transformer<B, Spec, float>& model,
+template <Backend B, class Spec, class T>
+ModelValues read_model(const SafetensorsFile& file, const std::string& path, const nn::Transformer<B, Spec, T>& model,
                        const std::string& prefix) {
   ModelValues out{read_flat(file, path, model.layout(), prefix), {}};
   for (std::size_t i = 0; i < model.moe_layers().size(); ++i) {
-    const std::string name = prefix + bias_name(i, nn::Transformer<B, Spec, float>::Spec::kFirstMoeLayer);
+    const std::string name = prefix + bias_name(i, nn::Transformer<B, Spec, T>::Spec::kFirstMoeLayer);
     std::vector<float> bias(static_cast<std::size_t>(model.moe_layers()[i].bias().size()));
     file.read_into<float>(name, {static_cast<std::int64_t>(bias.size())}, std::span<float>(bias));
     for (float b : bias) RLMOE_CHECK(std::isfinite(b), FormatError, "checkpoint '", path, "': routing bias '", name, "' holds ", b);
@@ -132,8 +136,8 @@ ModelValues read_model(const SafetensorsFile& file, const std::string& path, con
   return out;
 }
 
-template <Backend B, class Spec>
-void restore_model(const B& backend, const ModelValues& values, nn::Transformer<B, Spec, float>& model) {
+template <Backend B, class Spec, class T>
+void restore_model(const B& backend, const ModelValues& values, nn::Transformer<B, Spec, T>& model) {
   copy(backend, model.parameters(), VectorView<const float>(values.parameters.data(), model.parameters().shape()));
   for (std::size_t i = 0; i < model.moe_layers().size(); ++i) {
     const VectorView<float> bias = model.moe_layers()[i].bias();
@@ -145,10 +149,11 @@ void restore_model(const B& backend, const ModelValues& values, nn::Transformer<
 }  // namespace detail
 
 /// Writes model, optimizer state, an optional reference model and the trainer state atomically.
-template <Backend B, nn::TransformerSpec Spec>
-void save_checkpoint(const std::string& path, const B& backend, const nn::Transformer<B, Spec, float>& model,
+template <Backend B, nn::TransformerSpec Spec, class T>
+  requires std::is_same_v<master_t<T>, float>
+void save_checkpoint(const std::string& path, const B& backend, const nn::Transformer<B, Spec, T>& model,
                      const optim::AdamW<B>& optimizer, const CheckpointState& state,
-                     const nn::Transformer<B, Spec, float>* reference = nullptr) {
+                     const nn::Transformer<B, Spec, T>* reference = nullptr) {
   SafetensorsWriter writer;
   detail::add_model(writer, backend, model, "");
   const auto m = to_host(backend, optimizer.first_moment());
@@ -172,11 +177,12 @@ void save_checkpoint(const std::string& path, const B& backend, const nn::Transf
 /// second moment >= 0, then `accept(state)`, which throws to refuse the trainer state), and only
 /// then is anything written; a refused checkpoint leaves model, optimizer and reference as they
 /// were.
-template <Backend B, class Spec>
-CheckpointState load_checkpoint(const std::string& path, const B& backend, nn::Transformer<B, Spec, float>& model,
-                                optim::AdamW<B>& optimizer, nn::Transformer<B, Spec, float>* reference = nullptr,
+template <Backend B, class Spec, class T>
+  requires std::is_same_v<master_t<T>, float>
+CheckpointState load_checkpoint(const std::string& path, const B& backend, nn::Transformer<B, Spec, T>& model,
+                                optim::AdamW<B>& optimizer, nn::Transformer<B, Spec, T>* reference = nullptr,
                                 const std::function<void(const CheckpointState&)>& accept = {}) {
-  using ModelSpec = typename nn::Transformer<B, Spec, float>::Spec;
+  using ModelSpec = typename nn::Transformer<B, Spec, T>::Spec;
   const SafetensorsFile file = SafetensorsFile::read(path);
   const std::string& format = file.metadata("format");
   RLMOE_CHECK(format == kCheckpointFormat || format == kCheckpointFormatVersion1, FormatError, "checkpoint '", path,

@@ -59,8 +59,9 @@ struct TokenLogProbs {
   }
 };
 
-/// d logits for the rows that were asked for (the caller zeroes the others).
-template <class T>
+/// d logits for the rows that were asked for (the caller zeroes the others), stored as D (the
+/// logits' type, or bf16 for a bf16 model's products).
+template <class T, class D = T>
 struct TokenLogProbsBackward {
   using C = compute_t<T>;
   MatrixView<const T> logits;
@@ -68,7 +69,7 @@ struct TokenLogProbsBackward {
   VectorView<const std::int32_t> targets;
   VectorView<const C> d_logp;
   VectorView<const C> d_entropy;  ///< or empty
-  MatrixView<T> d_logits;
+  MatrixView<D> d_logits;
 
   RLMOE_HOST_DEVICE void operator()(index_t i) const {
     const index_t row = rows[i];

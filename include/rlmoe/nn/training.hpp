@@ -6,20 +6,24 @@
 //    cold start): forward, the mean negative log-likelihood over the completion tokens, and the
 //    backward pass into the model's gradients.
 #include <cstdint>
+#include <type_traits>
 
 #include "rlmoe/backend/backend.hpp"
 #include "rlmoe/backend/memory.hpp"
 #include "rlmoe/backend/transform_reduce.hpp"
 #include "rlmoe/core/host_device.hpp"
+#include "rlmoe/core/precision.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 #include "rlmoe/nn/transformer.hpp"
 #include "rlmoe/optim/adamw.hpp"
 
 namespace rlmoe::nn {
 
-/// One AdamW step of the model's parameters from its gradients, then the routing-bias update.
-template <Backend B, TransformerSpec Spec>
-void optimizer_step(Transformer<B, Spec, float>& model, optim::AdamW<B>& optimizer, double learning_rate) {
+/// One AdamW step of the model's (master) parameters from its gradients, then the routing-bias
+/// update.
+template <Backend B, TransformerSpec Spec, class T>
+  requires std::is_same_v<master_t<T>, float>
+void optimizer_step(Transformer<B, Spec, T>& model, optim::AdamW<B>& optimizer, double learning_rate) {
   optimizer.step(model.parameters(), model.gradients(), learning_rate);
   model.update_routing_bias();
 }
@@ -64,16 +68,18 @@ struct SupervisedScratch {
 
 /// Forward and backward of the mean token cross-entropy on the completion tokens of `batch`;
 /// gradients accumulate into the model. The loss stays in backend memory: scratch.loss[0].
+/// (A bf16 model's log-probabilities are float: the scratch is of compute_t<T>.)
 template <Backend B, TransformerSpec Spec, class T>
 void supervised_loss(const B& backend, Transformer<B, Spec, T>& model, const SequenceBatch& batch,
-                     SupervisedScratch<B, T>& scratch) {
+                     SupervisedScratch<B, compute_t<T>>& scratch) {
+  using C = compute_t<T>;
   const index_t rows = batch.tokens.extent(0), width = batch.completion_width;
   RLMOE_CHECK(scratch.logp.size() >= rows * width, ShapeError, "supervised_loss: the scratch holds ", scratch.logp.size(),
               " outputs but the batch has ", rows * width);
-  const MatrixView<T> logp(scratch.logp.data(), Extents<2>{rows, width}), d_logp(scratch.d_logp.data(), Extents<2>{rows, width});
+  const MatrixView<C> logp(scratch.logp.data(), Extents<2>{rows, width}), d_logp(scratch.d_logp.data(), Extents<2>{rows, width});
   model.forward(batch, logp);
   transform_reduce(backend, rows * width, detail::CompletionTokenCount{batch}, scratch.count.view(), Sum{}, 0.0);
-  transform_reduce(backend, rows * width, detail::NegativeLogLikelihood<T>{batch, logp, scratch.count.data(), d_logp},
+  transform_reduce(backend, rows * width, detail::NegativeLogLikelihood<C>{batch, logp, scratch.count.data(), d_logp},
                    scratch.loss.view(), Sum{}, 0.0);
   model.backward(d_logp);
 }

@@ -17,7 +17,8 @@
 // per-tensor views come from it. A model stored in bfloat16 keeps float master parameters and
 // float gradients (what the optimizer updates and the checkpoints hold) and computes from a bf16
 // copy of the parameters, refreshed before the next pass whenever the parameters may have changed
-// (any non-const access to them); log-probabilities, entropies and their gradients are float. Initialisation: N(0, 1/d) for the embedding (so that tied
+// (any non-const access to them); its logits (so that sampling and training score tokens alike),
+// log-probabilities, entropies and their gradients are float. Initialisation: N(0, 1/d) for the embedding (so that tied
 // logits start O(1)), N(0, 1/fan_in) for every projection, ones for the norm weights.
 #include <algorithm>
 #include <cmath>
@@ -109,8 +110,9 @@ struct FillKvCache {
 
 }  // namespace detail
 
-/// Spec: a TransformerSpec (a refused one is named by one message per missing member).
-template <Backend B, class SpecArg, class T = float>
+/// Spec: a TransformerSpec (a refused one is named by one message per missing member); T: the
+/// storage type, the Spec's by default (float unless it says bfloat16); double for checks.
+template <Backend B, class SpecArg, class T = storage_t<SpecArg>>
 class Transformer {
   using C = compute_t<T>;
   using G = master_t<T>;
@@ -255,7 +257,7 @@ class Transformer {
     parallel_for(backend, b * tc, detail::CompletionRows{batch, completion_rows_.view().slice(0, b * tc),
                                                          completion_targets_.view().slice(0, b * tc)});
     parallel_for(backend, b * tc,
-                 layers::TokenLogProbs<T>{logits(), completion_rows_.view().slice(0, b * tc),
+                 layers::TokenLogProbs<C>{logits(), completion_rows_.view().slice(0, b * tc),
                                           completion_targets_.view().slice(0, b * tc), logp.reshape(Extents<1>{b * tc}),
                                           entropy.data() != nullptr ? entropy.reshape(Extents<1>{b * tc}) : VectorView<C>{}});
   }
@@ -268,7 +270,7 @@ class Transformer {
     require_shape(d_logp, Extents<2>{b, tc}, "Transformer::backward: d_logp");
     fill(backend, d_logits(), T(0.0f));
     parallel_for(backend, b * tc,
-                 layers::TokenLogProbsBackward<T>{logits(), completion_rows_.view().slice(0, b * tc),
+                 layers::TokenLogProbsBackward<C, T>{logits(), completion_rows_.view().slice(0, b * tc),
                                                   completion_targets_.view().slice(0, b * tc), d_logp.reshape(Extents<1>{b * tc}),
                                                   d_entropy.data() != nullptr ? d_entropy.reshape(Extents<1>{b * tc})
                                                                               : VectorView<const C>{},
@@ -308,7 +310,7 @@ class Transformer {
   /// Runs the prompts [B, Lp] (lengths [B]) through the model, fills the cache's positions
   /// 0 .. Lp - 1 and writes the logits of each prompt's last token to last_logits [B, V].
   void prefill(DecodeState& state, MatrixView<const std::int32_t> prompts, VectorView<const std::int32_t> lengths,
-               MatrixView<T> last_logits, bool accumulate_load = false) {
+               MatrixView<C> last_logits, bool accumulate_load = false) {
     const B& backend = backend_;
     const index_t b = prompts.extent(0), length = prompts.extent(1);
     RLMOE_CHECK(b == state.batch() && length <= state.max_length(), ShapeError, "Transformer::prefill: prompts of shape ",
@@ -324,13 +326,13 @@ class Transformer {
       parallel_for(backend, size, detail::FillKvCache<T>{matrix(layers_[l].k, tokens_, kDim), length, state.keys(l)});
       parallel_for(backend, size, detail::FillKvCache<T>{matrix(layers_[l].v, tokens_, kDim), length, state.values(l)});
     }
-    parallel_for(backend, b * kVocab, detail::GatherLastRows<T>{logits(), lengths, length, last_logits});
+    parallel_for(backend, b * kVocab, detail::GatherLastRows<C>{logits(), lengths, length, last_logits});
   }
 
   /// One token per sequence: tokens [B] at positions [B] (each attends to the cache up to its
   /// position, which it fills); logits [B, V] of the next token.
   void decode(DecodeState& state, VectorView<const std::int32_t> tokens, VectorView<const std::int32_t> positions,
-              MatrixView<T> out_logits) {
+              MatrixView<C> out_logits) {
     const B& backend = backend_;
     const index_t b = state.batch(), hidden = std::max<index_t>(Spec::kDenseHidden, 1);
     require_shape(tokens, Extents<1>{b}, "Transformer::decode: tokens");
@@ -537,11 +539,11 @@ class Transformer {
     project_to_vocabulary(final_hidden(), logits());
   }
 
-  void project_to_vocabulary(MatrixView<const T> hidden, MatrixView<T> out) {
+  void project_to_vocabulary(MatrixView<const T> hidden, MatrixView<C> out) {
     if (Spec::kTiedEmbeddings)
-      gemm<B, T>(backend_, Transpose::No, Transpose::Yes, C(1), hidden, weights_.embed, C(0), out);
+      gemm<B, C>(backend_, Transpose::No, Transpose::Yes, C(1), hidden, weights_.embed, C(0), out);
     else
-      gemm<B, T>(backend_, Transpose::No, Transpose::No, C(1), hidden, weights_.lm_head, C(0), out);
+      gemm<B, C>(backend_, Transpose::No, Transpose::No, C(1), hidden, weights_.lm_head, C(0), out);
   }
 
   TensorView<T, 3> probs(LayerActivations& a) {
@@ -560,7 +562,7 @@ class Transformer {
   }
   VectorView<const std::int32_t> positions() { return positions_.view().slice(0, tokens_); }
   VectorView<const std::int32_t> token_rows() const { return token_rows_.reshape(Extents<1>{tokens_}); }
-  MatrixView<T> logits() { return matrix(logits_, tokens_, kVocab); }
+  MatrixView<C> logits() { return matrix(logits_, tokens_, kVocab); }
   MatrixView<T> d_logits() { return matrix(d_logits_, tokens_, kVocab); }
   MatrixView<T> final_input() { return matrix(final_input_, tokens_, kDim); }
   MatrixView<T> final_hidden() { return matrix(final_hidden_, tokens_, kDim); }
@@ -584,8 +586,8 @@ class Transformer {
   MatrixView<const std::int32_t> token_rows_;
   std::vector<LayerActivations> layers_;
   Buffer<std::int32_t, B> positions_, completion_rows_, completion_targets_;
-  Buffer<T, B> final_input_, final_hidden_, logits_;
-  Buffer<C, B> final_inverse_rms_, scores_;  // scores_: bf16 models' attention scores
+  Buffer<T, B> final_input_, final_hidden_;
+  Buffer<C, B> logits_, final_inverse_rms_, scores_;  // scores_: bf16 models' attention scores
   // Backward scratch.
   Buffer<T, B> d_logits_, dh_, dx_, d_ffn_input_, d_middle_, d_normed_, d_attended_, dq_, dk_, dv_, d_scores_, d_gate_up_,
       d_hidden_;

@@ -15,10 +15,16 @@
 //     static constexpr rlmoe::moe::ScoreFunction kScoreFunction = rlmoe::moe::ScoreFunction::Sigmoid;
 //     static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-6f;
 //     static constexpr bool kTiedEmbeddings = true;
+//     using Storage = rlmoe::bfloat16;                         // optional: float when absent
 //   };
+//
+// Storage is what the model's weights and activations are stored in: float (the default), or
+// bfloat16 for mixed precision (float master weights, gradients, optimizer state and statistics;
+// see core/precision.hpp). The sampler, the steps and the trainer all take it from the Spec.
 #include <concepts>
 #include <type_traits>
 
+#include "rlmoe/core/bfloat16.hpp"
 #include "rlmoe/core/types.hpp"
 #include "rlmoe/moe/config.hpp"
 
@@ -124,5 +130,21 @@ struct SpecCheck {
 
 template <class S>
 using checked_spec_t = typename SpecCheck<S>::type;
+
+template <class S>
+struct SpecStorage {
+  using type = float;
+};
+template <class S>
+  requires requires { typename S::Storage; }
+struct SpecStorage<S> {
+  using type = typename S::Storage;
+  static_assert(std::is_same_v<type, float> || std::is_same_v<type, bfloat16>,
+                "rlmoe TransformerSpec: Spec::Storage must be float or rlmoe::bfloat16");
+};
+
+/// The Spec's storage type: Spec::Storage, or float when it declares none.
+template <class S>
+using storage_t = typename SpecStorage<S>::type;
 
 }  // namespace rlmoe::nn

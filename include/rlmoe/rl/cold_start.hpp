@@ -27,7 +27,7 @@ class ColdStart {
  public:
   using Spec = nn::checked_spec_t<SpecArg>;
   using TaskT = tasks::checked_task_t<TaskArg>;
-  using Policy = nn::Transformer<B, Spec, float>;
+  using Policy = nn::Transformer<B, Spec>;
   static constexpr std::uint64_t kSeedOffset = 0xC01D5ull;
 
   ColdStart(const B& backend, const TaskT& task, const GrpoConfig& config)

@@ -32,7 +32,7 @@ class Evaluator {
  public:
   using Spec = nn::checked_spec_t<SpecArg>;
   using TaskT = tasks::checked_task_t<TaskArg>;
-  using Policy = nn::Transformer<B, Spec, float>;
+  using Policy = nn::Transformer<B, Spec>;
   static constexpr std::uint64_t kSeedOffset = 0x5DEECE66Dull;  // held-out problems: another seed stream
 
   Evaluator(const B& backend, const TaskT& task, const GrpoConfig& config)

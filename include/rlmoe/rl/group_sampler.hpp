@@ -142,10 +142,12 @@ struct SequenceLengths {
 
 }  // namespace detail
 
-template <Backend B, nn::TransformerSpec Spec>
+/// T: the policy's storage type (float, or bfloat16 for a mixed-precision policy, whose logits
+/// are float too).
+template <Backend B, nn::TransformerSpec Spec, class T = nn::storage_t<Spec>>
 class GroupSampler {
  public:
-  using Policy = nn::Transformer<B, Spec, float>;
+  using Policy = nn::Transformer<B, Spec, T>;
 
   /// `special`: the task's end-of-sequence token, which ends a completion, and its padding.
   GroupSampler(const B& backend, const SamplingConfig& config, SpecialTokens special)
@@ -195,8 +197,8 @@ class GroupSampler {
     policy.prefill(prompt_state, out.prompt_tokens(), out.prompt_lengths(), prompt_logits);
     for (index_t l = 0; l < Spec::kLayers; ++l) {
       const index_t size = n * Spec::kHeads * width * (Spec::kModelDim / Spec::kHeads);
-      parallel_for(backend, size, detail::SpreadGroups<float>{prompt_state.keys(l), state.keys(l), g});
-      parallel_for(backend, size, detail::SpreadGroups<float>{prompt_state.values(l), state.values(l), g});
+      parallel_for(backend, size, detail::SpreadGroups<T>{prompt_state.keys(l), state.keys(l), g});
+      parallel_for(backend, size, detail::SpreadGroups<T>{prompt_state.values(l), state.values(l), g});
     }
     parallel_for(backend, n * Spec::kVocab,
                  detail::SpreadGroups<float>{TensorView<const float, 4>(prompt_logits.data(), Extents<4>{p, 1, 1, Spec::kVocab}),

@@ -113,7 +113,7 @@ class GrpoStep {
   using TaskT = tasks::checked_task_t<TaskArg>;
   using Estimator = checked_estimator_t<EstimatorArg>;
   using Loss = checked_loss_t<LossArg>;
-  using Policy = nn::Transformer<B, Spec, float>;
+  using Policy = nn::Transformer<B, Spec>;  // stored as the Spec says (float or bfloat16)
   using Reward = decltype(std::declval<const TaskT&>().reward());
 
   GrpoStep(const B& backend, const TaskT& task, const GrpoConfig& config, const Loss& loss = {}, const Estimator& estimator = {})

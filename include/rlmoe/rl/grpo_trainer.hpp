@@ -12,6 +12,7 @@
 // run() is the loop around them: metrics as JSON lines (io/metrics_log.hpp), a live progress line,
 // checkpoints and resuming (io/checkpoint.hpp), and the learning curves (io/learning_curves.hpp).
 // A loop of your own calls step(), cold_start_step() and evaluate(), or the steps themselves.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -210,6 +211,8 @@ class GrpoTrainer {
     fields.emplace_back("moe.bias_update_rate", io::Json(static_cast<double>(moe_.bias_update_rate)));
     fields.emplace_back("moe.aux_loss_coef", io::Json(static_cast<double>(moe_.aux_loss_coef)));
     fields.emplace_back("moe.z_loss_coef", io::Json(static_cast<double>(moe_.z_loss_coef)));
+    // Named only for mixed precision, so that float runs keep the trajectory they always had.
+    if constexpr (std::is_same_v<nn::storage_t<Spec>, bfloat16>) fields.emplace_back("storage", io::Json("bfloat16"));
     return fields;
   }
 
@@ -218,10 +221,15 @@ class GrpoTrainer {
   /// unless allow_resume_with_changes.
   void check_trajectory(const std::string& file, const io::Json& saved) const {
     std::string differences;
-    for (const auto& [name, value] : trajectory()) {
+    const auto ours = trajectory();
+    for (const auto& [name, value] : ours) {
       const io::Json* before = saved.find(name);
       const std::string was = before != nullptr ? before->dump() : "(absent)";
       if (was != value.dump()) differences += "\n  " + name + ": " + was + " in the checkpoint, " + value.dump() + " in this run";
+    }
+    for (const auto& [name, value] : saved.object("trajectory")) {
+      const bool known = std::any_of(ours.begin(), ours.end(), [&](const auto& field) { return field.first == name; });
+      if (!known) differences += "\n  " + name + ": " + value.dump() + " in the checkpoint, (absent) in this run";
     }
     if (differences.empty()) return;
     RLMOE_CHECK(config().allow_resume_with_changes, ConfigError, "GrpoTrainer: the checkpoint '", file,
