@@ -14,11 +14,12 @@ using rlmoe::test::gpu;
 BOOST_AUTO_TEST_SUITE(cuda_moe_forward)
 BOOST_AUTO_TEST_CASE(float32) { t::check_moe_forward<Cuda, float>(gpu()); }
 BOOST_AUTO_TEST_CASE(float64) { t::check_moe_forward<Cuda, double>(gpu()); }
-BOOST_AUTO_TEST_CASE(bfloat16_against_float64) { t::check_moe_bf16(gpu()); }
+BOOST_AUTO_TEST_CASE(bfloat16) { t::check_moe_forward<Cuda, rlmoe::bfloat16>(gpu()); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(cuda_moe_backward)
 BOOST_AUTO_TEST_CASE(gradients_against_finite_differences) { t::check_moe_gradients(gpu()); }
+BOOST_AUTO_TEST_CASE(bfloat16_gradients_against_finite_differences) { t::check_moe_gradients<Cuda, rlmoe::bfloat16>(gpu()); }
 BOOST_AUTO_TEST_CASE(zero_token_experts_and_determinism) { t::check_moe_zero_token_experts_and_determinism(gpu()); }
 BOOST_AUTO_TEST_SUITE_END()
 

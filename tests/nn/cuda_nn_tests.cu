@@ -17,7 +17,12 @@ BOOST_AUTO_TEST_CASE(causal_attention) { t::check_attention(gpu()); }
 BOOST_AUTO_TEST_CASE(log_softmax_and_entropy) { t::check_log_softmax(gpu()); }
 BOOST_AUTO_TEST_CASE(embedding) { t::check_embedding(gpu()); }
 BOOST_AUTO_TEST_CASE(swiglu_mlp) { t::check_swiglu_mlp(gpu()); }
-BOOST_AUTO_TEST_CASE(bfloat16_against_float64) { t::check_layers_bf16(gpu()); }
+BOOST_AUTO_TEST_CASE(rmsnorm_bfloat16) { t::check_rmsnorm<Cuda, rlmoe::bfloat16>(gpu()); }
+BOOST_AUTO_TEST_CASE(rotary_embedding_bfloat16) { t::check_rope<Cuda, rlmoe::bfloat16>(gpu()); }
+BOOST_AUTO_TEST_CASE(causal_attention_bfloat16) { t::check_attention<Cuda, rlmoe::bfloat16>(gpu()); }
+BOOST_AUTO_TEST_CASE(log_softmax_and_entropy_bfloat16) { t::check_log_softmax<Cuda, rlmoe::bfloat16>(gpu()); }
+BOOST_AUTO_TEST_CASE(embedding_bfloat16) { t::check_embedding<Cuda, rlmoe::bfloat16>(gpu()); }
+BOOST_AUTO_TEST_CASE(swiglu_mlp_bfloat16) { t::check_swiglu_mlp<Cuda, rlmoe::bfloat16>(gpu()); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(cuda_nn_transformer)

@@ -14,7 +14,12 @@ BOOST_AUTO_TEST_CASE(causal_attention) { t::check_attention(Host{}); }
 BOOST_AUTO_TEST_CASE(log_softmax_and_entropy) { t::check_log_softmax(Host{}); }
 BOOST_AUTO_TEST_CASE(embedding) { t::check_embedding(Host{}); }
 BOOST_AUTO_TEST_CASE(swiglu_mlp) { t::check_swiglu_mlp(Host{}); }
-BOOST_AUTO_TEST_CASE(bfloat16_against_float64) { t::check_layers_bf16(Host{}); }
+BOOST_AUTO_TEST_CASE(rmsnorm_bfloat16) { t::check_rmsnorm<Host, rlmoe::bfloat16>(Host{}); }
+BOOST_AUTO_TEST_CASE(rotary_embedding_bfloat16) { t::check_rope<Host, rlmoe::bfloat16>(Host{}); }
+BOOST_AUTO_TEST_CASE(causal_attention_bfloat16) { t::check_attention<Host, rlmoe::bfloat16>(Host{}); }
+BOOST_AUTO_TEST_CASE(log_softmax_and_entropy_bfloat16) { t::check_log_softmax<Host, rlmoe::bfloat16>(Host{}); }
+BOOST_AUTO_TEST_CASE(embedding_bfloat16) { t::check_embedding<Host, rlmoe::bfloat16>(Host{}); }
+BOOST_AUTO_TEST_CASE(swiglu_mlp_bfloat16) { t::check_swiglu_mlp<Host, rlmoe::bfloat16>(Host{}); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(nn_transformer)

@@ -12,19 +12,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "rlmoe/core/bfloat16.hpp"
 #include "rlmoe/core/types.hpp"
 
 namespace rlmoe::test {
-
-/// Values rounded to bf16, as float64 (exact).
-inline std::vector<double> bf16_values(const std::vector<double>& v) {
-  std::vector<double> out(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) out[i] = static_cast<double>(static_cast<float>(bfloat16(static_cast<float>(v[i]))));
-  return out;
-}
-
-inline std::vector<bfloat16> to_bf16(const std::vector<double>& v) { return {v.begin(), v.end()}; }
 
 /// Sizes every primitive is tested at: empty, one, around warp and block sizes, and large.
 inline const std::vector<index_t> kSizes = {0, 1, 2, 7, 31, 32, 33, 255, 256, 257, 1000, 4097, 65537, 1 << 20};
