@@ -3,8 +3,9 @@
 // the optimizer's two moments under "optimizer.m." and "optimizer.v." + name, each MoE layer's
 // routing bias under "layers.<l>.moe.router_bias", optionally a frozen reference model under
 // "reference." + those names, and in the metadata the format, the Spec (as JSON), the step, the
-// optimizer's step count and whatever trainer state the caller adds (counters, the data position). Written atomically (safetensors.hpp); loading refuses a file
-// whose format, Spec, tensor names, dtypes or shapes differ from the model's, naming what differs.
+// optimizer's step count and whatever trainer state the caller adds (counters, the data
+// position). Written atomically (safetensors.hpp); loading refuses a file whose format, Spec,
+// tensor names, dtypes or shapes differ from the model's, naming what differs.
 // A bfloat16 model's checkpoint holds its float master parameters (F32), so it loads into a float
 // model of the same Spec and back.
 #include <cmath>

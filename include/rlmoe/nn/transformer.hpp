@@ -14,12 +14,14 @@
 // decode() run the same model one token at a time over a KV cache, for sampling.
 //
 // Parameters and gradients are two flat buffers with one ParameterLayout (names below); the
-// per-tensor views come from it. A model stored in bfloat16 keeps float master parameters and
-// float gradients (what the optimizer updates and the checkpoints hold) and computes from a bf16
-// copy of the parameters, refreshed before the next pass whenever the parameters may have changed
-// (any non-const access to them); its logits (so that sampling and training score tokens alike),
-// log-probabilities, entropies and their gradients are float. Initialisation: N(0, 1/d) for the embedding (so that tied
+// per-tensor views come from it. Initialisation: N(0, 1/d) for the embedding (so that tied
 // logits start O(1)), N(0, 1/fan_in) for every projection, ones for the norm weights.
+//
+// A model stored in bfloat16 keeps float master parameters and float gradients (what the
+// optimizer updates and the checkpoints hold) and computes from a bf16 copy of the parameters,
+// refreshed before the next pass whenever the parameters may have changed (any non-const access
+// to them). Its logits (so that sampling and training score tokens alike), log-probabilities,
+// entropies and their gradients are float.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
