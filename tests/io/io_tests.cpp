@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "nn/nn_checks.hpp"
@@ -500,6 +501,26 @@ BOOST_AUTO_TEST_CASE(reads_format_1_and_requires_every_checksum_of_format_2) {
   rewrite_without_header_checksum(path, dir.file("format2.safetensors"), io::kCheckpointFormat);
   BOOST_TEST(t::throws_with<io::FormatError>([&] { (void)io::load_checkpoint(dir.file("format2.safetensors"), Host{}, target, target_adam); },
                                              {"format2.safetensors", "lacks a checksum"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_bf16_models_checkpoint_holds_its_float_master_parameters) {
+  TemporaryDirectory dir;
+  rlmoe::nn::Transformer<Host, t::TinyMoeSpec, rlmoe::bfloat16> mixed(Host{});
+  mixed.initialize(4);
+  rlmoe::optim::AdamW<Host> mixed_adam(Host{}, mixed.parameters().size(), {});
+  io::save_checkpoint(dir.file("mixed.safetensors"), Host{}, mixed, mixed_adam, {2, {}});
+  const io::SafetensorsFile file = io::SafetensorsFile::read(dir.file("mixed.safetensors"));
+  BOOST_TEST((file.tensor("embed").dtype == io::Dtype::F32));
+  Model plain(Host{});
+  rlmoe::optim::AdamW<Host> plain_adam(Host{}, plain.parameters().size(), {});
+  BOOST_TEST(io::load_checkpoint(dir.file("mixed.safetensors"), Host{}, plain, plain_adam).step == 2);
+  t::check_equal(rlmoe::to_host(Host{}, std::as_const(plain).parameters()), rlmoe::to_host(Host{}, std::as_const(mixed).parameters()),
+                 "float parameters loaded from a bf16 model's checkpoint");
+  rlmoe::nn::Transformer<Host, t::TinyMoeSpec, rlmoe::bfloat16> again(Host{});
+  rlmoe::optim::AdamW<Host> again_adam(Host{}, again.parameters().size(), {});
+  (void)io::load_checkpoint(dir.file("mixed.safetensors"), Host{}, again, again_adam);
+  t::check_equal(rlmoe::to_host(Host{}, std::as_const(again).parameters()), rlmoe::to_host(Host{}, std::as_const(mixed).parameters()),
+                 "bf16 model's master parameters after a round trip");
 }
 
 BOOST_AUTO_TEST_CASE(file_failures_are_io_errors_naming_the_file) {
