@@ -10,31 +10,23 @@
 
 namespace {
 
+/// Reads tensor t as T (the dtype the file says it has) into a buffer of its size.
+template <class T>
+void read_as(const rlmoe::io::SafetensorsFile& file, const rlmoe::io::TensorInfo& t) {
+  std::vector<T> out((t.end - t.begin) / sizeof(T));
+  file.read_into<T>(t.name, t.shape, std::span<T>(out));
+}
+
 void read_all(const rlmoe::io::SafetensorsFile& file) {
+  using rlmoe::io::Dtype;
   for (const auto& t : file.tensors()) {
-    std::vector<std::byte> out(t.end - t.begin);
     switch (t.dtype) {
-      case rlmoe::io::Dtype::F32:
-        file.read_into<float>(t.name, t.shape, std::span<float>(reinterpret_cast<float*>(out.data()), out.size() / 4));
-        break;
-      case rlmoe::io::Dtype::F64:
-        file.read_into<double>(t.name, t.shape, std::span<double>(reinterpret_cast<double*>(out.data()), out.size() / 8));
-        break;
-      case rlmoe::io::Dtype::BF16:
-        file.read_into<rlmoe::bfloat16>(t.name, t.shape,
-                                        std::span<rlmoe::bfloat16>(reinterpret_cast<rlmoe::bfloat16*>(out.data()), out.size() / 2));
-        break;
-      case rlmoe::io::Dtype::I32:
-        file.read_into<std::int32_t>(t.name, t.shape,
-                                     std::span<std::int32_t>(reinterpret_cast<std::int32_t*>(out.data()), out.size() / 4));
-        break;
-      case rlmoe::io::Dtype::I64:
-        file.read_into<std::int64_t>(t.name, t.shape,
-                                     std::span<std::int64_t>(reinterpret_cast<std::int64_t*>(out.data()), out.size() / 8));
-        break;
-      case rlmoe::io::Dtype::U8:
-        file.read_into<std::uint8_t>(t.name, t.shape, std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(out.data()), out.size()));
-        break;
+      case Dtype::F32: read_as<float>(file, t); break;
+      case Dtype::F64: read_as<double>(file, t); break;
+      case Dtype::BF16: read_as<rlmoe::bfloat16>(file, t); break;
+      case Dtype::I32: read_as<std::int32_t>(file, t); break;
+      case Dtype::I64: read_as<std::int64_t>(file, t); break;
+      case Dtype::U8: read_as<std::uint8_t>(file, t); break;
     }
   }
 }
