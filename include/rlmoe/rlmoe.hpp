@@ -3,7 +3,7 @@
 // dependencies point (each layer includes only the ones above it; tests/headers checks that).
 // Under nvcc the Cuda backend comes with it.
 
-// core: macros, errors, tensor views, random numbers
+// core: macros, errors, tensor views, random numbers, UTF-8
 #include "rlmoe/core/bfloat16.hpp"
 #include "rlmoe/core/debug_checks.hpp"
 #include "rlmoe/core/error.hpp"
@@ -17,6 +17,7 @@
 #include "rlmoe/core/tensor_view.hpp"
 #include "rlmoe/core/type_name.hpp"
 #include "rlmoe/core/types.hpp"
+#include "rlmoe/core/utf8.hpp"
 
 // backend: Host (and, under nvcc, Cuda) and their primitives
 #include "rlmoe/backend/backend.hpp"
@@ -78,6 +79,16 @@
 #include "rlmoe/io/progress.hpp"
 #include "rlmoe/io/safetensors.hpp"
 #include "rlmoe/io/step_metrics.hpp"
+
+// text: Unicode, regular expressions and the byte-level BPE tokenizers of tokenizer.json
+#include "rlmoe/text/bpe.hpp"
+#include "rlmoe/text/byte_level.hpp"
+#include "rlmoe/text/normalization.hpp"
+#include "rlmoe/text/pre_tokenizer.hpp"
+#include "rlmoe/text/regex.hpp"
+#include "rlmoe/text/tokenizer.hpp"
+#include "rlmoe/text/unicode.hpp"
+#include "rlmoe/text/unicode_tables.hpp"
 
 // rl: rewards, advantages, losses, sampling, tasks and the GRPO trainer
 #include "rlmoe/rl/advantages.hpp"

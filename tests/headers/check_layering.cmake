@@ -2,7 +2,7 @@
 # headers of its own layer and of the layers listed before it, never after. And the umbrella
 # rlmoe.hpp includes every public header.
 #   cmake -DINCLUDE_ROOT=<repo>/include -P check_layering.cmake
-set(layers core backend layers moe optim nn io rl)
+set(layers core backend layers moe optim nn io text rl)
 
 file(GLOB_RECURSE headers RELATIVE "${INCLUDE_ROOT}" "${INCLUDE_ROOT}/rlmoe/*.hpp" "${INCLUDE_ROOT}/rlmoe/*.cuh")
 list(LENGTH headers count)

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "rlmoe/core/error.hpp"
+#include "rlmoe/core/utf8.hpp"
 
 namespace rlmoe::io {
 
@@ -50,10 +51,12 @@ class Json {
   [[nodiscard]] bool is_string() const { return std::holds_alternative<std::string>(value_); }
   [[nodiscard]] bool is_integer() const { return std::holds_alternative<std::int64_t>(value_); }
   [[nodiscard]] bool is_number() const { return is_integer() || std::holds_alternative<double>(value_); }
+  [[nodiscard]] bool is_boolean() const { return std::holds_alternative<bool>(value_); }
 
   [[nodiscard]] const Object& object(std::string_view what) const { return get<Object>(what, "an object"); }
   [[nodiscard]] const Array& array(std::string_view what) const { return get<Array>(what, "an array"); }
   [[nodiscard]] const std::string& string(std::string_view what) const { return get<std::string>(what, "a string"); }
+  [[nodiscard]] bool boolean(std::string_view what) const { return get<bool>(what, "true or false"); }
   [[nodiscard]] std::int64_t integer(std::string_view what) const { return get<std::int64_t>(what, "an integer"); }
   [[nodiscard]] double number(std::string_view what) const {
     if (is_integer()) return static_cast<double>(std::get<std::int64_t>(value_));
@@ -255,40 +258,13 @@ class Json {
       return code;
     }
 
-    static void append_utf8(std::string& out, std::uint32_t code) {
-      if (code < 0x80) {
-        out += static_cast<char>(code);
-      } else if (code < 0x800) {
-        out += static_cast<char>(0xC0 | (code >> 6));
-        out += static_cast<char>(0x80 | (code & 0x3F));
-      } else if (code < 0x10000) {
-        out += static_cast<char>(0xE0 | (code >> 12));
-        out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (code & 0x3F));
-      } else {
-        out += static_cast<char>(0xF0 | (code >> 18));
-        out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (code & 0x3F));
-      }
-    }
-
     /// One UTF-8 encoded character starting at `position` (its first byte >= 0x80): well formed,
     /// shortest form, no surrogates, at most U+10FFFF.
     void utf8_character(std::string& out) {
-      const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[position + i]); };
-      const unsigned char lead = byte(0);
-      const int length = lead >= 0xC2 && lead <= 0xDF ? 2 : lead >= 0xE0 && lead <= 0xEF ? 3 : lead >= 0xF0 && lead <= 0xF4 ? 4 : 0;
-      if (length == 0 || position + static_cast<std::size_t>(length) > text.size()) fail("UTF-8 text");
-      std::uint32_t code = lead & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07);
-      for (int i = 1; i < length; ++i) {
-        if ((byte(static_cast<std::size_t>(i)) & 0xC0) != 0x80) fail("UTF-8 text");
-        code = (code << 6) | (byte(static_cast<std::size_t>(i)) & 0x3F);
-      }
-      const std::uint32_t smallest = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x10000;
-      if (code < smallest || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) fail("UTF-8 text");
-      out.append(text.substr(position, static_cast<std::size_t>(length)));
-      position += static_cast<std::size_t>(length);
+      const utf8::Decoded d = utf8::decode(text, position);
+      if (d.length == 0) fail("UTF-8 text");
+      out.append(text.substr(position, d.length));
+      position += d.length;
     }
 
     std::string string() {
@@ -332,7 +308,7 @@ class Json {
               if (low < 0xDC00 || low > 0xDFFF) fail("a low surrogate after a high one");
               code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
             }
-            append_utf8(out, code);
+            utf8::append(out, code);
             break;
           }
           default: fail("a valid escape");

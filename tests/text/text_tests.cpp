@@ -1,0 +1,291 @@
+// text/: UTF-8, Unicode properties and NFC, the pre-tokenizer regex, byte-level BPE and the
+// tokenizer.json reader, on hand-worked cases. The comparison with the Hugging Face tokenizers on
+// thousands of strings is check_with_python_tokenizers.py.
+#define BOOST_TEST_MODULE rlmoe text
+#include "support/boost_test.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rlmoe/core/utf8.hpp"
+#include "rlmoe/text/byte_level.hpp"
+#include "rlmoe/text/normalization.hpp"
+#include "rlmoe/text/regex.hpp"
+#include "rlmoe/text/tokenizer.hpp"
+#include "rlmoe/text/unicode.hpp"
+#include "support/test_data.hpp"
+
+namespace t = rlmoe::test;
+namespace text = rlmoe::text;
+namespace utf8 = rlmoe::utf8;
+using Ids = std::vector<std::int32_t>;
+
+namespace {
+
+std::string fixture(const std::string& name) { return std::string(RLMOE_TEXT_FIXTURES) + "/" + name + ".json"; }
+
+/// The pieces `pattern` finds in `s`, as UTF-8 strings.
+std::vector<std::string> matches(const std::string& pattern, const std::string& s) {
+  const text::Regex regex(pattern);
+  const std::u32string codes = utf8::to_code_points(s);
+  std::vector<std::string> out;
+  for (const auto& m : regex.find_all(codes)) out.push_back(utf8::from_code_points(codes.substr(m.begin, m.end - m.begin)));
+  return out;
+}
+
+std::string nfc(const std::string& s) { return utf8::from_code_points(text::normalization::nfc(utf8::to_code_points(s))); }
+
+/// A tokenizer.json around a BPE model with the given vocabulary and merges (JSON text).
+std::string bpe_json(const std::string& vocab, const std::string& merges, const std::string& extra = "") {
+  return R"({"model": {"type": "BPE", "vocab": )" + vocab + R"(, "merges": )" + merges + extra + "}}";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(text_utf8)
+
+BOOST_AUTO_TEST_CASE(decodes_and_encodes_every_length) {
+  for (char32_t c : {U'A', U'\u00e9', U'\u20ac', U'\U0001F600', U'\U0010FFFF'}) {
+    std::string s;
+    utf8::append(s, c);
+    const auto d = utf8::decode(s, 0);
+    BOOST_TEST(static_cast<std::uint32_t>(d.code) == static_cast<std::uint32_t>(c));
+    BOOST_TEST(d.length == s.size());
+  }
+  BOOST_TEST(utf8::from_code_points(utf8::to_code_points("h\u00e9llo \U0001F600")) == "h\u00e9llo \U0001F600");
+}
+
+BOOST_AUTO_TEST_CASE(refuses_overlong_forms_surrogates_and_truncation) {
+  for (const std::string bad : {"\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xF8\x88\x80\x80\x80", "\xE2\x82", "\x80"})
+    BOOST_TEST(utf8::first_invalid("ok" + bad) == 2u, "the ill-formed part starts at byte 2");
+  BOOST_TEST(utf8::first_invalid("fine \u20ac") == std::string("fine \u20ac").size());
+}
+
+BOOST_AUTO_TEST_CASE(replaces_each_maximal_ill_formed_subpart) {
+  // The Unicode Standard's example (chapter 3.9, "U+FFFD Substitution of Maximal Subparts").
+  const std::string bytes = "\x61\xF1\x80\x80\xE1\x80\xC2\x62\x80\x63\x80\xBF\x64";
+  BOOST_TEST(utf8::lossy(bytes) == "a\uFFFD\uFFFD\uFFFDb\uFFFDc\uFFFD\uFFFDd");
+  BOOST_TEST(utf8::lossy("\xE2\x82") == "\uFFFD", "a truncated character is one replacement");
+  BOOST_TEST(utf8::lossy("\xE0\x80\x80") == "\uFFFD\uFFFD\uFFFD", "an overlong lead is a subpart of its own");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(text_unicode)
+
+BOOST_AUTO_TEST_CASE(general_categories_of_known_characters) {
+  using C = text::unicode::Category;
+  BOOST_TEST((text::unicode::category(U'A') == C::Lu));
+  BOOST_TEST((text::unicode::category(U'7') == C::Nd));
+  BOOST_TEST((text::unicode::category(U'\u4F60') == C::Lo));
+  BOOST_TEST((text::unicode::category(U'\u0301') == C::Mn));
+  BOOST_TEST((text::unicode::category(U'\U0001F600') == C::So));
+  BOOST_TEST((text::unicode::category(U'\u00BD') == C::No));
+  BOOST_TEST((text::unicode::category(U'_') == C::Pc));
+  BOOST_TEST((text::unicode::category(0xE000) == C::Co));
+  BOOST_TEST((text::unicode::category(0x10FFFF) == C::Cn));
+  BOOST_TEST((text::unicode::category(0x110000) == C::Cn));
+  // Added in Unicode 15 and 16, which the tables follow (as the tokenizers' Oniguruma does).
+  BOOST_TEST((text::unicode::category(0x1F77D) == C::So));
+  BOOST_TEST((text::unicode::category(0x1C89) == C::Lu));
+  BOOST_TEST(text::unicode::major_class(U'\u0663') == text::unicode::kNumber);
+  BOOST_TEST(text::unicode::is_white_space(U'\u3000'));
+  BOOST_TEST(!text::unicode::is_white_space(U'\u200B'), "ZERO WIDTH SPACE is not White_Space");
+}
+
+BOOST_AUTO_TEST_CASE(nfc_composes_orders_and_leaves_excluded_characters_decomposed) {
+  BOOST_TEST(nfc("e\u0301") == "\u00E9");
+  BOOST_TEST(nfc("a\u0323\u0302") == "\u1EAD", "dot below (220) and circumflex (230) in order");
+  BOOST_TEST(nfc("a\u0302\u0323") == "\u1EAD", "the marks reordered by combining class first");
+  BOOST_TEST(nfc("\u1100\u1161\u11A8") == "\uAC01", "Hangul L + V + T compose into one syllable");
+  BOOST_TEST(nfc("\uAC00\u11A8") == "\uAC01", "an LV syllable takes a trailing consonant");
+  BOOST_TEST(nfc("\u212B") == "\u00C5", "ANGSTROM SIGN is a singleton: it becomes A-ring");
+  BOOST_TEST(nfc("\u0958") == "\u0915\u093C", "QA is excluded from composition");
+  BOOST_TEST(nfc("a\u0301\u0301") == "\u00E1\u0301", "the second acute is blocked by the first");
+  BOOST_TEST(nfc("\u0301e") == "\u0301e", "a leading mark composes with nothing");
+  BOOST_TEST(nfc("plain ASCII, caf\u00E9") == "plain ASCII, caf\u00E9");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(text_regex)
+
+BOOST_AUTO_TEST_CASE(splits_like_the_gpt2_pattern_should) {
+  const std::vector<std::string> expected = {"Hello", " world", "'s", " ", " 123", " caf\u00E9", "!!", "\n", " x"};
+  BOOST_TEST(matches(text::kGpt2SplitPattern, "Hello world's  123 caf\u00E9!!\n x") == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(alternatives_in_order_greedy_and_lazy_repeats_and_lookahead) {
+  BOOST_TEST(matches("a|ab", "ab") == std::vector<std::string>{"a"}, "the first alternative that matches wins");
+  BOOST_TEST(matches("a+ab", "aaab") == std::vector<std::string>{"aaab"}, "a greedy run gives back what the rest needs");
+  BOOST_TEST(matches("a+?", "aaa") == (std::vector<std::string>{"a", "a", "a"}));
+  BOOST_TEST((matches(R"(\s+(?!\S)|\s+)", "a   b") == std::vector<std::string>{"  ", " "}), "the last space stays with b");
+  BOOST_TEST(matches(R"(\p{N}{1,3})", "12345") == (std::vector<std::string>{"123", "45"}));
+  BOOST_TEST(matches(R"((?:ab){2,})", "abababa") == std::vector<std::string>{"ababab"});
+  BOOST_TEST(matches(R"([^\s\p{L}]+)", "ab, 12!") == (std::vector<std::string>{",", "12!"}));
+  BOOST_TEST(matches(R"(x(?=y))", "xxy") == std::vector<std::string>{"x"});
+  BOOST_TEST(matches(R"([\x{4E00}-\x{9FA5}]+)", "ab\u4F60\u597Dcd") == std::vector<std::string>{"\u4F60\u597D"});
+  BOOST_TEST(matches(R"(\.\[\])", "a.[]") == std::vector<std::string>{".[]"});
+  BOOST_TEST(matches("a{,2}", "a{,2}") == std::vector<std::string>{"a{,2}"}, "a brace that starts no bound is literal");
+}
+
+BOOST_AUTO_TEST_CASE(case_insensitive_groups_fold_ascii_letters) {
+  BOOST_TEST(matches("(?i:'s|'ll)", "'S 'Ll 'll '\u017F 'x") == (std::vector<std::string>{"'S", "'Ll", "'ll", "'\u017F"}));
+  BOOST_TEST(matches("(?i:k)", "\u212A") == std::vector<std::string>{"\u212A"}, "KELVIN SIGN folds to k");
+  BOOST_TEST(matches("(?i:a)b", "AB Ab") == std::vector<std::string>{"Ab"}, "the flag ends with its group");
+}
+
+BOOST_AUTO_TEST_CASE(a_long_run_costs_no_stack) {
+  const std::u32string letters(2'000'000, U'x');
+  const text::Regex regex(R"(\p{L}+|\s+)");
+  const auto found = regex.find_all(letters);
+  BOOST_TEST_REQUIRE(found.size() == 1u);
+  BOOST_TEST(found[0].end == letters.size());
+}
+
+BOOST_AUTO_TEST_CASE(refuses_what_it_does_not_support_naming_the_position) {
+  using rlmoe::io::FormatError;
+  BOOST_TEST(t::throws_with<FormatError>([] { text::Regex("ab(?<name>c)"); }, {"ab(?<name>c)", "at character 4", "group kind"}));
+  BOOST_TEST(t::throws_with<FormatError>([] { text::Regex(R"(\w+)"); }, {"at character 0", "the escape \\w is not supported"}));
+  BOOST_TEST(t::throws_with<FormatError>([] { text::Regex(R"(\p{Han})"); }, {"\\p{Han}", "not supported"}));
+  BOOST_TEST(t::throws_with<FormatError>([] { text::Regex("[a-"); }, {"expected ']' closing the class"}));
+  BOOST_TEST(t::throws_with<FormatError>([] { text::Regex("a{3,1}"); }, {"{n,m} with n <= m"}));
+  BOOST_TEST(t::throws_with<FormatError>([] { text::Regex("(ab"); }, {"expected ')'"}));
+  BOOST_TEST(t::throws_with<FormatError>([] { text::Regex("ab)"); }, {"at character 2"}));
+  BOOST_TEST(t::throws_with<FormatError>([] { text::Regex("*a"); }, {"something to repeat"}));
+  BOOST_TEST(t::throws_with<FormatError>([] { text::Regex("^a"); }, {"an anchor"}));
+  BOOST_TEST(t::throws_with<FormatError>([] { text::Regex("(?i:[a-z])"); }, {"case-insensitive"}));
+  BOOST_TEST(t::throws_with<FormatError>([] { text::Regex("a++"); }, {"possessive"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(text_bpe)
+
+BOOST_AUTO_TEST_CASE(byte_level_alphabet_maps_every_byte_both_ways) {
+  BOOST_TEST(static_cast<std::uint32_t>(text::byte_level::character_of(' ')) == 0x120u);
+  BOOST_TEST(static_cast<std::uint32_t>(text::byte_level::character_of('\n')) == 0x10Au);
+  BOOST_TEST(static_cast<std::uint32_t>(text::byte_level::character_of('A')) == static_cast<std::uint32_t>('A'));
+  BOOST_TEST(static_cast<std::uint32_t>(text::byte_level::character_of(0xAD)) == 0x143u, "the last byte without a glyph");
+  std::string all;
+  for (int b = 0; b < 256; ++b) all += static_cast<char>(b);
+  const auto back = text::byte_level::decode(text::byte_level::encode(all));
+  BOOST_TEST_REQUIRE(back.has_value());
+  BOOST_TEST(*back == all);
+  BOOST_TEST(!text::byte_level::decode("<\uFF5CUser\uFF5C>").has_value(), "characters outside the alphabet");
+}
+
+BOOST_AUTO_TEST_CASE(merges_by_rank_then_leftmost) {
+  const auto encode = [](const std::string& json, const std::string& s) { return text::Tokenizer::from_json(json).encode(s); };
+  const std::string vocab = R"({"a": 0, "b": 1, "c": 2, "ab": 3, "bc": 4, "abc": 5, "aa": 6})";
+  BOOST_TEST(encode(bpe_json(vocab, R"(["a b", "ab c"])"), "abc") == Ids{5});
+  BOOST_TEST(encode(bpe_json(vocab, R"([["b", "c"], ["a", "b"]])"), "abc") == (Ids{0, 4}), "b c ranks first, then a + bc has no merge");
+  BOOST_TEST(encode(bpe_json(vocab, R"(["a a"])"), "aaa") == (Ids{6, 0}), "equal ranks merge leftmost first");
+  BOOST_TEST(encode(bpe_json(vocab, R"(["a a"])"), "aaaa") == (Ids{6, 6}));
+  BOOST_TEST(encode(bpe_json(vocab, "[]", R"(, "ignore_merges": true)"), "abc") == Ids{5}, "ignore_merges takes a whole-word token");
+  BOOST_TEST(encode(bpe_json(vocab, "[]"), "abc") == (Ids{0, 1, 2}));
+}
+
+BOOST_AUTO_TEST_CASE(a_long_word_merges_in_n_log_n) {
+  const std::string vocab = R"({"a": 0, "aa": 1, "aaaa": 2})";
+  const auto tokenizer = text::Tokenizer::from_json(bpe_json(vocab, R"(["a a", "aa aa"])"));
+  const auto ids = tokenizer.encode(std::string(200'001, 'a'));
+  BOOST_TEST_REQUIRE(ids.size() == 50'001u);
+  BOOST_TEST(ids.back() == 0);
+  BOOST_TEST(ids.front() == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(text_tokenizer)
+
+BOOST_AUTO_TEST_CASE(special_tokens_bos_and_stripping_around_added_tokens) {
+  const auto tokenizer = text::Tokenizer::from_file(fixture("deepseek_style"));
+  const std::int32_t bos = tokenizer.token_to_id("<\uFF5Cbegin\u2581of\u2581sentence\uFF5C>");
+  const std::int32_t mask = tokenizer.token_to_id("<mask>");
+  BOOST_TEST_REQUIRE(bos == 0);
+  BOOST_TEST_REQUIRE(mask >= 0);
+  const Ids plain = tokenizer.encode("the answer", false);
+  Ids with_bos = {bos};
+  with_bos.insert(with_bos.end(), plain.begin(), plain.end());
+  BOOST_TEST(tokenizer.encode("the answer") == with_bos, "the template puts BOS first");
+  // <mask> strips the whitespace on both sides: "the  <mask>  answer" is "the" + mask + "answer".
+  Ids expected = tokenizer.encode("the", false);
+  expected.push_back(mask);
+  const Ids answer = tokenizer.encode("answer", false);
+  expected.insert(expected.end(), answer.begin(), answer.end());
+  BOOST_TEST(tokenizer.encode("the  <mask>  answer", false) == expected, boost::test_tools::per_element());
+  // Decoding keeps or skips the special tokens; a non-special added token stays.
+  const Ids ids = tokenizer.encode("<think>x</think> done<\uFF5Cend\u2581of\u2581sentence\uFF5C>");
+  BOOST_TEST(tokenizer.decode(ids) == "<\uFF5Cbegin\u2581of\u2581sentence\uFF5C><think>x</think> done<\uFF5Cend\u2581of\u2581sentence\uFF5C>");
+  BOOST_TEST(tokenizer.decode(ids, true) == "<think>x</think> done");
+  BOOST_TEST(tokenizer.vocab_size() == 1005u);
+}
+
+BOOST_AUTO_TEST_CASE(round_trips_text_through_every_fixture) {
+  const std::string s = "Tom has 12 apples; he gives 5 away. How many remain? \u7B54\u6848: 7 \U0001F600\n\n  caf\u00E9 na\u00EFve";
+  for (const char* name : {"gpt2_style", "qwen_style", "deepseek_style"}) {
+    const auto tokenizer = text::Tokenizer::from_file(fixture(name));
+    BOOST_TEST(tokenizer.decode(tokenizer.encode(s), true) == s, name);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(encodes_alike_from_many_threads) {
+  const auto tokenizer = text::Tokenizer::from_file(fixture("qwen_style"));
+  std::vector<std::string> texts;
+  for (int i = 0; i < 64; ++i) texts.push_back("item " + std::to_string(i * 7919) + " caf\u00E9 <|im_start|>user\n\u4F60\u597D " + std::string(i, '!'));
+  std::vector<Ids> serial;
+  for (const auto& s : texts) serial.push_back(tokenizer.encode(s));
+  std::vector<std::vector<Ids>> parallel(4);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k)
+    threads.emplace_back([&, k] {
+      for (const auto& s : texts) parallel[static_cast<std::size_t>(k)].push_back(tokenizer.encode(s));
+    });
+  for (auto& thread : threads) thread.join();
+  for (const auto& result : parallel) BOOST_TEST((result == serial));
+}
+
+BOOST_AUTO_TEST_CASE(refuses_bad_input_naming_what_is_wrong) {
+  using rlmoe::io::FormatError;
+  const std::string vocab = R"({"a": 0, "b": 1})";
+  const auto load = [](const std::string& json) { return [json] { (void)text::Tokenizer::from_json(json, "tok.json"); }; };
+  BOOST_TEST(t::throws_with<FormatError>(load("{"), {"tok.json"}));
+  BOOST_TEST(t::throws_with<FormatError>(load("{}"), {"tok.json", "missing \"model\""}));
+  BOOST_TEST(t::throws_with<FormatError>(load(R"({"model": {"type": "WordPiece"}})"), {"model.type", "WordPiece", "BPE"}));
+  BOOST_TEST(t::throws_with<FormatError>(load(bpe_json(vocab, R"(["a c"])")), {"model.merges[0]", "\"c\" is not in the vocabulary"}));
+  BOOST_TEST(t::throws_with<FormatError>(load(bpe_json(vocab, R"(["a b"])")), {"model.merges[0]", "\"ab\" is not in the vocabulary"}));
+  BOOST_TEST(t::throws_with<FormatError>(load(bpe_json(vocab, R"(["ab"])")), {"model.merges[0]", "two tokens"}));
+  BOOST_TEST(t::throws_with<FormatError>(load(bpe_json(R"({"a": 0, "b": 0})", "[]")), {"model.vocab", "id 0", "\"a\"", "\"b\""}));
+  BOOST_TEST(t::throws_with<FormatError>(load(bpe_json(vocab, "[]", R"(, "dropout": 0.1)")), {"model.dropout", "deterministic"}));
+  BOOST_TEST(t::throws_with<FormatError>(load(bpe_json(vocab, "[]", R"(, "byte_fallback": true)")), {"model.byte_fallback"}));
+  BOOST_TEST(t::throws_with<FormatError>(load(bpe_json(vocab, "[]", R"(, "continuing_subword_prefix": "##")")),
+                                         {"model.continuing_subword_prefix", "##"}));
+  const auto with = [&](const std::string& field) { return load(R"({)" + field + R"(, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}})"); };
+  BOOST_TEST(t::throws_with<FormatError>(with(R"("normalizer": {"type": "Lowercase"})"), {"normalizer.type", "Lowercase"}));
+  BOOST_TEST(t::throws_with<FormatError>(with(R"("pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Metaspace"}]})"),
+                                         {"pre_tokenizer.pretokenizers[0].type", "Metaspace"}));
+  BOOST_TEST(t::throws_with<FormatError>(with(R"("pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\w"}, "behavior": "Isolated"})"),
+                                         {"regex pattern", "not supported"}));
+  BOOST_TEST(t::throws_with<FormatError>(with(R"("pre_tokenizer": {"type": "Split", "pattern": {"Regex": "a"}, "behavior": "Glued"})"),
+                                         {"pre_tokenizer.behavior", "Glued"}));
+  BOOST_TEST(t::throws_with<FormatError>(with(R"("decoder": {"type": "WordPiece"})"), {"decoder.type", "WordPiece"}));
+  BOOST_TEST(t::throws_with<FormatError>(with(R"("post_processor": {"type": "BertProcessing"})"), {"post_processor.type", "BertProcessing"}));
+  BOOST_TEST(t::throws_with<FormatError>(with(R"("added_tokens": [{"id": 5, "content": "<x>", "single_word": true}])"),
+                                         {"added_tokens[0].single_word", "<x>"}));
+  BOOST_TEST(t::throws_with<FormatError>(with(R"("added_tokens": [{"id": 5, "content": "<x>"}, {"id": 5, "content": "<y>"}])"),
+                                         {"added_tokens[1].id", "<x>"}));
+  BOOST_TEST(t::throws_with<rlmoe::IoError>([] { (void)text::Tokenizer::from_file("/nonexistent/tokenizer.json"); },
+                                            {"/nonexistent/tokenizer.json"}));
+  const auto tokenizer = text::Tokenizer::from_json(bpe_json(vocab, "[]"));
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { (void)tokenizer.encode("ab\xFF"); }, {"not valid UTF-8 at byte 2"}));
+  BOOST_TEST(t::throws_with<FormatError>([&] { (void)tokenizer.encode("abc"); }, {"\"c\"", "not in the vocabulary"}));
+  const Ids unknown = {0, 7};
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { (void)tokenizer.decode(unknown); }, {"id 7", "[0, 2)"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

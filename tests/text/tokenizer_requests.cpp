@@ -1,0 +1,63 @@
+// Runs encode and decode requests through rlmoe's Tokenizer, for the cross-check against the
+// Hugging Face tokenizers library (check_with_python_tokenizers.py):
+//   tokenizer_requests <tokenizer.json> <requests.json>
+// requests.json: [{"encode": text, "add_special_tokens": bool} | {"decode": [ids], "skip_special_tokens": bool}
+//                 | {"find_all": pattern, "code_points": [first, last]}, ...]
+// prints one JSON array with each result: the ids, the text, the [begin, end) code-point ranges of
+// the pattern's matches in the text of every code point from first to last but the surrogates, or
+// {"error": message}.
+#include <cstdio>
+#include <exception>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "rlmoe/io/json.hpp"
+#include "rlmoe/text/tokenizer.hpp"
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: tokenizer_requests <tokenizer.json> <requests.json>\n");
+    return 2;
+  }
+  try {
+    const auto tokenizer = rlmoe::text::Tokenizer::from_file(argv[1]);
+    std::ifstream in(argv[2]);
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto requests = rlmoe::io::Json::parse(text.str());
+    rlmoe::io::Json::Array results;
+    for (const auto& request : requests.array("requests")) {
+      try {
+        if (const auto* encode = request.find("encode")) {
+          const auto ids = tokenizer.encode(encode->string("encode"), request.at("add_special_tokens", "request").boolean("add_special_tokens"));
+          rlmoe::io::Json::Array out;
+          for (auto id : ids) out.emplace_back(static_cast<std::int64_t>(id));
+          results.emplace_back(std::move(out));
+        } else if (const auto* pattern = request.find("find_all")) {
+          const rlmoe::text::Regex regex(pattern->string("find_all"));
+          const auto& range = request.at("code_points", "request").array("code_points");
+          std::u32string text;
+          for (std::int64_t c = range.at(0).integer("first"); c <= range.at(1).integer("last"); ++c)
+            if (c < 0xD800 || c > 0xDFFF) text += static_cast<char32_t>(c);
+          rlmoe::io::Json::Array out;
+          for (const auto& m : regex.find_all(text))
+            out.emplace_back(rlmoe::io::Json::Array{static_cast<std::int64_t>(m.begin), static_cast<std::int64_t>(m.end)});
+          results.emplace_back(std::move(out));
+        } else {
+          std::vector<std::int32_t> ids;
+          for (const auto& id : request.at("decode", "request").array("decode")) ids.push_back(static_cast<std::int32_t>(id.integer("id")));
+          results.emplace_back(tokenizer.decode(ids, request.at("skip_special_tokens", "request").boolean("skip_special_tokens")));
+        }
+      } catch (const rlmoe::Error& e) {
+        results.emplace_back(rlmoe::io::Json::Object{{"error", e.what()}});
+      }
+    }
+    std::printf("%s\n", rlmoe::io::Json(std::move(results)).dump().c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tokenizer_requests: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
