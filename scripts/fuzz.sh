@@ -16,7 +16,7 @@ CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInf
   -DRLMOE_BUILD_TESTS=OFF -DRLMOE_BUILD_EXAMPLES=OFF -DRLMOE_BUILD_BENCHMARKS=OFF -DRLMOE_ENABLE_CUDA=OFF \
   -DRLMOE_INSTALL=OFF -DRLMOE_NATIVE_ARCH=OFF >/dev/null
 cmake --build "$build_dir" -j "$(rlmoe_jobs)"
-for target in json safetensors checkpoint; do
+for target in json safetensors checkpoint tokenizer; do
   corpus="$build_dir/corpus/$target"
   mkdir -p "$corpus" "$build_dir/crashes/$target"
   echo "fuzz_$target: $seconds s"

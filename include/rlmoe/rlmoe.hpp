@@ -82,6 +82,7 @@
 
 // text: Unicode, regular expressions and the byte-level BPE tokenizers of tokenizer.json
 #include "rlmoe/text/bpe.hpp"
+#include "rlmoe/text/chat_template.hpp"
 #include "rlmoe/text/byte_level.hpp"
 #include "rlmoe/text/normalization.hpp"
 #include "rlmoe/text/pre_tokenizer.hpp"
@@ -110,6 +111,7 @@
 #include "rlmoe/rl/rewards/overlong_penalty.hpp"
 #include "rlmoe/rl/rewards/partial_credit.hpp"
 #include "rlmoe/rl/rewards/tags.hpp"
+#include "rlmoe/rl/rewards/text_answer.hpp"
 #include "rlmoe/rl/rewards/weighted_sum.hpp"
 #include "rlmoe/rl/rollout.hpp"
 #include "rlmoe/rl/rollout_buffers.hpp"
@@ -120,6 +122,7 @@
 #include "rlmoe/rl/tasks/formatted_reverse.hpp"
 #include "rlmoe/rl/tasks/reverse.hpp"
 #include "rlmoe/rl/tasks/task.hpp"
+#include "rlmoe/rl/tasks/word_problems.hpp"
 #include "rlmoe/rl/token_loss.hpp"
 
 #if defined(__CUDACC__)

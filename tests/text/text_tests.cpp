@@ -1,18 +1,24 @@
-// text/: UTF-8, Unicode properties and NFC, the pre-tokenizer regex, byte-level BPE and the
-// tokenizer.json reader, on hand-worked cases. The comparison with the Hugging Face tokenizers on
-// thousands of strings is check_with_python_tokenizers.py.
+// text/: UTF-8, Unicode properties and NFC, the pre-tokenizer regex, byte-level BPE, the
+// tokenizer.json reader and chat templates, on hand-worked cases; and what rl/ builds on them, the
+// rewards over decoded text and the arithmetic word problems. The comparison with the Hugging Face
+// tokenizers on thousands of strings is check_with_python_tokenizers.py.
 #define BOOST_TEST_MODULE rlmoe text
 #include "support/boost_test.hpp"
 
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "rlmoe/core/utf8.hpp"
+#include "rlmoe/rl/rewards/text_answer.hpp"
+#include "rlmoe/rl/tasks/word_problems.hpp"
 #include "rlmoe/text/byte_level.hpp"
+#include "rlmoe/text/chat_template.hpp"
 #include "rlmoe/text/normalization.hpp"
 #include "rlmoe/text/regex.hpp"
 #include "rlmoe/text/tokenizer.hpp"
@@ -286,6 +292,169 @@ BOOST_AUTO_TEST_CASE(refuses_bad_input_naming_what_is_wrong) {
   BOOST_TEST(t::throws_with<FormatError>([&] { (void)tokenizer.encode("abc"); }, {"\"c\"", "not in the vocabulary"}));
   const Ids unknown = {0, 7};
   BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { (void)tokenizer.decode(unknown); }, {"id 7", "[0, 2)"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(text_chat)
+
+BOOST_AUTO_TEST_CASE(renders_deepseek_r1_and_chatml_conversations) {
+  const std::vector<text::ChatMessage> conversation = {{"system", "Be brief."}, {"user", "2+2?"}, {"assistant", "4"}, {"user", "3+3?"}};
+  BOOST_TEST(text::ChatTemplate::deepseek_r1().render(conversation) ==
+             "<\uFF5Cbegin\u2581of\u2581sentence\uFF5C>Be brief.<\uFF5CUser\uFF5C>2+2?<\uFF5CAssistant\uFF5C>4"
+             "<\uFF5Cend\u2581of\u2581sentence\uFF5C><\uFF5CUser\uFF5C>3+3?<\uFF5CAssistant\uFF5C><think>\n");
+  BOOST_TEST(text::ChatTemplate::chatml().render(conversation, false) ==
+             "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n"
+             "<|im_start|>user\n3+3?<|im_end|>\n");
+  BOOST_TEST(text::ChatTemplate::chatml().prompt("hi") == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+  const std::vector<text::ChatMessage> late_system = {{"user", "a"}, {"system", "b"}};
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { (void)text::ChatTemplate::chatml().render(late_system); }, {"message 1", "system"}));
+  const std::vector<text::ChatMessage> tool = {{"tool", "x"}};
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { (void)text::ChatTemplate::chatml().render(tool); }, {"message 0", "\"tool\""}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(rl_text_rewards)
+
+BOOST_AUTO_TEST_CASE(integer_answers_are_read_strictly) {
+  using rlmoe::rl::parse_integer_answer;
+  BOOST_TEST(parse_integer_answer("42").value_or(-1) == 42);
+  BOOST_TEST(parse_integer_answer(" 1,234 ").value_or(-1) == 1234);
+  BOOST_TEST(parse_integer_answer("$5.").value_or(-1) == 5);
+  BOOST_TEST(parse_integer_answer("-7").value_or(0) == -7);
+  for (const char* bad : {"", " ", "1,23", "12 apples", "3.5", "x", ",123", "--1", "1234567890123456789"})
+    BOOST_TEST(!parse_integer_answer(bad).has_value(), "\"" << bad << "\" is no integer answer");
+  BOOST_TEST(rlmoe::rl::reference_answer("3 + 4 = 7\n7 * 2 = 14\n#### 14").value_or(-1) == 14);
+  BOOST_TEST(rlmoe::rl::reference_answer("15").value_or(-1) == 15);
+}
+
+BOOST_AUTO_TEST_CASE(r1_format_needs_one_of_each_tag_in_order) {
+  const rlmoe::rl::R1TextTags opened;  // "<think>" ends the prompt
+  const auto well_formed = [&](const std::string& s, const rlmoe::rl::R1TextTags& tags) { return rlmoe::rl::parse_r1_text(s, tags).well_formed; };
+  BOOST_TEST(well_formed("7 + 5 = 12\n</think>\n<answer>12</answer>", opened));
+  BOOST_TEST(well_formed("</think><answer>12</answer>  \n", opened));
+  BOOST_TEST(!well_formed("<think>x</think><answer>12</answer>", opened), "a second <think>");
+  BOOST_TEST(!well_formed("x</think><answer>1</answer><answer>2</answer>", opened));
+  BOOST_TEST(!well_formed("x</think> so <answer>12</answer>", opened), "words between the tags");
+  BOOST_TEST(!well_formed("x</think><answer>12</answer> done", opened), "words after the answer");
+  BOOST_TEST(!well_formed("<answer>12</answer>", opened), "no reasoning close");
+  rlmoe::rl::R1TextTags own = opened;
+  own.think_opened_by_prompt = false;
+  BOOST_TEST(well_formed(" <think>x</think> <answer>12</answer>", own));
+  BOOST_TEST(!well_formed("x</think> <answer>12</answer>", own));
+  const auto parsed = rlmoe::rl::parse_r1_text("x</think> so <answer> 12 </answer>", opened);
+  BOOST_TEST_REQUIRE(parsed.answer.has_value());
+  BOOST_TEST(std::string(*parsed.answer) == " 12 ", "the answer is read even when the format is broken");
+}
+
+BOOST_AUTO_TEST_CASE(reward_adds_accuracy_and_format_over_decoded_text) {
+  auto tokenizer = std::make_shared<const text::Tokenizer>(text::Tokenizer::from_file(fixture("deepseek_style")));
+  const rlmoe::rl::R1TextReward reward{tokenizer, 1.0f, 0.25f, {}};
+  const Ids reference = tokenizer->encode("3 + 4 = 7\n#### 7", false);
+  const std::int32_t eos = tokenizer->token_to_id("<\uFF5Cend\u2581of\u2581sentence\uFF5C>");
+  const auto score = [&](const std::string& completion) {
+    Ids ids = tokenizer->encode(completion, false);
+    ids.push_back(eos);
+    rlmoe::rl::Sample sample;
+    sample.completion = {ids.data(), static_cast<rlmoe::index_t>(ids.size())};
+    sample.reference = {reference.data(), static_cast<rlmoe::index_t>(reference.size())};
+    return reward(sample);
+  };
+  BOOST_TEST(score("3 + 4 = 7\n</think>\n<answer>7</answer>") == 1.25f);
+  BOOST_TEST(score("</think><answer>8</answer>") == 0.25f, "well formed, wrong");
+  BOOST_TEST(score("</think> it is <answer>7</answer>") == 1.0f, "right, badly formed");
+  BOOST_TEST(score("the answer is 7") == 0.0f);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(rl_word_problems)
+
+struct DeepSeekStyleVocabulary {
+  static constexpr rlmoe::index_t kSize = 1024;  // the fixture's 1,005 ids, padded as models pad theirs
+  static constexpr rlmoe::rl::token_t kEos = 1, kPad = 1;
+};
+using Task = rlmoe::rl::tasks::ArithmeticWordProblems<DeepSeekStyleVocabulary>;
+static_assert(rlmoe::rl::tasks::Task<Task>);
+
+Task make_task() {
+  Task task;
+  task.tokenizer = std::make_shared<const text::Tokenizer>(text::Tokenizer::from_file(fixture("deepseek_style")));
+  task.min_steps = 1;
+  task.max_steps = 3;
+  task.prompt_tokens = 160;
+  return task;
+}
+
+BOOST_AUTO_TEST_CASE(problems_are_deterministic_and_their_solutions_add_up) {
+  const Task task = make_task();
+  int operations = 0;
+  for (rlmoe::index_t i = 0; i < 300; ++i) {
+    const auto a = task.text(7, i), b = task.text(7, i);
+    BOOST_TEST_REQUIRE((a.question == b.question && a.solution == b.solution));
+    // Replay each line "x op y = z" of the solution, and its last result is the answer.
+    std::istringstream lines(a.solution);
+    std::string line;
+    std::int64_t last = -1;
+    while (std::getline(lines, line) && line.rfind("####", 0) != 0) {
+      std::istringstream in(line);
+      std::int64_t x = 0, y = 0, z = 0;
+      char op = 0, equals = 0;
+      in >> x >> op >> y >> equals >> z;
+      const std::int64_t expected = op == '+' ? x + y : op == '-' ? x - y : op == '*' ? x * y : (x % y == 0 ? x / y : -999);
+      BOOST_TEST_REQUIRE(z == expected, line);
+      BOOST_TEST_REQUIRE(z >= 1, line);
+      last = z;
+      ++operations;
+    }
+    BOOST_TEST_REQUIRE(last == a.answer);
+    BOOST_TEST_REQUIRE(rlmoe::rl::reference_answer(a.solution).value_or(-1) == a.answer);
+  }
+  BOOST_TEST(operations >= 300 * 15 / 10, "one to three operations per problem");
+  BOOST_TEST(task.text(7, 0).question != task.text(8, 0).question, "another seed, other problems");
+}
+
+BOOST_AUTO_TEST_CASE(prompts_follow_the_template_and_demonstrations_earn_the_full_reward) {
+  const Task task = make_task();
+  const auto reward = task.reward();
+  const auto accuracy = task.accuracy();
+  for (rlmoe::index_t i = 0; i < 50; ++i) {
+    const auto problem = task.problem(3, i);
+    const std::string prompt = task.tokenizer->decode(problem.prompt);
+    BOOST_TEST_REQUIRE(prompt.rfind("<\uFF5Cbegin\u2581of\u2581sentence\uFF5C><\uFF5CUser\uFF5C>", 0) == 0u, prompt);
+    BOOST_TEST_REQUIRE(prompt.ends_with("<\uFF5CAssistant\uFF5C><think>\n"), prompt);
+    BOOST_TEST_REQUIRE(problem.prompt.front() == 0, "the template's BOS is the BOS token, once");
+    const auto demonstration = task.demonstration(problem);
+    BOOST_TEST_REQUIRE(demonstration.back() == DeepSeekStyleVocabulary::kEos);
+    BOOST_TEST_REQUIRE(static_cast<rlmoe::index_t>(demonstration.size()) <= task.max_completion_length());
+    rlmoe::rl::Sample sample;
+    sample.completion = {demonstration.data(), static_cast<rlmoe::index_t>(demonstration.size())};
+    sample.reference = {problem.reference.data(), static_cast<rlmoe::index_t>(problem.reference.size())};
+    BOOST_TEST_REQUIRE(reward(sample) == 1.0f + task.format_weight);
+    BOOST_TEST_REQUIRE(accuracy(sample) == 1.0f);
+  }
+}
+
+struct SmallVocabulary {
+  static constexpr rlmoe::index_t kSize = 512;
+  static constexpr rlmoe::rl::token_t kEos = 1, kPad = 1;
+};
+struct VocabularyWithoutItsEos {
+  static constexpr rlmoe::index_t kSize = 2048;
+  static constexpr rlmoe::rl::token_t kEos = 1500, kPad = 1;
+};
+
+BOOST_AUTO_TEST_CASE(refuses_a_tokenizer_that_does_not_fit_the_vocabulary) {
+  rlmoe::rl::tasks::ArithmeticWordProblems<SmallVocabulary> small;
+  small.tokenizer = make_task().tokenizer;
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { (void)small.problem(1, 0); }, {"1005 ids", "only 512"}));
+  rlmoe::rl::tasks::ArithmeticWordProblems<VocabularyWithoutItsEos> no_eos;
+  no_eos.tokenizer = small.tokenizer;
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { (void)no_eos.problem(1, 0); }, {"kEos = 1500"}));
+  Task tight = make_task();
+  tight.prompt_tokens = 8;
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { (void)tight.problem(1, 0); }, {"over prompt_tokens = 8"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

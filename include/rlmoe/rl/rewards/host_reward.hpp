@@ -13,6 +13,12 @@ template <class F>
 struct HostReward {
   F function;
   float operator()(const Sample& sample) const { return static_cast<float>(function(sample)); }
+  /// The function's own checks, when it has them (score() calls this first).
+  void validate() const
+    requires requires(const F& f) { f.validate(); }
+  {
+    function.validate();
+  }
 };
 
 template <class F>
