@@ -30,11 +30,17 @@ BOOST_AUTO_TEST_CASE(forward_moe_against_reference) { t::check_transformer_forwa
 BOOST_AUTO_TEST_CASE(forward_dense_against_reference) { t::check_transformer_forward<Cuda, t::TinyDenseSpec>(gpu()); }
 BOOST_AUTO_TEST_CASE(gradients_moe_aux_free) { t::check_transformer_gradients<Cuda, t::TinyMoeSpec>(gpu(), {}); }
 BOOST_AUTO_TEST_CASE(gradients_dense) { t::check_transformer_gradients<Cuda, t::TinyDenseSpec>(gpu(), {}); }
+BOOST_AUTO_TEST_CASE(forward_qwen_moe_against_reference) { t::check_transformer_forward<Cuda, t::TinyQwenMoeSpec>(gpu()); }
+BOOST_AUTO_TEST_CASE(gradients_qwen_moe) { t::check_transformer_gradients<Cuda, t::TinyQwenMoeSpec>(gpu(), {}); }
+BOOST_AUTO_TEST_CASE(gradients_grouped_query) { t::check_transformer_gradients<Cuda, t::TinyGqaSpec>(gpu(), {}); }
+BOOST_AUTO_TEST_CASE(bfloat16_qwen_moe_against_float64) { t::check_transformer_bf16<Cuda, t::TinyQwenMoeSpec>(gpu()); }
 BOOST_AUTO_TEST_CASE(bfloat16_moe_against_float64) { t::check_transformer_bf16<Cuda, t::TinyMoeSpec>(gpu()); }
 BOOST_AUTO_TEST_CASE(bfloat16_dense_against_float64) { t::check_transformer_bf16<Cuda, t::TinyDenseSpec>(gpu()); }
 BOOST_AUTO_TEST_CASE(decode_matches_forward) {
   t::check_decode_matches_forward<Cuda, t::TinyMoeSpec, double>(gpu());
   t::check_decode_matches_forward<Cuda, t::TinyDenseSpec, float>(gpu());
+  t::check_decode_matches_forward<Cuda, t::TinyQwenMoeSpec, double>(gpu());
+  t::check_decode_matches_forward<Cuda, t::TinyGqaSpec, float>(gpu());
 }
 BOOST_AUTO_TEST_CASE(overfits_a_fixed_batch) {
   double first = 0.0;

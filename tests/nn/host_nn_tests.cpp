@@ -30,12 +30,19 @@ BOOST_AUTO_TEST_CASE(gradients_moe_sequence_aux_and_z_loss) {
   t::check_transformer_gradients<Host, t::TinyMoeSpec>(Host{}, {rlmoe::moe::Balancing::SequenceAux, 0.0f, 0.1f, 0.01f});
 }
 BOOST_AUTO_TEST_CASE(gradients_dense) { t::check_transformer_gradients<Host, t::TinyDenseSpec>(Host{}, {}); }
+BOOST_AUTO_TEST_CASE(forward_qwen_moe_against_reference) { t::check_transformer_forward<Host, t::TinyQwenMoeSpec>(Host{}); }
+BOOST_AUTO_TEST_CASE(forward_grouped_query_against_reference) { t::check_transformer_forward<Host, t::TinyGqaSpec>(Host{}); }
+BOOST_AUTO_TEST_CASE(gradients_qwen_moe) { t::check_transformer_gradients<Host, t::TinyQwenMoeSpec>(Host{}, {}); }
+BOOST_AUTO_TEST_CASE(gradients_grouped_query) { t::check_transformer_gradients<Host, t::TinyGqaSpec>(Host{}, {}); }
+BOOST_AUTO_TEST_CASE(bfloat16_qwen_moe_against_float64) { t::check_transformer_bf16<Host, t::TinyQwenMoeSpec>(Host{}); }
 BOOST_AUTO_TEST_CASE(bfloat16_moe_against_float64) { t::check_transformer_bf16<Host, t::TinyMoeSpec>(Host{}); }
 BOOST_AUTO_TEST_CASE(bfloat16_dense_against_float64) { t::check_transformer_bf16<Host, t::TinyDenseSpec>(Host{}); }
 BOOST_AUTO_TEST_CASE(decode_matches_forward) {
   t::check_decode_matches_forward<Host, t::TinyMoeSpec, double>(Host{});
   t::check_decode_matches_forward<Host, t::TinyDenseSpec, double>(Host{});
   t::check_decode_matches_forward<Host, t::TinyDenseSpec, float>(Host{});
+  t::check_decode_matches_forward<Host, t::TinyQwenMoeSpec, double>(Host{});
+  t::check_decode_matches_forward<Host, t::TinyGqaSpec, double>(Host{});
 }
 BOOST_AUTO_TEST_CASE(overfits_a_fixed_batch_deterministically) {
   double first = 0.0, again = 0.0;

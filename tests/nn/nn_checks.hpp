@@ -255,7 +255,8 @@ std::pair<std::vector<double>, std::vector<double>> reference_transformer(const 
     const auto& e = layout.find(name);
     return std::vector<double>(params.begin() + e.offset, params.begin() + e.offset + e.size);
   };
-  const index_t d = Spec::kModelDim, n = t.batch * t.length, dh = d / Spec::kHeads, vocab = Spec::kVocab;
+  const index_t d = Spec::kModelDim, n = t.batch * t.length, dh = nn::head_dim_v<Spec>, vocab = Spec::kVocab;
+  const index_t heads = Spec::kHeads, kv_heads = nn::kv_heads_v<Spec>;
   std::vector<std::int32_t> positions(static_cast<std::size_t>(n));
   for (index_t i = 0; i < n; ++i) positions[i] = static_cast<std::int32_t>(i % t.length);
   const auto embed = tensor("embed");
@@ -267,10 +268,15 @@ std::pair<std::vector<double>, std::vector<double>> reference_transformer(const 
   for (index_t l = 0; l < Spec::kLayers; ++l) {
     const std::string p = "layers." + std::to_string(l) + ".";
     const auto a = reference_rmsnorm(x, tensor(p + "attn_norm"), d, Spec::kNormEpsilon);
-    const auto q = reference_rope(reference_matmul(a, tensor(p + "wq"), d, d), positions, Spec::kHeads, dh, Spec::kRopeBase);
-    const auto k = reference_rope(reference_matmul(a, tensor(p + "wk"), d, d), positions, Spec::kHeads, dh, Spec::kRopeBase);
-    const auto v = reference_matmul(a, tensor(p + "wv"), d, d);
-    add(x, reference_matmul(reference_attention(q, k, v, t.lengths, t.length, Spec::kHeads, dh), tensor(p + "wo"), d, d));
+    // Per-head norm (each head's dh values are one row) when the Spec has it, then the rotation.
+    const auto project = [&](const std::string& w, const std::string& norm, index_t h) {
+      auto y = reference_matmul(a, tensor(p + w), d, h * dh);
+      if (nn::qk_norm_v<Spec>) y = reference_rmsnorm(y, tensor(p + norm), dh, Spec::kNormEpsilon);
+      return reference_rope(y, positions, h, dh, Spec::kRopeBase);
+    };
+    const auto q = project("wq", "q_norm", heads), k = project("wk", "k_norm", kv_heads);
+    const auto v = reference_matmul(a, tensor(p + "wv"), d, kv_heads * dh);
+    add(x, reference_matmul(reference_attention(q, k, v, t.lengths, t.length, heads, dh, kv_heads), tensor(p + "wo"), heads * dh, d));
     const auto f = reference_rmsnorm(x, tensor(p + "ffn_norm"), d, Spec::kNormEpsilon);
     if (l >= Spec::kFirstMoeLayer) {
       const moe::MoeConfig c = nn::Transformer<Host, Spec, double>::moe_config();

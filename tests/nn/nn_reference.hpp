@@ -40,21 +40,24 @@ inline std::vector<double> reference_rope(std::vector<double> x, const std::vect
   return x;
 }
 
-/// Causal attention with key lengths over rows b L + t of [B L, H dh].
+/// Causal attention with key lengths over rows b L + t of q [B L, H dh] and k, v [B L, Hkv dh]
+/// (query head h reads key/value head h / (H / Hkv)).
 inline std::vector<double> reference_attention(const std::vector<double>& q, const std::vector<double>& k,
                                                const std::vector<double>& v, const std::vector<std::int32_t>& lengths,
-                                               index_t length, index_t heads, index_t dh) {
-  const index_t width = heads * dh, batch = static_cast<index_t>(lengths.size());
+                                               index_t length, index_t heads, index_t dh, index_t kv_heads = 0) {
+  if (kv_heads == 0) kv_heads = heads;
+  const index_t width = heads * dh, kv_width = kv_heads * dh, batch = static_cast<index_t>(lengths.size());
   std::vector<double> out(q.size(), 0.0);
   for (index_t b = 0; b < batch; ++b)
     for (index_t h = 0; h < heads; ++h)
       for (index_t i = 0; i < length; ++i) {
+        const index_t g = h / (heads / kv_heads);
         const index_t valid = std::min<index_t>(i + 1, lengths[b]);
         std::vector<double> s(static_cast<std::size_t>(valid));
         double max = -1e300;
         for (index_t j = 0; j < valid; ++j) {
           double dot = 0.0;
-          for (index_t c = 0; c < dh; ++c) dot += q[(b * length + i) * width + h * dh + c] * k[(b * length + j) * width + h * dh + c];
+          for (index_t c = 0; c < dh; ++c) dot += q[(b * length + i) * width + h * dh + c] * k[(b * length + j) * kv_width + g * dh + c];
           s[j] = dot / std::sqrt(static_cast<double>(dh));
           max = std::max(max, s[j]);
         }
@@ -62,7 +65,7 @@ inline std::vector<double> reference_attention(const std::vector<double>& q, con
         for (double& x : s) sum += (x = std::exp(x - max));
         for (index_t j = 0; j < valid; ++j)
           for (index_t c = 0; c < dh; ++c)
-            out[(b * length + i) * width + h * dh + c] += s[j] / sum * v[(b * length + j) * width + h * dh + c];
+            out[(b * length + i) * width + h * dh + c] += s[j] / sum * v[(b * length + j) * kv_width + g * dh + c];
       }
   return out;
 }

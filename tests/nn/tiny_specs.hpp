@@ -25,4 +25,30 @@ struct TinyDenseSpec {
   static constexpr bool kTiedEmbeddings = false;
 };
 
+/// Qwen3-MoE's attention and routing: grouped-query attention (4 query heads, 2 key/value heads),
+/// a head width that is not kModelDim / kHeads, per-head q/k norm; every layer MoE with softmax
+/// scores, no shared expert, top-k gates not renormalised (OLMoE's choice; Qwen3's is true).
+struct TinyQwenMoeSpec {
+  static constexpr index_t kVocab = 13, kModelDim = 8, kLayers = 2, kHeads = 4, kMaxLength = 16;
+  static constexpr index_t kKvHeads = 2, kHeadDim = 6;
+  static constexpr bool kQkNorm = true, kNormTopkProb = false;
+  static constexpr index_t kDenseHidden = 0, kFirstMoeLayer = 0;
+  static constexpr index_t kRoutedExperts = 6, kTopK = 2, kExpertHidden = 5, kSharedExperts = 0, kGroups = 1, kTopkGroups = 1;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Softmax;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 1000000.0f, kNormEpsilon = 1e-6f;
+  static constexpr bool kTiedEmbeddings = false;
+};
+
+/// Grouped-query attention (6 query heads over 3 key/value heads) in dense layers, renormalised
+/// softmax gates in the MoE layer.
+struct TinyGqaSpec {
+  static constexpr index_t kVocab = 11, kModelDim = 12, kLayers = 2, kHeads = 6, kMaxLength = 16;
+  static constexpr index_t kKvHeads = 3;
+  static constexpr index_t kDenseHidden = 10, kFirstMoeLayer = 1;
+  static constexpr index_t kRoutedExperts = 4, kTopK = 2, kExpertHidden = 4, kSharedExperts = 0, kGroups = 1, kTopkGroups = 1;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Softmax;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-6f;
+  static constexpr bool kTiedEmbeddings = true;
+};
+
 }  // namespace rlmoe::test

@@ -1,13 +1,16 @@
 #pragma once
 // Causal multi-head attention over a right-padded batch, and its single-token decode step over a
-// KV cache.
+// KV cache; with grouped-query attention, each group of H / Hkv query heads shares one key and
+// value head (query head h reads kv head h / (H / Hkv)).
 //
-// Rows of q, k, v [N, H dh] are the tokens of B sequences of padded length L (row b L + t), and
-// sequence b has lengths[b] real tokens: token t attends to the tokens j <= t with j < lengths[b].
+// Rows of q [N, H dh] and k, v [N, Hkv dh] are the tokens of B sequences of padded length L (row
+// b L + t), and sequence b has lengths[b] real tokens: token t attends to the tokens j <= t with
+// j < lengths[b].
 // Per sequence and head, the scores P = softmax(Q K^T / sqrt(dh)) [L, L] and the output P V are
 // grouped GEMMs over the B H (sequence, head) pairs, read straight from the [N, H dh] layout with
 // a row stride of H dh; P is kept for the backward:
 //   dP = dO V^T,  dV = P^T dO,  dS = P (dP - rowsum(dP P)),  dQ = dS K / sqrt(dh),  dK = dS^T Q / sqrt(dh)
+// (with groups, dK and dV of each query head go to scratch [N, H dh] and are summed per group).
 // Padding queries (t >= lengths[b]) are computed like the others and ignored downstream.
 //
 // Stored as bfloat16, q, k, v, P and dS are bf16 (the GEMMs' inputs) while the scores S and dP are
@@ -22,6 +25,7 @@
 #include "rlmoe/backend/gemm.hpp"
 #include "rlmoe/backend/grouped_gemm.hpp"
 #include "rlmoe/backend/parallel_for.hpp"
+#include "rlmoe/core/error.hpp"
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/math.hpp"
 #include "rlmoe/core/precision.hpp"
@@ -31,15 +35,40 @@ namespace rlmoe::layers {
 
 struct AttentionShape {
   index_t batch = 0, length = 0, heads = 0, head_dim = 0;
+  index_t kv_heads = 0;  ///< 0: heads (no grouping)
   [[nodiscard]] index_t width() const { return heads * head_dim; }
+  [[nodiscard]] index_t kv_width() const { return key_value_heads() * head_dim; }
+  [[nodiscard]] index_t key_value_heads() const { return kv_heads > 0 ? kv_heads : heads; }
+  [[nodiscard]] index_t group() const { return heads / key_value_heads(); }
   [[nodiscard]] index_t tokens() const { return batch * length; }
 };
 
-/// Head h of sequence b in a [N, H dh] matrix: [L, dh] with row stride H dh.
+/// Head h of sequence b in a [N, heads dh] matrix: [L, dh] with row stride heads dh.
 template <class T>
 MatrixView<T> head_rows(MatrixView<T> m, const AttentionShape& s, index_t b, index_t h) {
   return {m.data() + b * s.length * m.stride(0) + h * s.head_dim, Extents<2>{s.length, s.head_dim}, Extents<2>{m.stride(0), 1}};
 }
+
+/// The key or value head that query head h of sequence b reads, in a [N, Hkv dh] matrix.
+template <class T>
+MatrixView<T> kv_head_rows(MatrixView<T> m, const AttentionShape& s, index_t b, index_t h) {
+  return head_rows(m, s, b, h / s.group());
+}
+
+/// out[:, g dh + c] = sum over the group's query heads of per_head[:, h dh + c]: the gradients of
+/// a shared key or value head.
+template <class T>
+struct SumHeadGroups {
+  MatrixView<const T> per_head;  ///< [N, H dh]
+  index_t group, head_dim;
+  MatrixView<T> out;             ///< [N, Hkv dh]
+  RLMOE_HOST_DEVICE void operator()(index_t i) const {
+    const index_t width = out.extent(1), r = i / width, c = i - r * width, g = c / head_dim, j = c - g * head_dim;
+    compute_t<T> sum = compute_t<T>(0);
+    for (index_t h = g * group; h < (g + 1) * group; ++h) sum += static_cast<compute_t<T>>(per_head(r, h * head_dim + j));
+    out(r, c) = sum;
+  }
+};
 
 /// P = causal, length-masked softmax of one row of scores S (P may be S itself).
 template <class T>
@@ -101,11 +130,11 @@ void attention_forward(const B& backend, const AttentionShape& s, MatrixView<con
   using C = compute_t<T>;
   const C scale = C(1) / static_cast<C>(std::sqrt(static_cast<double>(s.head_dim)));
   detail::for_each_head<B, T, C>(backend, s, [&](index_t b, index_t h, index_t bh) {
-    return GemmProblem<T, C>{Transpose::No, Transpose::Yes, scale, head_rows(q, s, b, h), head_rows(k, s, b, h), C(0), scores[bh]};
+    return GemmProblem<T, C>{Transpose::No, Transpose::Yes, scale, head_rows(q, s, b, h), kv_head_rows(k, s, b, h), C(0), scores[bh]};
   });
   parallel_for(backend, s.batch * s.heads * s.length, CausalSoftmaxRows<T>{scores, probs, lengths, s.heads});
   detail::for_each_head<B, T, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
-    return GemmProblem<T>{Transpose::No, Transpose::No, C(1), MatrixView<const T>(probs[bh]), head_rows(v, s, b, h), C(0),
+    return GemmProblem<T>{Transpose::No, Transpose::No, C(1), MatrixView<const T>(probs[bh]), kv_head_rows(v, s, b, h), C(0),
                           head_rows(out, s, b, h)};
   });
 }
@@ -118,30 +147,47 @@ void attention_forward(const B& backend, const AttentionShape& s, MatrixView<con
   attention_forward<B, T>(backend, s, q, k, v, lengths, probs, probs, out);
 }
 
+/// Scratch for the gradients of grouped keys and values, [N, H dh] each (unused without groups).
+template <class T>
+struct GroupedKvGradients {
+  MatrixView<T> dk_per_head, dv_per_head;
+};
+
 /// dq, dk, dv (overwritten) from d_out; d_probs [B H, L, L] (compute type) and d_scores (stored
-/// type; the same buffer when they match) are scratch.
+/// type; the same buffer when they match) are scratch, as is `grouped` when the heads are grouped.
 template <Backend B, class T>
 void attention_backward(const B& backend, const AttentionShape& s, MatrixView<const T> q, MatrixView<const T> k,
                         MatrixView<const T> v, TensorView<const T, 3> probs, MatrixView<const T> d_out,
                         TensorView<compute_t<T>, 3> d_probs, TensorView<T, 3> d_scores, MatrixView<T> dq, MatrixView<T> dk,
-                        MatrixView<T> dv) {
+                        MatrixView<T> dv, const GroupedKvGradients<T>& grouped = {}) {
   using C = compute_t<T>;
   const C scale = C(1) / static_cast<C>(std::sqrt(static_cast<double>(s.head_dim)));
+  const bool grouped_heads = s.group() > 1;
+  if (grouped_heads) {
+    RLMOE_CHECK(grouped.dk_per_head.size() == s.tokens() * s.width() && grouped.dv_per_head.size() == s.tokens() * s.width(),
+                ShapeError, "attention_backward: grouped heads need dk_per_head and dv_per_head of ", s.tokens(), " x ", s.width());
+  }
+  // Each query head's dK and dV: straight into dk, dv, or per head to be summed over its group.
+  const MatrixView<T> dk_heads = grouped_heads ? grouped.dk_per_head : dk, dv_heads = grouped_heads ? grouped.dv_per_head : dv;
   detail::for_each_head<B, T, C>(backend, s, [&](index_t b, index_t h, index_t bh) {
-    return GemmProblem<T, C>{Transpose::No, Transpose::Yes, C(1), head_rows(d_out, s, b, h), head_rows(v, s, b, h), C(0), d_probs[bh]};
+    return GemmProblem<T, C>{Transpose::No, Transpose::Yes, C(1), head_rows(d_out, s, b, h), kv_head_rows(v, s, b, h), C(0), d_probs[bh]};
   });
   detail::for_each_head<B, T, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
-    return GemmProblem<T>{Transpose::Yes, Transpose::No, C(1), probs[bh], head_rows(d_out, s, b, h), C(0), head_rows(dv, s, b, h)};
+    return GemmProblem<T>{Transpose::Yes, Transpose::No, C(1), probs[bh], head_rows(d_out, s, b, h), C(0), head_rows(dv_heads, s, b, h)};
   });
   parallel_for(backend, s.batch * s.heads * s.length, SoftmaxBackwardRows<T>{probs, d_probs, d_scores});
   detail::for_each_head<B, T, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
-    return GemmProblem<T>{Transpose::No, Transpose::No, scale, MatrixView<const T>(d_scores[bh]), head_rows(k, s, b, h), C(0),
+    return GemmProblem<T>{Transpose::No, Transpose::No, scale, MatrixView<const T>(d_scores[bh]), kv_head_rows(k, s, b, h), C(0),
                           head_rows(dq, s, b, h)};
   });
   detail::for_each_head<B, T, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
     return GemmProblem<T>{Transpose::Yes, Transpose::No, scale, MatrixView<const T>(d_scores[bh]), head_rows(q, s, b, h), C(0),
-                          head_rows(dk, s, b, h)};
+                          head_rows(dk_heads, s, b, h)};
   });
+  if (grouped_heads) {
+    parallel_for(backend, s.tokens() * s.kv_width(), SumHeadGroups<T>{MatrixView<const T>(dk_heads), s.group(), s.head_dim, dk});
+    parallel_for(backend, s.tokens() * s.kv_width(), SumHeadGroups<T>{MatrixView<const T>(dv_heads), s.group(), s.head_dim, dv});
+  }
 }
 
 /// As above, dS computed over dP in place (float and double).
@@ -149,8 +195,8 @@ template <Backend B, class T>
   requires std::is_same_v<compute_t<T>, T>
 void attention_backward(const B& backend, const AttentionShape& s, MatrixView<const T> q, MatrixView<const T> k,
                         MatrixView<const T> v, TensorView<const T, 3> probs, MatrixView<const T> d_out, TensorView<T, 3> d_probs,
-                        MatrixView<T> dq, MatrixView<T> dk, MatrixView<T> dv) {
-  attention_backward<B, T>(backend, s, q, k, v, probs, d_out, d_probs, d_probs, dq, dk, dv);
+                        MatrixView<T> dq, MatrixView<T> dk, MatrixView<T> dv, const GroupedKvGradients<T>& grouped = {}) {
+  attention_backward<B, T>(backend, s, q, k, v, probs, d_out, d_probs, d_probs, dq, dk, dv, grouped);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,9 +205,9 @@ void attention_backward(const B& backend, const AttentionShape& s, MatrixView<co
 /// cache[b, h, positions[b], :] = rows[b, h dh .. (h + 1) dh]: stores the new keys or values.
 template <class T>
 struct WriteKvCache {
-  MatrixView<const T> rows;                  ///< [B, H dh]
+  MatrixView<const T> rows;                  ///< [B, Hkv dh]
   VectorView<const std::int32_t> positions;  ///< [B]
-  TensorView<T, 4> cache;                    ///< [B, H, Lmax, dh]
+  TensorView<T, 4> cache;                    ///< [B, Hkv, Lmax, dh]
 
   RLMOE_HOST_DEVICE void operator()(index_t i) const {
     const index_t heads = cache.extent(1), dh = cache.extent(3), width = heads * dh;
@@ -170,25 +216,27 @@ struct WriteKvCache {
   }
 };
 
-/// out[b, h, :] = softmax_j(q[b, h] . K[b, h, j] / sqrt(dh)) V[b, h, j] over j <= positions[b].
-/// One thread per (sequence, head): decoding reads the cache once, which is what bounds it.
+/// out[b, h, :] = softmax_j(q[b, h] . K[b, g, j] / sqrt(dh)) V[b, g, j] over j <= positions[b],
+/// g = h / (H / Hkv) the query head's key/value head. One thread per (sequence, query head):
+/// decoding reads the cache once, which is what bounds it.
 template <class T>
 struct DecodeAttention {
   using C = compute_t<T>;
   MatrixView<const T> q;                      ///< [B, H dh]
-  TensorView<const T, 4> keys, values;        ///< [B, H, Lmax, dh]
+  TensorView<const T, 4> keys, values;        ///< [B, Hkv, Lmax, dh]
   VectorView<const std::int32_t> positions;   ///< [B]
   TensorView<C, 3> scores;                    ///< [B, H, Lmax] scratch
   MatrixView<T> out;                          ///< [B, H dh]
 
   RLMOE_HOST_DEVICE void operator()(index_t bh) const {
-    const index_t heads = keys.extent(1), dh = keys.extent(3), b = bh / heads, h = bh - b * heads;
+    const index_t dh = keys.extent(3), heads = q.extent(1) / dh, b = bh / heads, h = bh - b * heads;
+    const index_t g = h / (heads / keys.extent(1));
     const index_t valid = positions[b] + 1;
     const C scale = C(1) / math::sqrt(static_cast<C>(dh));
     C max = C(0);
     for (index_t j = 0; j < valid; ++j) {
       C dot = C(0);
-      for (index_t c = 0; c < dh; ++c) dot += static_cast<C>(q(b, h * dh + c)) * static_cast<C>(keys(b, h, j, c));
+      for (index_t c = 0; c < dh; ++c) dot += static_cast<C>(q(b, h * dh + c)) * static_cast<C>(keys(b, g, j, c));
       scores(b, h, j) = dot * scale;
       max = j == 0 ? scores(b, h, j) : math::max(max, scores(b, h, j));
     }
@@ -199,7 +247,7 @@ struct DecodeAttention {
     }
     for (index_t c = 0; c < dh; ++c) {
       C acc = C(0);
-      for (index_t j = 0; j < valid; ++j) acc += scores(b, h, j) * static_cast<C>(values(b, h, j, c));
+      for (index_t j = 0; j < valid; ++j) acc += scores(b, h, j) * static_cast<C>(values(b, g, j, c));
       out(b, h * dh + c) = acc / sum;
     }
   }

@@ -1,6 +1,7 @@
 #pragma once
 // DecodeState: the KV cache of sequences being generated one token at a time, for every layer of
-// a Transformer<B, Spec, T>: keys and values [B, H, Lmax, dh] per layer. prefill() fills the
+// a Transformer<B, Spec, T>: keys and values [B, Hkv, Lmax, dh] per layer (Hkv = H without
+// grouped-query attention). prefill() fills the
 // prompt positions, decode() one more position per call; the sampler copies a prompt's cache to
 // its G completions.
 #include "rlmoe/backend/backend.hpp"
@@ -14,7 +15,7 @@ namespace rlmoe::nn {
 template <Backend B, class Spec, class T>
 class DecodeState {
  public:
-  static constexpr index_t kHeads = Spec::kHeads, kHeadDim = Spec::kModelDim / Spec::kHeads;
+  static constexpr index_t kKvHeads = kv_heads_v<Spec>, kHeadDim = head_dim_v<Spec>;
 
   DecodeState(const B& backend, index_t batch, index_t max_length)
       : batch_(batch), max_length_(max_length), keys_(backend, Spec::kLayers * layer_size()),
@@ -29,9 +30,9 @@ class DecodeState {
   TensorView<T, 4> values(index_t layer) { return cache(values_, layer); }
 
  private:
-  [[nodiscard]] index_t layer_size() const { return batch_ * kHeads * max_length_ * kHeadDim; }
+  [[nodiscard]] index_t layer_size() const { return batch_ * kKvHeads * max_length_ * kHeadDim; }
   TensorView<T, 4> cache(Buffer<T, B>& buffer, index_t layer) {
-    return {buffer.data() + layer * layer_size(), Extents<4>{batch_, kHeads, max_length_, kHeadDim}};
+    return {buffer.data() + layer * layer_size(), Extents<4>{batch_, kKvHeads, max_length_, kHeadDim}};
   }
 
   index_t batch_, max_length_;

@@ -1,7 +1,8 @@
 #pragma once
 // Transformer<Backend, Spec>: a decoder-only language model whose feed-forward blocks are dense
 // SwiGLU (layers before Spec::kFirstMoeLayer, as DeepSeek keeps its first layers dense) or the
-// MoE layer, with pre-RMSNorm blocks, rotary causal attention and a tied or separate LM head:
+// MoE layer, with pre-RMSNorm blocks, rotary causal attention (multi-head, or grouped-query with
+// Spec::kKvHeads, optionally with Qwen3's per-head q/k norm) and a tied or separate LM head:
 //
 //   x = embed[tokens]
 //   per layer: x += attention(rmsnorm(x)) Wo;  x += ffn(rmsnorm(x))
@@ -122,7 +123,9 @@ class Transformer {
  public:
   using Spec = checked_spec_t<SpecArg>;
   static constexpr index_t kVocab = Spec::kVocab, kDim = Spec::kModelDim, kLayers = Spec::kLayers;
-  static constexpr index_t kHeads = Spec::kHeads, kHeadDim = Spec::kModelDim / Spec::kHeads;
+  static constexpr index_t kHeads = Spec::kHeads, kKvHeads = kv_heads_v<Spec>, kHeadDim = head_dim_v<Spec>;
+  static constexpr index_t kQWidth = kHeads * kHeadDim, kKvWidth = kKvHeads * kHeadDim;
+  static constexpr bool kQkNorm = qk_norm_v<Spec>;
 
   /// Routing replay for a forward pass: per MoE layer (in layer order), the [B L, K] experts to
   /// use; empty: select.
@@ -154,6 +157,7 @@ class Transformer {
     c.top_k = Spec::kTopK;
     c.shared_experts = Spec::kSharedExperts;
     c.score_function = Spec::kScoreFunction;
+    c.normalize_gates = norm_topk_prob_v<Spec>;
     c.routed_scaling = Spec::kRoutedScaling;
     c.groups = Spec::kGroups;
     c.topk_groups = Spec::kTopkGroups;
@@ -170,7 +174,14 @@ class Transformer {
     for (index_t l = 0; l < kLayers; ++l) {
       const std::string p = layer_prefix(l);
       layout.add(p + "attn_norm", {kDim});
-      for (const char* w : {"wq", "wk", "wv", "wo"}) layout.add(p + w, {kDim, kDim});
+      layout.add(p + "wq", {kDim, kQWidth});
+      layout.add(p + "wk", {kDim, kKvWidth});
+      layout.add(p + "wv", {kDim, kKvWidth});
+      layout.add(p + "wo", {kQWidth, kDim});
+      if (kQkNorm) {
+        layout.add(p + "q_norm", {kHeadDim});
+        layout.add(p + "k_norm", {kHeadDim});
+      }
       layout.add(p + "ffn_norm", {kDim});
       if (is_moe_layer(l)) {
         moe::declare_moe_parameters(layout, p + "moe.", moe_config());
@@ -213,7 +224,12 @@ class Transformer {
       const std::string p = layer_prefix(l);
       ones(p + "attn_norm");
       ones(p + "ffn_norm");
-      for (const char* w : {"wq", "wk", "wv", "wo"}) normal(p + w, kDim);
+      if (kQkNorm) {
+        ones(p + "q_norm");
+        ones(p + "k_norm");
+      }
+      for (const char* w : {"wq", "wk", "wv"}) normal(p + w, kDim);
+      normal(p + "wo", kQWidth);
       if (is_moe_layer(l)) {
         moe::initialize_moe_parameters(backend, block(master_, l).moe, moe_config(), seed, id);
         id += 5;
@@ -293,7 +309,7 @@ class Transformer {
       const BlockActivations<T> saved = activations(a, l);
       const auto attend_backward = [&](MatrixView<const T> d_attended, MatrixView<T> dq, MatrixView<T> dk, MatrixView<T> dv) {
         layers::attention_backward<B, T>(backend, shape_, saved.q, saved.k, saved.v, probs(a), d_attended, d_probs(), d_scores(),
-                                         dq, dk, dv);
+                                         dq, dk, dv, grouped_kv_scratch());
       };
       block_backward<B, T>(backend, block(weights_, l), block(grads_, l), moe_at(l), positions(), block_shape(), saved, dx, s,
                            attend_backward);
@@ -324,9 +340,9 @@ class Transformer {
     check_batch(batch);
     hidden_forward(batch, {}, accumulate_load);
     for (index_t l = 0; l < kLayers; ++l) {
-      const index_t size = tokens_ * kDim;
-      parallel_for(backend, size, detail::FillKvCache<T>{matrix(layers_[l].k, tokens_, kDim), length, state.keys(l)});
-      parallel_for(backend, size, detail::FillKvCache<T>{matrix(layers_[l].v, tokens_, kDim), length, state.values(l)});
+      const index_t size = tokens_ * kKvWidth;
+      parallel_for(backend, size, detail::FillKvCache<T>{matrix(layers_[l].k, tokens_, kKvWidth), length, state.keys(l)});
+      parallel_for(backend, size, detail::FillKvCache<T>{matrix(layers_[l].v, tokens_, kKvWidth), length, state.values(l)});
     }
     parallel_for(backend, b * kVocab, detail::GatherLastRows<C>{logits(), lengths, length, last_logits});
   }
@@ -346,10 +362,16 @@ class Transformer {
     BlockActivations<T> a;
     a.input = a.output = scratch(decode_.x, b, kDim);
     a.normed = a.ffn_input = scratch(decode_.normed, b, kDim);
-    a.q = scratch(decode_.q, b, kDim);
-    a.k = scratch(decode_.k, b, kDim);
-    a.v = scratch(decode_.v, b, kDim);
-    a.attended = scratch(decode_.attended, b, kDim);
+    a.q = scratch(decode_.q, b, kQWidth);
+    a.k = scratch(decode_.k, b, kKvWidth);
+    a.v = scratch(decode_.v, b, kKvWidth);
+    a.attended = scratch(decode_.attended, b, kQWidth);
+    if (kQkNorm) {
+      a.q_projected = scratch(decode_.q_projected, b, kQWidth);
+      a.k_projected = scratch(decode_.k_projected, b, kKvWidth);
+      a.q_inverse_rms = scratch(decode_.q_inverse_rms, b * kHeads, 1).reshape(Extents<1>{b * kHeads});
+      a.k_inverse_rms = scratch(decode_.k_inverse_rms, b * kKvHeads, 1).reshape(Extents<1>{b * kKvHeads});
+    }
     a.middle = scratch(decode_.middle, b, kDim);
     a.inverse_rms = a.ffn_inverse_rms = scratch(decode_.inverse_rms, b, 1).reshape(Extents<1>{b});  // compute type
     a.dense = {scratch(decode_.gate_up, b, 2 * hidden), scratch(decode_.hidden, b, hidden)};
@@ -358,8 +380,8 @@ class Transformer {
     layers::embedding_forward<B, T>(backend, weights_.embed, tokens, a.input);
     for (index_t l = 0; l < kLayers; ++l) {
       const auto attend = [&](MatrixView<const T> q, MatrixView<const T> k, MatrixView<const T> v, MatrixView<T> out) {
-        parallel_for(backend, b * kDim, layers::WriteKvCache<T>{k, positions, state.keys(l)});
-        parallel_for(backend, b * kDim, layers::WriteKvCache<T>{v, positions, state.values(l)});
+        parallel_for(backend, b * kKvWidth, layers::WriteKvCache<T>{k, positions, state.keys(l)});
+        parallel_for(backend, b * kKvWidth, layers::WriteKvCache<T>{v, positions, state.values(l)});
         parallel_for(backend, b * kHeads, layers::DecodeAttention<T>{q, state.keys(l), state.values(l), positions, scores, out});
       };
       block_forward<B, T>(backend, block(weights_, l), moe_at(l), MoeOptions::inference(), positions, block_shape(), a, attend);
@@ -386,6 +408,8 @@ class Transformer {
   struct LayerActivations {
     Buffer<T, B> input, normed, q, k, v, probs, attended, middle, ffn_input, gate_up, hidden;
     Buffer<C, B> inverse_rms, ffn_inverse_rms;
+    Buffer<T, B> q_projected, k_projected;  // with qk_norm
+    Buffer<C, B> q_inverse_rms, k_inverse_rms;
   };
 
   /// What the passes compute from: the parameters themselves, or their bf16 copy.
@@ -422,6 +446,10 @@ class Transformer {
       b.wk = layout_.view<2>(base, p + "wk");
       b.wv = layout_.view<2>(base, p + "wv");
       b.wo = layout_.view<2>(base, p + "wo");
+      if (kQkNorm) {
+        b.q_norm = layout_.view<1>(base, p + "q_norm");
+        b.k_norm = layout_.view<1>(base, p + "k_norm");
+      }
       if (is_moe_layer(l)) {
         b.moe = moe::moe_parameters(base, layout_, p + "moe.", moe_config());
       } else {
@@ -468,10 +496,16 @@ class Transformer {
     BlockActivations<T> v;
     v.input = matrix(a.input, n, kDim);
     v.normed = matrix(a.normed, n, kDim);
-    v.q = matrix(a.q, n, kDim);
-    v.k = matrix(a.k, n, kDim);
-    v.v = matrix(a.v, n, kDim);
-    v.attended = matrix(a.attended, n, kDim);
+    v.q = matrix(a.q, n, kQWidth);
+    v.k = matrix(a.k, n, kKvWidth);
+    v.v = matrix(a.v, n, kKvWidth);
+    v.attended = matrix(a.attended, n, kQWidth);
+    if (kQkNorm) {
+      v.q_projected = matrix(a.q_projected, n, kQWidth);
+      v.k_projected = matrix(a.k_projected, n, kKvWidth);
+      v.q_inverse_rms = a.q_inverse_rms.view().slice(0, n * kHeads);
+      v.k_inverse_rms = a.k_inverse_rms.view().slice(0, n * kKvHeads);
+    }
     v.middle = matrix(a.middle, n, kDim);
     v.ffn_input = matrix(a.ffn_input, n, kDim);
     v.output = l + 1 < kLayers ? matrix(layers_[static_cast<std::size_t>(l + 1)].input, n, kDim) : final_input();
@@ -483,11 +517,16 @@ class Transformer {
 
   BlockGradientScratch<T> gradient_scratch() {
     const index_t n = tokens_;
-    BlockGradientScratch<T> s{scratch(d_ffn_input_, n, kDim), scratch(d_middle_, n, kDim), scratch(d_normed_, n, kDim),
-                              scratch(d_attended_, n, kDim),  scratch(dq_, n, kDim),       scratch(dk_, n, kDim),
-                              scratch(dv_, n, kDim),          {}};
+    BlockGradientScratch<T> s{scratch(d_ffn_input_, n, kDim),       scratch(d_middle_, n, kDim), scratch(d_normed_, n, kDim),
+                              scratch(d_attended_, n, kQWidth), scratch(dq_, n, kQWidth),    scratch(dk_, n, kKvWidth),
+                              scratch(dv_, n, kKvWidth),        {},                          {},
+                              {}};
     if (Spec::kFirstMoeLayer > 0)
       s.d_dense = {scratch(d_gate_up_, n, 2 * Spec::kDenseHidden), scratch(d_hidden_, n, Spec::kDenseHidden)};
+    if (kQkNorm) {
+      s.dq_projected = scratch(dq_projected_, n, kQWidth);
+      s.dk_projected = scratch(dk_projected_, n, kKvWidth);
+    }
     ensure(d_probs_, shape_.batch * kHeads * shape_.length * shape_.length);
     if constexpr (!std::is_same_v<T, C>) ensure(d_scores_, shape_.batch * kHeads * shape_.length * shape_.length);
     return s;
@@ -499,7 +538,7 @@ class Transformer {
     const index_t b = batch.tokens.extent(0), length = batch.tokens.extent(1), n = b * length;
     refresh_working_copy();
     tokens_ = n;
-    shape_ = layers::AttentionShape{b, length, kHeads, kHeadDim};
+    shape_ = layers::AttentionShape{b, length, kHeads, kHeadDim, kKvHeads};
     lengths_ = batch.lengths;
     token_rows_ = batch.tokens;
     ensure(positions_, n);
@@ -508,9 +547,17 @@ class Transformer {
     parallel_for(backend, n, detail::RowPositions{positions_.view().slice(0, n), length});
     for (index_t l = 0; l < kLayers; ++l) {
       LayerActivations& a = layers_[static_cast<std::size_t>(l)];
-      for (auto* buffer : {&a.input, &a.normed, &a.q, &a.k, &a.v, &a.attended, &a.middle, &a.ffn_input}) ensure(*buffer, n * kDim);
+      for (auto* buffer : {&a.input, &a.normed, &a.middle, &a.ffn_input}) ensure(*buffer, n * kDim);
+      for (auto* buffer : {&a.q, &a.attended}) ensure(*buffer, n * kQWidth);
+      for (auto* buffer : {&a.k, &a.v}) ensure(*buffer, n * kKvWidth);
       ensure(a.inverse_rms, n);
       ensure(a.ffn_inverse_rms, n);
+      if (kQkNorm) {
+        ensure(a.q_projected, n * kQWidth);
+        ensure(a.k_projected, n * kKvWidth);
+        ensure(a.q_inverse_rms, n * kHeads);
+        ensure(a.k_inverse_rms, n * kKvHeads);
+      }
       ensure(a.probs, b * kHeads * length * length);
       if constexpr (!std::is_same_v<T, C>) ensure(scores_, b * kHeads * length * length);
       if (!is_moe_layer(l)) {
@@ -562,6 +609,11 @@ class Transformer {
     if constexpr (std::is_same_v<T, C>) return d_probs();
     else return {d_scores_.data(), Extents<3>{shape_.batch * kHeads, shape_.length, shape_.length}};
   }
+  /// Per-query-head gradients of the shared keys and values (grouped-query attention only).
+  layers::GroupedKvGradients<T> grouped_kv_scratch() {
+    if (kKvHeads == kHeads) return {};
+    return {scratch(dk_per_head_, tokens_, kQWidth), scratch(dv_per_head_, tokens_, kQWidth)};
+  }
   VectorView<const std::int32_t> positions() { return positions_.view().slice(0, tokens_); }
   VectorView<const std::int32_t> token_rows() const { return token_rows_.reshape(Extents<1>{tokens_}); }
   MatrixView<C> logits() { return matrix(logits_, tokens_, kVocab); }
@@ -592,12 +644,12 @@ class Transformer {
   Buffer<C, B> logits_, final_inverse_rms_, scores_;  // scores_: bf16 models' attention scores
   // Backward scratch.
   Buffer<T, B> d_logits_, dh_, dx_, d_ffn_input_, d_middle_, d_normed_, d_attended_, dq_, dk_, dv_, d_scores_, d_gate_up_,
-      d_hidden_;
+      d_hidden_, dq_projected_, dk_projected_, dk_per_head_, dv_per_head_;
   Buffer<C, B> d_probs_;
   // Decoding scratch, one set for every layer.
   struct {
-    Buffer<T, B> x, normed, q, k, v, attended, middle, gate_up, hidden;
-    Buffer<C, B> inverse_rms, scores;
+    Buffer<T, B> x, normed, q, k, v, attended, middle, gate_up, hidden, q_projected, k_projected;
+    Buffer<C, B> inverse_rms, scores, q_inverse_rms, k_inverse_rms;
   } decode_;
 };
 

@@ -1,8 +1,12 @@
 #pragma once
 // One pre-norm transformer block, the routine that training, prefill and decode all run:
 //
-//   middle = input + attention(rope(rmsnorm(input) [Wq Wk Wv])) Wo
+//   middle = input + attention(rope(qk_norm(rmsnorm(input) [Wq Wk Wv]))) Wo
 //   output = middle + ffn(rmsnorm(middle))        ffn: a dense SwiGLU or the MoE layer
+//
+// qk_norm (Qwen3, OLMoE) is an RMSNorm over each head's dh values of q and of k, with one weight
+// vector [dh] for q and one for k; a block without it leaves q and k as projected. With
+// grouped-query attention, k and v have fewer heads than q ([N, Hkv dh]).
 //
 // Only the attention differs between the callers, so it is a callable: attend(q, k, v, out) with
 // q and k already rotated (full causal attention over a padded batch when training, the KV cache
@@ -32,25 +36,30 @@ namespace rlmoe::nn {
 template <class T>
 struct BlockWeights {
   VectorView<T> attn_norm, ffn_norm;   ///< [d]
-  MatrixView<T> wq, wk, wv, wo;        ///< [d, d]
+  MatrixView<T> wq, wk, wv, wo;        ///< [d, H dh], [d, Hkv dh], [d, Hkv dh], [H dh, d]
+  VectorView<T> q_norm, k_norm;        ///< [dh] with qk_norm; empty without
   MatrixView<T> ffn_gate_up, ffn_down; ///< dense blocks: [d, 2h], [h, d]
   moe::MoeParameters<T> moe;           ///< MoE blocks
+
+  [[nodiscard]] bool has_qk_norm() const { return q_norm.data() != nullptr; }
 
   /// Mutable views convert to const ones.
   template <class U>
     requires(std::is_same_v<U, const T> && !std::is_const_v<T>)
   operator BlockWeights<U>() const {  // NOLINT: implicit on purpose
-    return {attn_norm, ffn_norm, wq, wk, wv, wo, ffn_gate_up, ffn_down, moe};
+    return {attn_norm, ffn_norm, wq, wk, wv, wo, q_norm, k_norm, ffn_gate_up, ffn_down, moe};
   }
 };
 
-/// What a block's forward pass writes (and its backward reads): [N, d] rows unless noted.
-/// Decoding reuses one set for every layer and may alias normed with ffn_input and output with
-/// input; training keeps one set per layer.
+/// What a block's forward pass writes (and its backward reads): [N, d] rows unless noted (q and
+/// attended [N, H dh], k and v [N, Hkv dh]). Decoding reuses one set for every layer and may alias
+/// normed with ffn_input and output with input; training keeps one set per layer.
 template <class T>
 struct BlockActivations {
   MatrixView<T> input, normed, q, k, v, attended, middle, ffn_input, output;
   VectorView<compute_t<T>> inverse_rms, ffn_inverse_rms;  ///< [N]
+  MatrixView<T> q_projected, k_projected;                 ///< with qk_norm: q and k before it
+  VectorView<compute_t<T>> q_inverse_rms, k_inverse_rms;  ///< with qk_norm: [N H], [N Hkv]
   layers::SwigluActivations<T> dense;          ///< dense blocks: [N, 2h], [N, h]
 };
 
@@ -71,6 +80,12 @@ struct AddInPlace {
   RLMOE_HOST_DEVICE void operator()(index_t i) const { a.at_flat(i) += b.at_flat(i); }
 };
 
+/// [N, heads dh] as [N heads, dh]: one row per head, for the per-head norm.
+template <class T>
+MatrixView<T> head_by_head(MatrixView<T> m, index_t head_dim) {
+  return m.reshape(Extents<2>{m.size() / head_dim, head_dim});
+}
+
 }  // namespace detail
 
 /// The block over rows at `positions`; `moe_layer` is null for a dense block.
@@ -81,12 +96,20 @@ void block_forward(const B& backend, const BlockWeights<const T>& w, moe::MoeLay
   using C = compute_t<T>;
   const index_t n = a.input.extent(0), d = a.input.extent(1);
   const C epsilon = static_cast<C>(shape.norm_epsilon);
+  const index_t dh = shape.head_dim;
   layers::rmsnorm_forward<B, T>(backend, a.input, w.attn_norm, epsilon, a.normed, a.inverse_rms);
-  gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wq, C(0), a.q);
-  gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wk, C(0), a.k);
+  const bool qk_norm = w.has_qk_norm();
+  gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wq, C(0), qk_norm ? a.q_projected : a.q);
+  gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wk, C(0), qk_norm ? a.k_projected : a.k);
   gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wv, C(0), a.v);
-  parallel_for(backend, n * d / 2, layers::RotaryEmbedding<T>{a.q, positions, shape.head_dim, shape.rope_base, false});
-  parallel_for(backend, n * d / 2, layers::RotaryEmbedding<T>{a.k, positions, shape.head_dim, shape.rope_base, false});
+  if (qk_norm) {
+    layers::rmsnorm_forward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.q_projected), dh), w.q_norm, epsilon,
+                                  detail::head_by_head(a.q, dh), a.q_inverse_rms);
+    layers::rmsnorm_forward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.k_projected), dh), w.k_norm, epsilon,
+                                  detail::head_by_head(a.k, dh), a.k_inverse_rms);
+  }
+  parallel_for(backend, a.q.size() / 2, layers::RotaryEmbedding<T>{a.q, positions, dh, shape.rope_base, false});
+  parallel_for(backend, a.k.size() / 2, layers::RotaryEmbedding<T>{a.k, positions, dh, shape.rope_base, false});
   attend(MatrixView<const T>(a.q), MatrixView<const T>(a.k), MatrixView<const T>(a.v), a.attended);
   copy(backend, a.middle, MatrixView<const T>(a.input));
   gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.attended, w.wo, C(1), a.middle);
@@ -100,11 +123,13 @@ void block_forward(const B& backend, const BlockWeights<const T>& w, moe::MoeLay
   }
 }
 
-/// Scratch for block_backward, [N, d] each, shared by the layers; d_dense for dense blocks.
+/// Scratch for block_backward, shaped as the activations of the same names and shared by the
+/// layers; d_dense for dense blocks, dq_projected and dk_projected with qk_norm.
 template <class T>
 struct BlockGradientScratch {
   MatrixView<T> d_ffn_input, d_middle, d_normed, d_attended, dq, dk, dv;
   layers::SwigluActivations<T> d_dense;
+  MatrixView<T> dq_projected, dk_projected;
 };
 
 /// dx holds d loss / d output on entry and d loss / d input on return; the weights' gradients
@@ -131,13 +156,26 @@ void block_backward(const B& backend, const BlockWeights<const T>& w, const Bloc
   gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.attended, s.d_middle, C(1), grad.wo);
   gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), s.d_middle, w.wo, C(0), s.d_attended);
   attend_backward(MatrixView<const T>(s.d_attended), s.dq, s.dk, s.dv);
-  parallel_for(backend, n * d / 2, layers::RotaryEmbedding<T>{s.dq, positions, shape.head_dim, shape.rope_base, true});
-  parallel_for(backend, n * d / 2, layers::RotaryEmbedding<T>{s.dk, positions, shape.head_dim, shape.rope_base, true});
-  gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.normed, s.dq, C(1), grad.wq);
-  gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.normed, s.dk, C(1), grad.wk);
+  const index_t dh = shape.head_dim;
+  parallel_for(backend, s.dq.size() / 2, layers::RotaryEmbedding<T>{s.dq, positions, dh, shape.rope_base, true});
+  parallel_for(backend, s.dk.size() / 2, layers::RotaryEmbedding<T>{s.dk, positions, dh, shape.rope_base, true});
+  // The gradients of the projections' outputs: through the per-head norms, if any.
+  MatrixView<T> dq = s.dq, dk = s.dk;
+  if (w.has_qk_norm()) {
+    layers::rmsnorm_backward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.q_projected), dh), w.q_norm,
+                                   a.q_inverse_rms, detail::head_by_head(MatrixView<const T>(s.dq), dh),
+                                   detail::head_by_head(s.dq_projected, dh), grad.q_norm);
+    layers::rmsnorm_backward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.k_projected), dh), w.k_norm,
+                                   a.k_inverse_rms, detail::head_by_head(MatrixView<const T>(s.dk), dh),
+                                   detail::head_by_head(s.dk_projected, dh), grad.k_norm);
+    dq = s.dq_projected;
+    dk = s.dk_projected;
+  }
+  gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.normed, dq, C(1), grad.wq);
+  gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.normed, dk, C(1), grad.wk);
   gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.normed, s.dv, C(1), grad.wv);
-  gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), s.dq, w.wq, C(0), s.d_normed);
-  gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), s.dk, w.wk, C(1), s.d_normed);
+  gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), dq, w.wq, C(0), s.d_normed);
+  gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), dk, w.wk, C(1), s.d_normed);
   gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), s.dv, w.wv, C(1), s.d_normed);
   layers::rmsnorm_backward<B, T>(backend, a.input, w.attn_norm, a.inverse_rms, s.d_normed, dx, grad.attn_norm);
   parallel_for(backend, n * d, detail::AddInPlace<T>{dx, s.d_middle});

@@ -18,6 +18,14 @@
 //     using Storage = rlmoe::bfloat16;                         // optional: float when absent
 //   };
 //
+// Optional members, for the attention of Qwen3-MoE, OLMoE and Llama-style models (each has a
+// default that keeps the architecture above):
+//     static constexpr rlmoe::index_t kKvHeads = 2;   // grouped-query attention (default kHeads)
+//     static constexpr rlmoe::index_t kHeadDim = 128; // head width (default kModelDim / kHeads)
+//     static constexpr bool kQkNorm = true;           // RMSNorm on each head's q and k (default false)
+//     static constexpr bool kNormTopkProb = false;    // renormalise the top-k gates (default true)
+// Read them through kv_heads_v<S>, head_dim_v<S>, qk_norm_v<S> and norm_topk_prob_v<S>.
+//
 // Storage is what the model's weights and activations are stored in: float (the default), or
 // bfloat16 for mixed precision (float master weights, gradients, optimizer state and statistics;
 // see core/precision.hpp). The sampler, the steps and the trainer all take it from the Spec.
@@ -52,13 +60,53 @@ concept TransformerSpec = requires {
   { S::kTiedEmbeddings } -> std::convertible_to<bool>;
 };
 
+namespace detail {
+
+template <class S>
+constexpr index_t kv_heads_of() {
+  if constexpr (requires { { S::kKvHeads } -> std::convertible_to<index_t>; }) return S::kKvHeads;
+  else return S::kHeads;
+}
+template <class S>
+constexpr index_t head_dim_of() {
+  if constexpr (requires { { S::kHeadDim } -> std::convertible_to<index_t>; }) return S::kHeadDim;
+  else return S::kHeads > 0 ? S::kModelDim / S::kHeads : 0;
+}
+template <class S>
+constexpr bool qk_norm_of() {
+  if constexpr (requires { { S::kQkNorm } -> std::convertible_to<bool>; }) return S::kQkNorm;
+  else return false;
+}
+template <class S>
+constexpr bool norm_topk_prob_of() {
+  if constexpr (requires { { S::kNormTopkProb } -> std::convertible_to<bool>; }) return S::kNormTopkProb;
+  else return true;
+}
+
+}  // namespace detail
+
+/// Key/value heads: Spec::kKvHeads, or kHeads (multi-head attention) when absent.
+template <class S>
+inline constexpr index_t kv_heads_v = detail::kv_heads_of<S>();
+/// Head width: Spec::kHeadDim, or kModelDim / kHeads when absent.
+template <class S>
+inline constexpr index_t head_dim_v = detail::head_dim_of<S>();
+/// Whether q and k get a per-head RMSNorm before the rotary embedding: Spec::kQkNorm, or false.
+template <class S>
+inline constexpr bool qk_norm_v = detail::qk_norm_of<S>();
+/// Whether the top-k gates are renormalised to sum to 1: Spec::kNormTopkProb, or true.
+template <class S>
+inline constexpr bool norm_topk_prob_v = detail::norm_topk_prob_of<S>();
+
 /// The static checks of a spec's sizes; instantiated by Transformer<B, Spec>.
 template <TransformerSpec S>
 struct CheckedSpec {
   static_assert(S::kVocab >= 2, "Spec::kVocab must be at least 2");
   static_assert(S::kModelDim >= 2 && S::kHeads >= 1, "Spec::kModelDim and Spec::kHeads must be positive");
-  static_assert(S::kModelDim % S::kHeads == 0, "Spec::kModelDim must be a multiple of Spec::kHeads");
-  static_assert((S::kModelDim / S::kHeads) % 2 == 0, "the head width kModelDim / kHeads must be even for rotary embeddings");
+  static_assert(requires { S::kHeadDim; } || S::kModelDim % S::kHeads == 0,
+                "Spec::kModelDim must be a multiple of Spec::kHeads (or the Spec must give kHeadDim)");
+  static_assert(head_dim_v<S> >= 2 && head_dim_v<S> % 2 == 0, "the head width (kHeadDim, or kModelDim / kHeads) must be even for rotary embeddings");
+  static_assert(kv_heads_v<S> >= 1 && S::kHeads % kv_heads_v<S> == 0, "Spec::kKvHeads must divide Spec::kHeads");
   static_assert(S::kLayers >= 1, "Spec::kLayers must be at least 1");
   static_assert(S::kMaxLength >= 2, "Spec::kMaxLength must be at least 2");
   static_assert(S::kFirstMoeLayer >= 0 && S::kFirstMoeLayer <= S::kLayers,

@@ -196,7 +196,7 @@ class GroupSampler {
     const MatrixView<float> logits(logits_.data(), Extents<2>{n, Spec::kVocab});
     policy.prefill(prompt_state, out.prompt_tokens(), out.prompt_lengths(), prompt_logits);
     for (index_t l = 0; l < Spec::kLayers; ++l) {
-      const index_t size = n * Spec::kHeads * width * (Spec::kModelDim / Spec::kHeads);
+      const index_t size = state.keys(l).size();
       parallel_for(backend, size, detail::SpreadGroups<T>{prompt_state.keys(l), state.keys(l), g});
       parallel_for(backend, size, detail::SpreadGroups<T>{prompt_state.values(l), state.values(l), g});
     }
