@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "io/io_files.hpp"
 #include "nn/nn_checks.hpp"
 #include "rlmoe/io/checkpoint.hpp"
 #include "rlmoe/io/json.hpp"
@@ -25,22 +26,11 @@ namespace t = rlmoe::test;
 namespace io = rlmoe::io;
 namespace fs = std::filesystem;
 using rlmoe::Host;
+using t::read_bytes;
+using t::TemporaryDirectory;
+using t::write_bytes;
 
 namespace {
-
-/// A fresh directory under the system's temporary directory, removed at the end of the test.
-struct TemporaryDirectory {
-  fs::path path;
-  TemporaryDirectory() : path(fs::temp_directory_path() / ("rlmoe-io-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++))) {
-    fs::create_directories(path);
-  }
-  ~TemporaryDirectory() { fs::remove_all(path); }
-  static int& counter() {
-    static int n = 0;
-    return n;
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 /// While alive, this process cannot write files past `bytes`: writes fail with EFBIG, as they fail
 /// with ENOSPC on a full disk (SIGXFSZ ignored, so the write returns the error).
@@ -54,17 +44,6 @@ struct FileSizeLimit {
   }
   ~FileSizeLimit() { ::setrlimit(RLIMIT_FSIZE, &saved); }
 };
-
-std::vector<std::byte> read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return {reinterpret_cast<const std::byte*>(raw.data()), reinterpret_cast<const std::byte*>(raw.data()) + raw.size()};
-}
-
-void write_bytes(const std::string& path, const std::vector<std::byte>& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
 
 /// A safetensors file from a header written by hand and `data` bytes of data.
 std::vector<std::byte> raw_file(const std::string& header, std::size_t data) {

@@ -1,10 +1,8 @@
 #pragma once
 // Writing RGB images as PNG files (zlib-compressed, 8 bits per channel), for the learning curves
 // the trainer draws. Written atomically like every other file rlmoe produces.
-#include <cerrno>
 #include <cstdint>
-#include <cstdio>
-#include <cstring>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,6 +12,7 @@
 #include <zlib.h>
 
 #include "rlmoe/core/error.hpp"
+#include "rlmoe/io/atomic_file.hpp"
 
 namespace rlmoe::io {
 
@@ -76,19 +75,10 @@ inline std::vector<std::uint8_t> encode_png(const Image& image) {
   return out;
 }
 
-/// Writes the image to `path` (through a temporary file renamed into place).
+/// Writes the image to `path`, atomically (atomic_file.hpp).
 inline void write_png(const std::string& path, const Image& image) {
   const std::vector<std::uint8_t> bytes = encode_png(image);
-  const std::string temporary = path + ".tmp";
-  std::FILE* f = std::fopen(temporary.c_str(), "wb");
-  RLMOE_CHECK(f != nullptr, IoError, "png: cannot create '", temporary, "': ", std::strerror(errno));
-  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  const bool closed = std::fclose(f) == 0;
-  if (!ok || !closed || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int error = errno;
-    std::remove(temporary.c_str());
-    throw IoError(rlmoe::detail::message("png: cannot write '", path, "': ", std::strerror(error)));
-  }
+  write_atomically(path, {std::as_bytes(std::span<const std::uint8_t>(bytes))}, "png");
 }
 
 }  // namespace rlmoe::io

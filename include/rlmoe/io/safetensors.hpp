@@ -3,10 +3,8 @@
 // header length N, N bytes of JSON naming each tensor's dtype, shape and byte range, then the
 // tensors' bytes back to back. Files written here load in the Python safetensors library.
 //
-// Writing is atomic: the bytes go to a temporary file in the same directory, which is flushed,
-// fsync'ed and renamed over the target, and the directory is fsync'ed, so a crash leaves either
-// the old file or the new one, never a torn one; temporaries that crashed writers left behind are
-// removed by the next write of the same file. Reading maps the file (no copy) and checks
+// Writing is atomic (atomic_file.hpp): a crash leaves either the old file or the new one, never a
+// torn one. Reading maps the file (no copy) and checks
 // everything before trusting it: the header length against the file size, the JSON, every dtype,
 // every size and offset with overflow-checked arithmetic, unique names, that each tensor's byte
 // range matches its shape and the ranges tile the data exactly, and the checksums rlmoe writes
@@ -15,13 +13,13 @@
 // them all (Checksums::Required); files from elsewhere need not. Every error names the file and
 // the tensor.
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -31,9 +29,6 @@
 #include <unordered_set>
 #include <vector>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
 #if !__has_include(<zlib.h>)
 #error "rlmoe: io/safetensors.hpp (checkpoints) needs zlib for its checksums, and zlib.h was not found: install zlib (Debian: apt-get install zlib1g-dev)"
 #endif
@@ -42,18 +37,20 @@
 #include "rlmoe/core/bfloat16.hpp"
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/types.hpp"
+#include "rlmoe/io/atomic_file.hpp"
 #include "rlmoe/io/json.hpp"
 #include "rlmoe/io/mapped_file.hpp"
 
 namespace rlmoe::io {
 
-enum class Dtype { F32, F64, BF16, I32, I64, U8 };
+enum class Dtype { F32, F64, BF16, F16, I32, I64, U8 };
 
 inline std::string_view dtype_name(Dtype d) {
   switch (d) {
     case Dtype::F32: return "F32";
     case Dtype::F64: return "F64";
     case Dtype::BF16: return "BF16";
+    case Dtype::F16: return "F16";
     case Dtype::I32: return "I32";
     case Dtype::I64: return "I64";
     case Dtype::U8: return "U8";
@@ -65,7 +62,7 @@ inline std::size_t dtype_size(Dtype d) {
   switch (d) {
     case Dtype::F32: case Dtype::I32: return 4;
     case Dtype::F64: case Dtype::I64: return 8;
-    case Dtype::BF16: return 2;
+    case Dtype::BF16: case Dtype::F16: return 2;
     case Dtype::U8: return 1;
   }
   return 0;
@@ -194,67 +191,15 @@ class SafetensorsWriter {
     return out;
   }
 
-  /// Writes the file atomically: temporary file, fsync, rename, fsync of the directory. Throws
-  /// IoError naming the file, which is then unchanged.
+  /// Writes the file atomically (atomic_file.hpp). Throws IoError naming the file, which is then
+  /// unchanged.
   void write(const std::string& path) const {
-    remove_stale_temporaries(path);
     const std::string head = header();
-    const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    RLMOE_CHECK(fd >= 0, IoError, "safetensors: cannot write '", path, "': creating '", temporary, "' failed: ", std::strerror(errno));
-    for (const std::span<const std::byte> part :
-         {std::as_bytes(std::span<const char>(head.data(), head.size())), std::span<const std::byte>(data_)}) {
-      std::size_t written = 0;
-      while (written < part.size()) {
-        const ssize_t n = ::write(fd, part.data() + written, part.size() - written);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-          const int error = n < 0 ? errno : EIO;
-          ::close(fd);
-          ::unlink(temporary.c_str());
-          throw IoError(rlmoe::detail::message("safetensors: cannot write '", path, "': writing '", temporary,
-                                               "' failed: ", std::strerror(error), "; the file is unchanged"));
-        }
-        written += static_cast<std::size_t>(n);
-      }
-    }
-    const bool synced = ::fsync(fd) == 0;
-    ::close(fd);
-    if (!synced || ::rename(temporary.c_str(), path.c_str()) != 0) {
-      const int error = errno;
-      ::unlink(temporary.c_str());
-      throw IoError(rlmoe::detail::message("safetensors: cannot write '", path, "': ", synced ? "renaming" : "syncing", " '",
-                                           temporary, "' failed: ", std::strerror(error), "; the file is unchanged"));
-    }
-    const int dir = ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-      ::fsync(dir);
-      ::close(dir);
-    }
-  }
-
-  /// Removes `path`.tmp.<pid> files whose writer process no longer runs (it was killed mid-write).
-  static void remove_stale_temporaries(const std::string& path) {
-    namespace fs = std::filesystem;
-    const std::string prefix = fs::path(path).filename().string() + ".tmp.";
-    std::error_code error;
-    for (const auto& entry : fs::directory_iterator(directory_of(path), error)) {
-      const std::string name = entry.path().filename().string();
-      if (name.rfind(prefix, 0) != 0) continue;
-      const std::string_view pid_text = std::string_view(name).substr(prefix.size());
-      long long pid = 0;
-      const auto [end, parsed] = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
-      if (parsed != std::errc{} || end != pid_text.data() + pid_text.size() || pid <= 0) continue;
-      if (pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove(entry.path(), error);
-    }
+    write_atomically(path, {std::as_bytes(std::span<const char>(head.data(), head.size())), std::span<const std::byte>(data_)},
+                     "safetensors");
   }
 
  private:
-  static std::string directory_of(const std::string& path) {
-    const std::size_t slash = path.find_last_of('/');
-    return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  }
-
   std::vector<TensorInfo> tensors_;
   std::unordered_set<std::string> names_;
   std::vector<std::byte> data_;
@@ -310,6 +255,33 @@ class SafetensorsFile {
     if (!out.empty()) std::memcpy(out.data(), data_.data() + t.begin, t.end - t.begin);
   }
 
+  /// Floating-point tensor `name` (F64, F32, BF16 or F16; each converts to double exactly) as
+  /// doubles, after checking its shape: how checkpoints from elsewhere load whatever their dtype.
+  [[nodiscard]] std::vector<double> read_as_double(std::string_view name, const std::vector<std::int64_t>& shape) const {
+    const TensorInfo& t = tensor(name);
+    RLMOE_CHECK(t.shape == shape, FormatError, "safetensors '", path_, "': tensor '", name, "' has shape ", shape_string(t.shape),
+                " but ", shape_string(shape), " is expected");
+    const std::byte* bytes = data_.data() + t.begin;
+    std::vector<double> out(static_cast<std::size_t>(t.elements()));
+    const auto convert = [&](auto element) {
+      using E = decltype(element);
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        std::memcpy(&element, bytes + i * sizeof(E), sizeof(E));
+        out[i] = decode_float(element);
+      }
+    };
+    switch (t.dtype) {
+      case Dtype::F64: convert(double{}); break;
+      case Dtype::F32: convert(float{}); break;
+      case Dtype::BF16: convert(bfloat16{}); break;
+      case Dtype::F16: convert(std::uint16_t{}); break;
+      default:
+        throw FormatError(rlmoe::detail::message("safetensors '", path_, "': tensor '", name, "' has dtype ", dtype_name(t.dtype),
+                                                 " but a floating-point one (F64, F32, BF16 or F16) is expected"));
+    }
+    return out;
+  }
+
   /// Whether the file carries the header's checksum and every tensor's (all of them verified).
   [[nodiscard]] bool fully_checksummed() const {
     if (find_metadata(kHeaderChecksumKey) == nullptr) return false;
@@ -329,6 +301,18 @@ class SafetensorsFile {
     if (value == nullptr) throw FormatError(rlmoe::detail::message("safetensors '", path_, "': no metadata '", key, "'"));
     return *value;
   }
+
+  /// IEEE binary16 bits as a double (exact): subnormals, infinities and NaN included.
+  static double decode_float(std::uint16_t half) {
+    const int exponent = (half >> 10) & 0x1F, mantissa = half & 0x3FF;
+    const double sign = (half & 0x8000) != 0 ? -1.0 : 1.0;
+    if (exponent == 0x1F) return mantissa == 0 ? sign * std::numeric_limits<double>::infinity() : std::numeric_limits<double>::quiet_NaN();
+    if (exponent == 0) return sign * std::ldexp(static_cast<double>(mantissa), -24);
+    return sign * std::ldexp(static_cast<double>(mantissa + 1024), exponent - 25);
+  }
+  static double decode_float(float f) { return f; }
+  static double decode_float(double d) { return d; }
+  static double decode_float(bfloat16 b) { return static_cast<float>(b); }
 
   static std::string shape_string(const std::vector<std::int64_t>& shape) {
     std::string s = "[";
@@ -376,7 +360,7 @@ class SafetensorsFile {
       info.name = name;
       const std::string& dtype = entry.at("dtype", what).string(what + " dtype");
       bool known = false;
-      for (Dtype d : {Dtype::F32, Dtype::F64, Dtype::BF16, Dtype::I32, Dtype::I64, Dtype::U8})
+      for (Dtype d : {Dtype::F32, Dtype::F64, Dtype::BF16, Dtype::F16, Dtype::I32, Dtype::I64, Dtype::U8})
         if (dtype == dtype_name(d)) info.dtype = d, known = true;
       if (!known) throw fail(what, " has dtype ", dtype, ", which rlmoe does not read");
       // Its size in bytes, every product checked: a shape of [2^62, 4] must not wrap to 0.

@@ -196,6 +196,7 @@ class Transformer {
   }
 
   [[nodiscard]] const ParameterLayout& layout() const { return layout_; }
+  [[nodiscard]] const B& backend() const { return backend_; }
   /// The (master) parameters; mutable access means they may change, so the working copy of a
   /// bf16 model is refreshed before the next pass.
   [[nodiscard]] VectorView<G> parameters() {
@@ -315,6 +316,18 @@ class Transformer {
                            attend_backward);
     }
     layers::embedding_backward<B, T>(backend, token_rows(), dx, grads_.embed);
+  }
+
+  /// The logits of every position of `tokens` [B, L] (sequence b holds lengths[b] tokens), into
+  /// out [B L, V]: what evaluation and the comparison with other implementations read. Keeps no
+  /// state for backward().
+  void logits(MatrixView<const std::int32_t> tokens, VectorView<const std::int32_t> lengths, MatrixView<C> out) {
+    const index_t b = tokens.extent(0), length = tokens.extent(1);
+    require_shape(out, Extents<2>{b * length, kVocab}, "Transformer::logits: out");
+    const SequenceBatch batch{tokens, lengths, lengths, 0};
+    check_batch(batch);
+    hidden_forward(batch, {}, false);
+    copy(backend_, out, MatrixView<const C>(logits()));
   }
 
   /// The auxiliary losses (balance and z) of the MoE layers in the last forward pass, summed.

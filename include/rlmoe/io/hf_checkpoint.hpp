@@ -1,0 +1,379 @@
+#pragma once
+// Hugging Face checkpoints in and out: a directory with config.json and model.safetensors (or
+// shards listed by model.safetensors.index.json), in F32, BF16, F16 or F64, as transformers writes
+// them for Qwen3-MoE and Qwen3.
+//
+//   load_hf_checkpoint(model, directory)   checks config.json against the Spec (hf_config.hpp),
+//                                          then fills every parameter; every missing, unexpected,
+//                                          mis-shaped or non-float tensor is named, all at once
+//   save_hf_checkpoint(model, directory)   config.json + safetensors (sharded past a size, with
+//                                          the index), each file written atomically; transformers
+//                                          loads it and computes the same logits
+//
+// How rlmoe's parameters are made of the checkpoint's tensors (TensorRecipe): transformers keeps
+// each projection as [out, in] (y = x W^T) where rlmoe keeps [in, out] (y = x W), so projections
+// are transposed; a SwiGLU's gate_proj and up_proj [h, d] become the columns of rlmoe's fused
+// [d, 2h] gate_up, per expert for the MoE layers ([E, d, 2h]), and down_proj [d, h] becomes
+// [h, d]. Norm weights, the embedding and the router [E, d] are the same. The rotary embedding is
+// the same half-split one, so q and k need no permutation.
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "rlmoe/backend/backend.hpp"
+#include "rlmoe/backend/memory.hpp"
+#include "rlmoe/core/bfloat16.hpp"
+#include "rlmoe/core/error.hpp"
+#include "rlmoe/io/atomic_file.hpp"
+#include "rlmoe/io/hf_config.hpp"
+#include "rlmoe/io/json.hpp"
+#include "rlmoe/io/mapped_file.hpp"
+#include "rlmoe/io/safetensors.hpp"
+#include "rlmoe/nn/transformer.hpp"
+
+namespace rlmoe::io::hf {
+
+using Shape = std::vector<std::int64_t>;
+
+/// One rlmoe parameter and the checkpoint tensors it is made of.
+struct TensorRecipe {
+  enum class Arrangement {
+    Same,           ///< one tensor, the same shape
+    Transposed,     ///< parameter [R, C] from [C, R]
+    GateUp,         ///< parameter [d, 2h] from gate [h, d] and up [h, d]
+    ExpertsGateUp,  ///< parameter [E, d, 2h] from gate_0, up_0, gate_1, ... each [h, d]
+    ExpertsDown,    ///< parameter [E, h, d] from down_0, down_1, ... each [d, h]
+  };
+  std::string parameter;
+  Shape parameter_shape;
+  Arrangement arrangement = Arrangement::Same;
+  std::vector<std::string> sources;
+  std::vector<Shape> source_shapes;
+
+  /// Calls f(parameter element, source k, element of source k) for every element.
+  template <class F>
+  void for_each_element(F&& f) const {
+    const auto& p = parameter_shape;
+    switch (arrangement) {
+      case Arrangement::Same: {
+        std::int64_t n = 1;
+        for (std::int64_t e : p) n *= e;
+        for (std::int64_t i = 0; i < n; ++i) f(i, 0, i);
+        break;
+      }
+      case Arrangement::Transposed:
+        for (std::int64_t r = 0; r < p[0]; ++r)
+          for (std::int64_t c = 0; c < p[1]; ++c) f(r * p[1] + c, 0, c * p[0] + r);
+        break;
+      case Arrangement::GateUp:
+      case Arrangement::ExpertsGateUp: {
+        const bool experts = arrangement == Arrangement::ExpertsGateUp;
+        const std::int64_t count = experts ? p[0] : 1, d = p[experts ? 1 : 0], h = p[experts ? 2 : 1] / 2;
+        for (std::int64_t e = 0; e < count; ++e)
+          for (std::int64_t r = 0; r < d; ++r)
+            for (std::int64_t c = 0; c < 2 * h; ++c)
+              f((e * d + r) * 2 * h + c, static_cast<std::size_t>(2 * e + (c >= h ? 1 : 0)), (c % h) * d + r);
+        break;
+      }
+      case Arrangement::ExpertsDown:
+        for (std::int64_t e = 0; e < p[0]; ++e)
+          for (std::int64_t r = 0; r < p[1]; ++r)
+            for (std::int64_t c = 0; c < p[2]; ++c) f((e * p[1] + r) * p[2] + c, static_cast<std::size_t>(e), c * p[1] + r);
+        break;
+    }
+  }
+};
+
+/// The recipes of a Qwen3-MoE or Qwen3 architecture, in the order of rlmoe's parameter layout.
+inline std::vector<TensorRecipe> qwen3_recipes(const ArchitectureValues& v) {
+  using A = TensorRecipe::Arrangement;
+  std::vector<TensorRecipe> out;
+  const auto add = [&](std::string parameter, Shape parameter_shape, A arrangement, std::vector<std::string> sources,
+                       std::vector<Shape> source_shapes) {
+    out.push_back({std::move(parameter), std::move(parameter_shape), arrangement, std::move(sources), std::move(source_shapes)});
+  };
+  const std::int64_t d = v.model_dim, q = v.heads * v.head_dim, kv = v.kv_heads * v.head_dim;
+  add("embed", {v.vocab, d}, A::Same, {"model.embed_tokens.weight"}, {{v.vocab, d}});
+  for (index_t l = 0; l < v.layers; ++l) {
+    const std::string p = "layers." + std::to_string(l) + ".", hf = "model.layers." + std::to_string(l) + ".";
+    add(p + "attn_norm", {d}, A::Same, {hf + "input_layernorm.weight"}, {{d}});
+    add(p + "wq", {d, q}, A::Transposed, {hf + "self_attn.q_proj.weight"}, {{q, d}});
+    add(p + "wk", {d, kv}, A::Transposed, {hf + "self_attn.k_proj.weight"}, {{kv, d}});
+    add(p + "wv", {d, kv}, A::Transposed, {hf + "self_attn.v_proj.weight"}, {{kv, d}});
+    add(p + "wo", {q, d}, A::Transposed, {hf + "self_attn.o_proj.weight"}, {{d, q}});
+    add(p + "q_norm", {v.head_dim}, A::Same, {hf + "self_attn.q_norm.weight"}, {{v.head_dim}});
+    add(p + "k_norm", {v.head_dim}, A::Same, {hf + "self_attn.k_norm.weight"}, {{v.head_dim}});
+    add(p + "ffn_norm", {d}, A::Same, {hf + "post_attention_layernorm.weight"}, {{d}});
+    if (l >= v.first_moe_layer) {
+      const std::int64_t e = v.routed_experts, h = v.expert_hidden;
+      add(p + "moe.router", {e, d}, A::Same, {hf + "mlp.gate.weight"}, {{e, d}});
+      std::vector<std::string> gate_up, down;
+      for (std::int64_t x = 0; x < e; ++x) {
+        const std::string expert = hf + "mlp.experts." + std::to_string(x) + ".";
+        gate_up.push_back(expert + "gate_proj.weight");
+        gate_up.push_back(expert + "up_proj.weight");
+        down.push_back(expert + "down_proj.weight");
+      }
+      add(p + "moe.experts.gate_up", {e, d, 2 * h}, A::ExpertsGateUp, gate_up, std::vector<Shape>(gate_up.size(), Shape{h, d}));
+      add(p + "moe.experts.down", {e, h, d}, A::ExpertsDown, down, std::vector<Shape>(down.size(), Shape{d, h}));
+    } else {
+      const std::int64_t h = v.dense_hidden;
+      add(p + "ffn.gate_up", {d, 2 * h}, A::GateUp, {hf + "mlp.gate_proj.weight", hf + "mlp.up_proj.weight"}, {{h, d}, {h, d}});
+      add(p + "ffn.down", {h, d}, A::Transposed, {hf + "mlp.down_proj.weight"}, {{d, h}});
+    }
+  }
+  add("final_norm", {d}, A::Same, {"model.norm.weight"}, {{d}});
+  if (!v.tied_embeddings) add("lm_head", {d, v.vocab}, A::Transposed, {"lm_head.weight"}, {{v.vocab, d}});
+  return out;
+}
+
+/// A checkpoint directory's tensors, from model.safetensors or the shards its index names.
+class HfCheckpoint {
+ public:
+  /// Opens config.json and the safetensors of `directory`; errors name the file.
+  static HfCheckpoint open(const std::string& directory) {
+    namespace fs = std::filesystem;
+    HfCheckpoint c;
+    c.directory_ = directory;
+    c.config_ = read_json(directory + "/config.json");
+    const std::string single = directory + "/model.safetensors", index = directory + "/model.safetensors.index.json";
+    if (fs::exists(index)) {
+      const Json map = read_json(index);
+      const Json& weights = map.at("weight_map", index);
+      for (const auto& [name, file] : weights.object(index + ": weight_map")) {
+        const std::string& shard = file.string(index + ": weight_map[\"" + name + "\"]");
+        RLMOE_CHECK(shard.find('/') == std::string::npos && shard != ".." && !shard.empty(), FormatError, index,
+                    ": weight_map[\"", name, "\"] names \"", shard, "\", which is not a file in the directory");
+        c.location_[name] = c.shard(directory + "/" + shard);
+      }
+      for (const auto& [name, where] : c.location_) {
+        const auto& names = c.shards_[where].file.tensors();
+        const bool present = std::any_of(names.begin(), names.end(), [&](const TensorInfo& t) { return t.name == name; });
+        RLMOE_CHECK(present, FormatError, index, " places \"", name, "\" in ", c.shards_[where].path, ", which has no such tensor");
+      }
+      for (const Shard& s : c.shards_)
+        for (const TensorInfo& t : s.file.tensors())
+          RLMOE_CHECK(c.location_.contains(t.name), FormatError, s.path, " holds \"", t.name, "\", which ", index, " does not list");
+    } else {
+      RLMOE_CHECK(fs::exists(single), IoError, "'", directory, "' has neither model.safetensors nor model.safetensors.index.json");
+      const std::size_t s = c.shard(single);
+      for (const TensorInfo& t : c.shards_[s].file.tensors()) c.location_[t.name] = s;
+    }
+    return c;
+  }
+
+  [[nodiscard]] const Json& config() const { return config_; }
+  [[nodiscard]] std::string config_path() const { return directory_ + "/config.json"; }
+  [[nodiscard]] bool contains(const std::string& name) const { return location_.contains(name); }
+  [[nodiscard]] const TensorInfo& info(const std::string& name) const { return file(name).tensor(name); }
+  [[nodiscard]] std::vector<double> read(const std::string& name, const Shape& shape) const { return file(name).read_as_double(name, shape); }
+  [[nodiscard]] std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& [name, where] : location_) out.push_back(name);
+    return out;
+  }
+  [[nodiscard]] const std::string& directory() const { return directory_; }
+
+ private:
+  struct Shard {
+    std::string path;
+    SafetensorsFile file;
+  };
+
+  static Json read_json(const std::string& path) {
+    const MappedFile mapped(path);
+    const auto bytes = mapped.bytes();
+    try {
+      return Json::parse(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    } catch (const FormatError& e) {
+      throw FormatError(rlmoe::detail::message(path, ": ", e.what()));
+    }
+  }
+
+  std::size_t shard(const std::string& path) {
+    for (std::size_t i = 0; i < shards_.size(); ++i)
+      if (shards_[i].path == path) return i;
+    shards_.push_back({path, SafetensorsFile::read(path)});
+    return shards_.size() - 1;
+  }
+  const SafetensorsFile& file(const std::string& name) const {
+    const auto it = location_.find(name);
+    RLMOE_CHECK(it != location_.end(), FormatError, "'", directory_, "' has no tensor \"", name, "\"");
+    return shards_[it->second].file;
+  }
+
+  std::string directory_;
+  Json config_;
+  std::vector<Shard> shards_;
+  std::map<std::string, std::size_t> location_;  // tensor -> shard
+};
+
+namespace detail {
+
+inline bool is_floating(Dtype d) { return d == Dtype::F32 || d == Dtype::F64 || d == Dtype::BF16 || d == Dtype::F16; }
+
+/// Every problem of the checkpoint against the recipes: missing, mis-shaped, non-float and
+/// unexpected tensors; thrown together, so that one run shows what to fix.
+inline void check_tensors(const HfCheckpoint& checkpoint, const std::vector<TensorRecipe>& recipes, bool tied_embeddings) {
+  std::vector<std::string> problems;
+  std::unordered_set<std::string> used;
+  for (const TensorRecipe& r : recipes)
+    for (std::size_t k = 0; k < r.sources.size(); ++k) {
+      const std::string& name = r.sources[k];
+      used.insert(name);
+      if (!checkpoint.contains(name)) {
+        problems.push_back(rlmoe::detail::message("missing \"", name, "\" ", SafetensorsFile::shape_string(r.source_shapes[k]),
+                                                  " (for rlmoe's ", r.parameter, ")"));
+        continue;
+      }
+      const TensorInfo& t = checkpoint.info(name);
+      if (t.shape != r.source_shapes[k])
+        problems.push_back(rlmoe::detail::message("\"", name, "\" has shape ", SafetensorsFile::shape_string(t.shape), " but ",
+                                                  SafetensorsFile::shape_string(r.source_shapes[k]), " is expected"));
+      if (!is_floating(t.dtype))
+        problems.push_back(rlmoe::detail::message("\"", name, "\" has dtype ", dtype_name(t.dtype), "; weights must be F32, BF16, F16 or F64"));
+    }
+  for (const std::string& name : checkpoint.names())
+    if (!used.contains(name) && !(tied_embeddings && name == "lm_head.weight"))
+      problems.push_back(rlmoe::detail::message("unexpected \"", name, "\": rlmoe's architecture has no such tensor"));
+  if (problems.empty()) return;
+  std::string message = rlmoe::detail::message("'", checkpoint.directory(), "' does not hold the compiled Spec's weights (",
+                                               problems.size(), " problem", problems.size() == 1 ? "" : "s", "):");
+  const std::size_t shown = std::min<std::size_t>(problems.size(), 30);
+  for (std::size_t i = 0; i < shown; ++i) message += "\n  " + problems[i];
+  if (shown < problems.size()) message += rlmoe::detail::message("\n  ... and ", problems.size() - shown, " more");
+  throw FormatError(message);
+}
+
+}  // namespace detail
+
+/// Fills `model` from a Hugging Face checkpoint directory; see the file comment. The MoE layers'
+/// selection biases are zeroed (Qwen3's routers have none).
+template <Backend B, class Spec, class T>
+void load_hf_checkpoint(nn::Transformer<B, Spec, T>& model, const std::string& directory) {
+  using G = master_t<T>;
+  const HfCheckpoint checkpoint = HfCheckpoint::open(directory);
+  check_config<typename nn::Transformer<B, Spec, T>::Spec>(checkpoint.config(), checkpoint.config_path());
+  const ArchitectureValues v = architecture_of<typename nn::Transformer<B, Spec, T>::Spec>();
+  const std::vector<TensorRecipe> recipes = qwen3_recipes(v);
+  detail::check_tensors(checkpoint, recipes, v.tied_embeddings);
+  const B& backend = model.backend();
+  const VectorView<G> parameters = model.parameters();
+  for (const TensorRecipe& r : recipes) {
+    const auto& entry = model.layout().find(r.parameter);
+    std::vector<std::vector<double>> sources;
+    for (std::size_t k = 0; k < r.sources.size(); ++k) sources.push_back(checkpoint.read(r.sources[k], r.source_shapes[k]));
+    std::vector<G> values(static_cast<std::size_t>(entry.size));
+    r.for_each_element([&](std::int64_t i, std::size_t k, std::int64_t j) {
+      values[static_cast<std::size_t>(i)] = static_cast<G>(sources[k][static_cast<std::size_t>(j)]);
+    });
+    copy(backend, parameters.slice(entry.offset, entry.offset + entry.size), VectorView<const G>(values.data(), Extents<1>{entry.size}));
+  }
+  if (v.tied_embeddings && checkpoint.contains("lm_head.weight")) {
+    const Shape shape{v.vocab, v.model_dim};
+    RLMOE_CHECK(checkpoint.read("lm_head.weight", shape) == checkpoint.read("model.embed_tokens.weight", shape), FormatError, "'",
+                directory, "': lm_head.weight differs from model.embed_tokens.weight but tie_word_embeddings is true");
+  }
+  for (auto& layer : model.moe_layers()) fill(backend, layer.bias(), 0.0f);
+  synchronize(backend);
+}
+
+struct SaveOptions {
+  Dtype dtype = Dtype::F32;                           ///< F32 or BF16
+  std::int64_t max_shard_bytes = 5'000'000'000;       ///< larger models go to several files and an index
+  Json base_config = Json(Json::Object{});            ///< fields kept in config.json (token ids, ...)
+};
+
+/// Writes `model` as a Hugging Face checkpoint into `directory` (created if needed); see the file
+/// comment. Refuses a model whose routing uses selection biases (trained with aux-loss-free
+/// balancing): Qwen3's routers have none, so transformers would route differently.
+template <Backend B, class Spec, class T>
+void save_hf_checkpoint(const nn::Transformer<B, Spec, T>& model, const std::string& directory, const SaveOptions& options = {}) {
+  using Model = nn::Transformer<B, Spec, T>;
+  RLMOE_CHECK(options.dtype == Dtype::F32 || options.dtype == Dtype::BF16, ConfigError, "save_hf_checkpoint: dtype ",
+              dtype_name(options.dtype), " is not one of F32 and BF16");
+  RLMOE_CHECK(options.max_shard_bytes > 0, ConfigError, "save_hf_checkpoint: max_shard_bytes must be > 0");
+  const B& backend = model.backend();
+  for (std::size_t l = 0; l < model.moe_layers().size(); ++l) {
+    const auto bias = to_host(backend, model.moe_layers()[l].bias());
+    RLMOE_CHECK(std::all_of(bias.begin(), bias.end(), [](float b) { return b == 0.0f; }), ConfigError,
+                "save_hf_checkpoint: MoE layer ", l, " has nonzero selection biases (aux-loss-free balancing), which the "
+                "Qwen3 format cannot hold; train with moe::Balancing::None or SwitchAux");
+  }
+  const Json config = config_json<typename Model::Spec>(options.base_config);
+  const std::vector<TensorRecipe> recipes = qwen3_recipes(architecture_of<typename Model::Spec>());
+  std::filesystem::create_directories(directory);
+
+  // Plan the shards: tensors in recipe order, a new file when the next would pass the limit.
+  const std::int64_t element_bytes = static_cast<std::int64_t>(dtype_size(options.dtype));
+  std::vector<std::int64_t> shard_of_recipe;
+  std::vector<std::int64_t> shard_bytes{0};
+  for (const TensorRecipe& r : recipes) {
+    std::int64_t bytes = 0;
+    for (const Shape& s : r.source_shapes) {
+      std::int64_t n = element_bytes;
+      for (std::int64_t e : s) n *= e;
+      bytes += n;
+    }
+    if (shard_bytes.back() > 0 && shard_bytes.back() + bytes > options.max_shard_bytes) shard_bytes.push_back(0);
+    shard_bytes.back() += bytes;
+    shard_of_recipe.push_back(static_cast<std::int64_t>(shard_bytes.size()) - 1);
+  }
+  const std::size_t shards = shard_bytes.size();
+  const auto shard_name = [&](std::size_t s) {
+    if (shards == 1) return std::string("model.safetensors");
+    char name[64];
+    std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", s + 1, shards);
+    return std::string(name);
+  };
+
+  Json::Object weight_map;
+  std::int64_t total = 0;
+  std::size_t next = 0;
+  for (std::size_t s = 0; s < shards; ++s) {
+    SafetensorsWriter writer;
+    writer.set_metadata("format", "pt");
+    for (; next < recipes.size() && shard_of_recipe[next] == static_cast<std::int64_t>(s); ++next) {
+      const TensorRecipe& r = recipes[next];
+      const auto& entry = model.layout().find(r.parameter);
+      const auto values = to_host(backend, model.parameters().slice(entry.offset, entry.offset + entry.size));
+      std::vector<std::vector<double>> sources(r.sources.size());
+      for (std::size_t k = 0; k < r.sources.size(); ++k) {
+        std::int64_t n = 1;
+        for (std::int64_t e : r.source_shapes[k]) n *= e;
+        sources[k].resize(static_cast<std::size_t>(n));
+      }
+      r.for_each_element([&](std::int64_t i, std::size_t k, std::int64_t j) {
+        sources[k][static_cast<std::size_t>(j)] = static_cast<double>(values[static_cast<std::size_t>(i)]);
+      });
+      for (std::size_t k = 0; k < r.sources.size(); ++k) {
+        if (options.dtype == Dtype::BF16) {
+          const std::vector<bfloat16> b(sources[k].begin(), sources[k].end());
+          writer.add(r.sources[k], r.source_shapes[k], std::span<const bfloat16>(b));
+        } else {
+          const std::vector<float> f(sources[k].begin(), sources[k].end());
+          writer.add(r.sources[k], r.source_shapes[k], std::span<const float>(f));
+        }
+        weight_map.emplace_back(r.sources[k], shard_name(s));
+        total += static_cast<std::int64_t>(sources[k].size()) * element_bytes;
+      }
+    }
+    writer.write(directory + "/" + shard_name(s));
+  }
+  if (shards > 1) {
+    const Json index(Json::Object{{"metadata", Json::Object{{"total_size", total}}}, {"weight_map", std::move(weight_map)}});
+    write_text_atomically(directory + "/model.safetensors.index.json", index.dump(), "save_hf_checkpoint");
+  } else {
+    std::filesystem::remove(directory + "/model.safetensors.index.json");  // a stale one would name other files
+  }
+  write_text_atomically(directory + "/config.json", config.dump(), "save_hf_checkpoint");
+}
+
+}  // namespace rlmoe::io::hf

@@ -1,0 +1,333 @@
+#pragma once
+// Hugging Face config.json against a compiled Spec. A model from the Hub comes with a config.json;
+// rlmoe's architecture is a compile-time Spec, so the two must agree before any weight is read:
+//   check_config<Spec>(config, path)   throws ConfigError naming every field that differs (the
+//                                      config's value and the Spec's), or that rlmoe cannot run
+//   spec_source(config, path, "Name")  the Spec struct, as C++, that a config.json describes
+//   config_json<Spec>(model_type)      a config.json for a Spec (what an exported model carries)
+//
+// The families rlmoe reads, by config.json's "model_type":
+//   qwen3_moe  Qwen3-MoE: grouped-query attention with per-head q/k norm, softmax router, top-k
+//              (renormalised when norm_topk_prob), no shared expert, dense layers only first
+//              (mlp_only_layers = [0, k), decoder_sparse_step = 1)
+//   qwen3      Qwen3 dense: the same attention, every layer a SwiGLU
+// Others are refused naming the model_type (DeepSeek-V3's Multi-head Latent Attention is not
+// implemented yet).
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rlmoe/core/error.hpp"
+#include "rlmoe/core/types.hpp"
+#include "rlmoe/io/json.hpp"
+#include "rlmoe/moe/config.hpp"
+#include "rlmoe/nn/transformer_spec.hpp"
+
+namespace rlmoe::io::hf {
+
+/// The architecture a config.json or a Spec describes, as values: a Spec's members.
+struct ArchitectureValues {
+  index_t vocab = 0, model_dim = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, max_length = 0;
+  index_t dense_hidden = 0, first_moe_layer = 0;
+  index_t routed_experts = 0, top_k = 0, expert_hidden = 0, shared_experts = 0, groups = 1, topk_groups = 1;
+  moe::ScoreFunction score_function = moe::ScoreFunction::Softmax;
+  float routed_scaling = 1.0f, rope_base = 10000.0f, norm_epsilon = 1e-6f;
+  bool tied_embeddings = false, qk_norm = false, norm_topk_prob = true;
+
+  [[nodiscard]] bool has_dense_layers() const { return first_moe_layer > 0; }
+  [[nodiscard]] bool has_moe_layers() const { return first_moe_layer < layers; }
+};
+
+/// A compiled Spec's values.
+template <class Spec>
+ArchitectureValues architecture_of() {
+  ArchitectureValues v;
+  v.vocab = Spec::kVocab;
+  v.model_dim = Spec::kModelDim;
+  v.layers = Spec::kLayers;
+  v.heads = Spec::kHeads;
+  v.kv_heads = nn::kv_heads_v<Spec>;
+  v.head_dim = nn::head_dim_v<Spec>;
+  v.max_length = Spec::kMaxLength;
+  v.dense_hidden = Spec::kDenseHidden;
+  v.first_moe_layer = Spec::kFirstMoeLayer;
+  v.routed_experts = Spec::kRoutedExperts;
+  v.top_k = Spec::kTopK;
+  v.expert_hidden = Spec::kExpertHidden;
+  v.shared_experts = Spec::kSharedExperts;
+  v.groups = Spec::kGroups;
+  v.topk_groups = Spec::kTopkGroups;
+  v.score_function = Spec::kScoreFunction;
+  v.routed_scaling = Spec::kRoutedScaling;
+  v.rope_base = Spec::kRopeBase;
+  v.norm_epsilon = Spec::kNormEpsilon;
+  v.tied_embeddings = Spec::kTiedEmbeddings;
+  v.qk_norm = nn::qk_norm_v<Spec>;
+  v.norm_topk_prob = nn::norm_topk_prob_v<Spec>;
+  return v;
+}
+
+namespace detail {
+
+/// Reads a config.json's fields, naming the file and the field in every error.
+struct ConfigReader {
+  const Json& config;
+  std::string path;
+
+  [[nodiscard]] const Json* find(std::string_view key) const {
+    const Json* value = config.find(key);
+    return value == nullptr || value->is_null() ? nullptr : value;
+  }
+  [[nodiscard]] index_t integer(std::string_view key) const {
+    const Json* value = find(key);
+    RLMOE_CHECK(value != nullptr, ConfigError, path, ": \"", key, "\" is missing");
+    const std::int64_t v = value->integer(rlmoe::detail::message(path, ": \"", key, "\""));
+    RLMOE_CHECK(v >= 0, ConfigError, path, ": \"", key, "\" is ", v, " but must be >= 0");
+    return static_cast<index_t>(v);
+  }
+  [[nodiscard]] index_t integer_or(std::string_view key, index_t fallback) const { return find(key) ? integer(key) : fallback; }
+  [[nodiscard]] double number_or(std::string_view key, double fallback) const {
+    const Json* value = find(key);
+    return value ? value->number(rlmoe::detail::message(path, ": \"", key, "\"")) : fallback;
+  }
+  [[nodiscard]] bool boolean_or(std::string_view key, bool fallback) const {
+    const Json* value = find(key);
+    return value ? value->boolean(rlmoe::detail::message(path, ": \"", key, "\"")) : fallback;
+  }
+  [[nodiscard]] std::string string_or(std::string_view key, std::string fallback) const {
+    const Json* value = find(key);
+    return value ? value->string(rlmoe::detail::message(path, ": \"", key, "\"")) : fallback;
+  }
+  /// A field that must have one value for rlmoe to run the model.
+  void require(bool holds, std::string_view key, std::string_view what) const {
+    RLMOE_CHECK(holds, ConfigError, path, ": \"", key, "\" ", what);
+  }
+};
+
+/// rope_theta, from transformers 5's "rope_parameters" or the older top-level field; rope
+/// scaling (YaRN, linear, ...) is refused.
+inline float rope_base(const ConfigReader& r, double fallback) {
+  double theta = r.number_or("rope_theta", fallback);
+  std::string type = "default";
+  if (const Json* parameters = r.find("rope_parameters")) {
+    if (const Json* t = parameters->find("rope_theta"); t != nullptr && !t->is_null()) theta = t->number(r.path + ": rope_parameters.rope_theta");
+    if (const Json* t = parameters->find("rope_type"); t != nullptr && !t->is_null()) type = t->string(r.path + ": rope_parameters.rope_type");
+  }
+  if (const Json* scaling = r.find("rope_scaling")) {
+    const Json* t = scaling->find("rope_type");
+    if (t == nullptr) t = scaling->find("type");
+    if (t != nullptr && !t->is_null()) type = t->string(r.path + ": rope_scaling.rope_type");
+  }
+  r.require(type == "default", "rope_type", rlmoe::detail::message("is \"", type, "\"; rlmoe implements unscaled rotary embeddings (\"default\")"));
+  return static_cast<float>(theta);
+}
+
+}  // namespace detail
+
+/// The architecture a config.json describes; throws ConfigError naming the file and each field
+/// that rlmoe cannot run (an unknown model_type, biases in attention, sliding windows, ...).
+inline ArchitectureValues architecture_of(const Json& config, const std::string& path) {
+  RLMOE_CHECK(config.is_object(), ConfigError, path, ": the document must be an object");
+  const detail::ConfigReader r{config, path};
+  const std::string model_type = r.string_or("model_type", "");
+  RLMOE_CHECK(model_type == "qwen3_moe" || model_type == "qwen3", ConfigError, path, ": model_type is \"", model_type,
+              "\"; rlmoe reads qwen3_moe and qwen3", model_type == "deepseek_v3" ? " (Multi-head Latent Attention is not implemented yet)" : "");
+  ArchitectureValues v;
+  v.vocab = r.integer("vocab_size");
+  v.model_dim = r.integer("hidden_size");
+  v.layers = r.integer("num_hidden_layers");
+  v.heads = r.integer("num_attention_heads");
+  r.require(v.heads >= 1, "num_attention_heads", "must be >= 1");
+  v.kv_heads = r.integer_or("num_key_value_heads", v.heads);
+  v.head_dim = r.integer_or("head_dim", v.model_dim / v.heads);
+  v.max_length = r.integer("max_position_embeddings");
+  v.norm_epsilon = static_cast<float>(r.number_or("rms_norm_eps", 1e-6));
+  v.rope_base = detail::rope_base(r, 10000.0);
+  v.tied_embeddings = r.boolean_or("tie_word_embeddings", false);
+  v.qk_norm = true;
+  r.require(r.string_or("hidden_act", "silu") == "silu", "hidden_act", "must be \"silu\" (SwiGLU)");
+  r.require(!r.boolean_or("attention_bias", false), "attention_bias", "is true; rlmoe's projections have no biases");
+  r.require(!r.boolean_or("use_sliding_window", false), "use_sliding_window", "is true; rlmoe attends to the whole sequence");
+  v.dense_hidden = r.integer_or("intermediate_size", 0);
+  v.score_function = moe::ScoreFunction::Softmax;
+  if (model_type == "qwen3") {
+    v.first_moe_layer = v.layers;
+    v.routed_experts = v.top_k = v.expert_hidden = 1;  // what a Spec without MoE layers declares
+    return v;
+  }
+  v.routed_experts = r.find("num_experts") ? r.integer("num_experts") : r.integer("num_local_experts");  // transformers 5's name
+  v.top_k = r.integer("num_experts_per_tok");
+  v.expert_hidden = r.integer("moe_intermediate_size");
+  v.norm_topk_prob = r.boolean_or("norm_topk_prob", false);
+  r.require(r.integer_or("decoder_sparse_step", 1) == 1, "decoder_sparse_step",
+            "must be 1: rlmoe's dense layers come first (mlp_only_layers = [0, k))");
+  if (const Json* dense = r.find("mlp_only_layers")) {
+    const auto& layers = dense->array(path + ": \"mlp_only_layers\"");
+    for (std::size_t i = 0; i < layers.size(); ++i)
+      r.require(layers[i].integer(path + ": \"mlp_only_layers\"") == static_cast<std::int64_t>(i), "mlp_only_layers",
+                "must be [0, 1, ..., k - 1]: rlmoe's dense layers come first");
+    v.first_moe_layer = static_cast<index_t>(layers.size());
+  }
+  return v;
+}
+
+/// Each field in which the config's architecture and the Spec's differ, as "field: config.json
+/// has X, the Spec has Y" (the Spec's kMaxLength may be shorter than max_position_embeddings).
+inline std::vector<std::string> differences(const ArchitectureValues& config, const ArchitectureValues& spec) {
+  std::vector<std::string> out;
+  const auto differ = [&](std::string_view field, std::string_view member, const auto& a, const auto& b) {
+    if (a != b) out.push_back(rlmoe::detail::message(field, ": config.json has ", a, ", the Spec has ", member, " = ", b));
+  };
+  differ("vocab_size", "kVocab", config.vocab, spec.vocab);
+  differ("hidden_size", "kModelDim", config.model_dim, spec.model_dim);
+  differ("num_hidden_layers", "kLayers", config.layers, spec.layers);
+  differ("num_attention_heads", "kHeads", config.heads, spec.heads);
+  differ("num_key_value_heads", "kKvHeads", config.kv_heads, spec.kv_heads);
+  differ("head_dim", "kHeadDim", config.head_dim, spec.head_dim);
+  if (spec.max_length > config.max_length)
+    out.push_back(rlmoe::detail::message("max_position_embeddings: config.json has ", config.max_length,
+                                         ", below the Spec's kMaxLength = ", spec.max_length));
+  differ("rms_norm_eps", "kNormEpsilon", config.norm_epsilon, spec.norm_epsilon);
+  differ("rope_theta", "kRopeBase", config.rope_base, spec.rope_base);
+  differ("tie_word_embeddings", "kTiedEmbeddings", config.tied_embeddings, spec.tied_embeddings);
+  differ("(q/k norm)", "kQkNorm", config.qk_norm, spec.qk_norm);
+  differ("mlp_only_layers (dense layers first)", "kFirstMoeLayer", config.first_moe_layer, spec.first_moe_layer);
+  if (config.has_dense_layers() || spec.has_dense_layers()) differ("intermediate_size", "kDenseHidden", config.dense_hidden, spec.dense_hidden);
+  if (config.has_moe_layers() || spec.has_moe_layers()) {
+    differ("num_experts", "kRoutedExperts", config.routed_experts, spec.routed_experts);
+    differ("num_experts_per_tok", "kTopK", config.top_k, spec.top_k);
+    differ("moe_intermediate_size", "kExpertHidden", config.expert_hidden, spec.expert_hidden);
+    differ("(shared experts)", "kSharedExperts", config.shared_experts, spec.shared_experts);
+    differ("(expert groups)", "kGroups", config.groups, spec.groups);
+    differ("(top-k groups)", "kTopkGroups", config.topk_groups, spec.topk_groups);
+    differ("(router scores: softmax)", "kScoreFunction is Softmax", config.score_function == moe::ScoreFunction::Softmax,
+           spec.score_function == moe::ScoreFunction::Softmax);
+    differ("(routed scaling)", "kRoutedScaling", config.routed_scaling, spec.routed_scaling);
+    differ("norm_topk_prob", "kNormTopkProb", config.norm_topk_prob, spec.norm_topk_prob);
+  }
+  return out;
+}
+
+/// Throws ConfigError listing every difference between config.json and the compiled Spec.
+template <class Spec>
+void check_config(const Json& config, const std::string& path) {
+  const auto found = differences(architecture_of(config, path), architecture_of<Spec>());
+  if (found.empty()) return;
+  std::string message = path + " does not describe the compiled Spec (print the Spec it describes with examples/hf_spec):";
+  for (const std::string& line : found) message += "\n  " + line;
+  throw ConfigError(message);
+}
+
+namespace detail {
+
+/// The shortest text that reads back as `f`.
+inline std::string shortest_text(float f) {
+  char buffer[32];
+  return std::string(buffer, std::to_chars(buffer, buffer + sizeof buffer, f).ptr);
+}
+
+inline std::string float_literal(float f) {
+  std::string s = shortest_text(f);
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s + "f";
+}
+
+/// `f` as the double its shortest text denotes (1e-6f becomes 1e-06, not 9.99999997e-07), as a
+/// Python config would hold it.
+inline double as_written(float f) {
+  const std::string s = shortest_text(f);
+  double d = 0.0;
+  std::from_chars(s.data(), s.data() + s.size(), d);
+  return d;
+}
+
+}  // namespace detail
+
+/// The Spec struct, as C++, for an architecture (named `name`; `source` names where it came from).
+inline std::string spec_source(const ArchitectureValues& v, std::string_view name, std::string_view source) {
+  const auto b = [](bool x) { return x ? "true" : "false"; };
+  return rlmoe::detail::message(
+      "// The architecture of ", source, "\n",
+      "struct ", name, " {\n",
+      "  static constexpr rlmoe::index_t kVocab = ", v.vocab, ", kModelDim = ", v.model_dim, ", kLayers = ", v.layers,
+      ", kHeads = ", v.heads, ", kMaxLength = ", v.max_length, ";\n",
+      "  static constexpr rlmoe::index_t kKvHeads = ", v.kv_heads, ", kHeadDim = ", v.head_dim, ";\n",
+      "  static constexpr bool kQkNorm = ", b(v.qk_norm), ", kNormTopkProb = ", b(v.norm_topk_prob), ";\n",
+      "  static constexpr rlmoe::index_t kDenseHidden = ", v.dense_hidden, ", kFirstMoeLayer = ", v.first_moe_layer, ";\n",
+      "  static constexpr rlmoe::index_t kRoutedExperts = ", v.routed_experts, ", kTopK = ", v.top_k, ", kExpertHidden = ",
+      v.expert_hidden, ", kSharedExperts = ", v.shared_experts, ", kGroups = ", v.groups, ", kTopkGroups = ", v.topk_groups, ";\n",
+      "  static constexpr rlmoe::moe::ScoreFunction kScoreFunction = rlmoe::moe::ScoreFunction::",
+      v.score_function == moe::ScoreFunction::Softmax ? "Softmax" : "Sigmoid", ";\n",
+      "  static constexpr float kRoutedScaling = ", detail::float_literal(v.routed_scaling), ", kRopeBase = ",
+      detail::float_literal(v.rope_base), ", kNormEpsilon = ", detail::float_literal(v.norm_epsilon), ";\n",
+      "  static constexpr bool kTiedEmbeddings = ", b(v.tied_embeddings), ";\n",
+      "  // using Storage = rlmoe::bfloat16;  // for mixed precision\n",
+      "};\n");
+}
+
+/// The config.json of a Spec, for `model_type` qwen3_moe or qwen3 (whichever the Spec is): what
+/// transformers needs to load an exported model. `base` (another config.json, say the one the model
+/// was loaded with) supplies the fields the Spec does not decide (token ids, torch_dtype, ...).
+template <class Spec>
+Json config_json(const Json& base = Json(Json::Object{})) {
+  const ArchitectureValues v = architecture_of<Spec>();
+  const bool moe = v.has_moe_layers();
+  RLMOE_CHECK(v.qk_norm && v.shared_experts == 0 && v.groups == 1 && v.score_function == moe::ScoreFunction::Softmax &&
+                  v.routed_scaling == 1.0f,
+              ConfigError, "config_json: the Spec is no Qwen3 architecture (it needs kQkNorm, Softmax scores, no shared "
+                           "experts, one group, kRoutedScaling 1)");
+  Json::Object out;
+  if (base.is_object()) out = base.object("config_json: base");
+  const auto set = [&](const std::string& key, Json value) {
+    for (auto& [k, existing] : out)
+      if (k == key) {
+        existing = std::move(value);
+        return;
+      }
+    out.emplace_back(key, std::move(value));
+  };
+  set("model_type", moe ? "qwen3_moe" : "qwen3");
+  set("architectures", Json::Array{moe ? "Qwen3MoeForCausalLM" : "Qwen3ForCausalLM"});
+  set("vocab_size", static_cast<std::int64_t>(v.vocab));
+  set("hidden_size", static_cast<std::int64_t>(v.model_dim));
+  set("num_hidden_layers", static_cast<std::int64_t>(v.layers));
+  set("num_attention_heads", static_cast<std::int64_t>(v.heads));
+  set("num_key_value_heads", static_cast<std::int64_t>(v.kv_heads));
+  set("head_dim", static_cast<std::int64_t>(v.head_dim));
+  if (!base.is_object() || base.find("max_position_embeddings") == nullptr)
+    set("max_position_embeddings", static_cast<std::int64_t>(v.max_length));
+  set("intermediate_size", static_cast<std::int64_t>(v.dense_hidden > 0 ? v.dense_hidden : v.expert_hidden));
+  set("rms_norm_eps", detail::as_written(v.norm_epsilon));
+  // transformers 5 keeps rope_theta in "rope_parameters"; older configs at the top level.
+  bool in_parameters = false;
+  for (auto& [k, value] : out)
+    if (k == "rope_parameters" && value.is_object()) {
+      Json::Object parameters = value.object("rope_parameters");
+      for (auto& [pk, pv] : parameters)
+        if (pk == "rope_theta") pv = detail::as_written(v.rope_base), in_parameters = true;
+      value = Json(std::move(parameters));
+    }
+  if (!in_parameters) set("rope_theta", detail::as_written(v.rope_base));
+  set("tie_word_embeddings", v.tied_embeddings);
+  set("hidden_act", "silu");
+  set("attention_bias", false);
+  set("use_sliding_window", false);
+  if (moe) {
+    set("num_experts", static_cast<std::int64_t>(v.routed_experts));
+    for (auto& [k, value] : out)
+      if (k == "num_local_experts") value = static_cast<std::int64_t>(v.routed_experts);  // transformers 5's name
+    set("num_experts_per_tok", static_cast<std::int64_t>(v.top_k));
+    set("moe_intermediate_size", static_cast<std::int64_t>(v.expert_hidden));
+    set("norm_topk_prob", v.norm_topk_prob);
+    set("decoder_sparse_step", std::int64_t{1});
+    Json::Array dense;
+    for (index_t l = 0; l < v.first_moe_layer; ++l) dense.emplace_back(static_cast<std::int64_t>(l));
+    set("mlp_only_layers", std::move(dense));
+  }
+  return Json(std::move(out));
+}
+
+}  // namespace rlmoe::io::hf
