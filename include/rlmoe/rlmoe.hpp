@@ -85,6 +85,7 @@
 
 // text: Unicode, regular expressions and the byte-level BPE tokenizers of tokenizer.json
 #include "rlmoe/text/bpe.hpp"
+#include "rlmoe/text/bpe_trainer.hpp"
 #include "rlmoe/text/chat_template.hpp"
 #include "rlmoe/text/byte_level.hpp"
 #include "rlmoe/text/normalization.hpp"

@@ -171,6 +171,12 @@ void check_score_errors(const B& backend) {
   HostRollout wrong = h;
   wrong.group_size = 3;
   BOOST_TEST(throws_with<ShapeError>([&] { (void)score_on(backend, CountNines{}, wrong); }, {"8 rows", "2 prompts", "6"}));
+  // A host reward that throws (on whichever thread scores that completion) reaches the caller.
+  const rl::HostReward throwing{[](const rl::Sample& s) -> float {
+    if (s.index == 5) throw ConfigError("cannot judge completion 5");
+    return 0.0f;
+  }};
+  BOOST_TEST(throws_with<ConfigError>([&] { (void)score_on(backend, throwing, h); }, {"cannot judge completion 5"}));
 }
 
 // ---------------------------------------------------------------------------------------------

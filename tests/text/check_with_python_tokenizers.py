@@ -3,7 +3,8 @@
 split patterns (\p{L}, \p{N}, ..., \s, \d) over every code point, against the Oniguruma inside
 tokenizers. Then, on the fixtures of
 tests/text/fixtures/ and on variants of them written here (add_prefix_space, ignore_merges, every Split
-behavior, an inverted split, a literal split pattern): for each, thousands of strings generated from a
+behavior, an inverted split, a literal split pattern), and on a tokenizer that rlmoe's own BPE trainer
+wrote (train_byte_level_bpe), which the library must read: for each, thousands of strings generated from a
 fixed seed (ASCII, digits, whitespace runs, contractions, combining marks in and out of canonical order,
 Hangul, CJK, emoji, control characters, added tokens with the space around them) are encoded by both,
 with and without special tokens, and decoded by both, as are random id sequences (which split UTF-8
@@ -104,6 +105,13 @@ def variants():
     write("gpt2_literal_split", "gpt2_style", literal_split)
     write("qwen_sequence_normalizer", "qwen_style", lambda s: s.update(normalizer={"type": "Sequence", "normalizers": [{"type": "NFC"}]}))
     write("gpt2_no_decoder", "gpt2_style", lambda s: s.update(decoder=None))
+    # rlmoe's own trainer, on texts like the test strings.
+    rng = random.Random(99)
+    corpus_path, trained = os.path.join(scratch, "corpus.json"), os.path.join(scratch, "trained_by_rlmoe.json")
+    with open(corpus_path, "w", encoding="utf-8") as f:
+        json.dump([random_text(rng, ["<|endoftext|>", "<think>"]) for _ in range(3000)], f, ensure_ascii=True)
+    subprocess.run([runner, "--train", corpus_path, trained], check=True)
+    out.append(("trained_by_rlmoe", trained, 1500))
     return out
 
 
@@ -150,7 +158,8 @@ if answers is not None:
                 problems.append(f"properties: {q['find_all']} differs from tokenizers at code points {wrong}")
     print(f"properties: {len(PROPERTIES)} patterns over all {sum(len(c) for _, _, c in chunks)} code points: "
           f"{differing} of {len(requests)} planes differ")
-for name, path, count in variants():
+configurations = variants()
+for name, path, count in configurations:
     reference = Tokenizer.from_file(path)
     rng = random.Random(sum(map(ord, name)))
     specials = [t.content for t in reference.get_added_tokens_decoder().values()]
@@ -187,4 +196,4 @@ for name, path, count in variants():
 if problems:
     print("\n".join(problems))
     sys.exit(1)
-print(f"ok: rlmoe's Tokenizer equals tokenizers on {total_strings} strings over {len(variants())} tokenizer configurations")
+print(f"ok: rlmoe's Tokenizer equals tokenizers on {total_strings} strings over {len(configurations)} tokenizer configurations")

@@ -6,6 +6,9 @@
 // prints one JSON array with each result: the ids, the text, the [begin, end) code-point ranges of
 // the pattern's matches in the text of every code point from first to last but the surrogates, or
 // {"error": message}.
+//   tokenizer_requests --train <corpus.json> <tokenizer.json>
+// writes the byte-level BPE tokenizer rlmoe learns from a JSON array of texts (500 merges, with
+// "<|endoftext|>" special and "<think>" not).
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -13,20 +16,47 @@
 #include <string>
 #include <vector>
 
+#include "rlmoe/io/atomic_file.hpp"
 #include "rlmoe/io/json.hpp"
+#include "rlmoe/text/bpe_trainer.hpp"
 #include "rlmoe/text/tokenizer.hpp"
 
+namespace {
+
+std::string read_text(const char* path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+int train(const char* corpus_path, const char* out) {
+  std::vector<std::string> corpus;
+  const auto lines = rlmoe::io::Json::parse(read_text(corpus_path));
+  for (const auto& line : lines.array("corpus")) corpus.push_back(line.string("corpus line"));
+  const std::vector<rlmoe::text::TrainerToken> added = {{"<|endoftext|>", true}, {"<think>", false}};
+  rlmoe::io::write_text_atomically(out, rlmoe::text::train_byte_level_bpe(corpus, added, 500).dump(), "tokenizer_requests");
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "--train") {
+    try {
+      return train(argv[2], argv[3]);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "tokenizer_requests: %s\n", e.what());
+      return 1;
+    }
+  }
   if (argc != 3) {
     std::fprintf(stderr, "usage: tokenizer_requests <tokenizer.json> <requests.json>\n");
     return 2;
   }
   try {
     const auto tokenizer = rlmoe::text::Tokenizer::from_file(argv[1]);
-    std::ifstream in(argv[2]);
-    std::stringstream text;
-    text << in.rdbuf();
-    const auto requests = rlmoe::io::Json::parse(text.str());
+    const auto requests = rlmoe::io::Json::parse(read_text(argv[2]));
     rlmoe::io::Json::Array results;
     for (const auto& request : requests.array("requests")) {
       try {

@@ -6,6 +6,7 @@
 // A NaN or infinite reward is an error naming the completion, its prompt and its components.
 // Checking it brings one index back to the host, the only synchronisation score() makes.
 #include <cstdint>
+#include <exception>
 #include <sstream>
 #include <vector>
 
@@ -70,15 +71,23 @@ struct HostRolloutCopy {
   }
 };
 
-/// A HostReward over every completion, in a host loop; one component.
+/// A HostReward over every completion, in a host loop; one component. An exception the reward
+/// throws on a thread reaches the caller (the first one), rather than ending the process.
 template <class R>
 void evaluate_on_host(const R& reward, const RolloutView& rollout, float* rewards, float* components) {
   const index_t n = rollout.num_completions();
+  std::exception_ptr failure;
 #pragma omp parallel for schedule(dynamic, 16)
   for (index_t i = 0; i < n; ++i) {
-    rewards[i] = reward(rollout.sample(i));
-    if (components != nullptr) components[i] = rewards[i];
+    try {
+      rewards[i] = reward(rollout.sample(i));
+      if (components != nullptr) components[i] = rewards[i];
+    } catch (...) {
+#pragma omp critical(rlmoe_host_reward_failure)
+      if (!failure) failure = std::current_exception();
+    }
   }
+  if (failure) std::rethrow_exception(failure);
 }
 
 template <Backend B, class R>

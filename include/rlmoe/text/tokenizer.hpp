@@ -103,11 +103,15 @@ class Tokenizer {
     return ids;
   }
 
-  /// The text of `ids`; an id that is no token is refused (naming it and the vocabulary size).
-  [[nodiscard]] std::string decode(std::span<const std::int32_t> ids, bool skip_special_tokens = false) const {
+  /// The text of `ids`. An id that is no token is refused (naming it and the vocabulary size), or
+  /// with skip_unknown_ids dropped, as the Hugging Face library drops it: a model's embedding is
+  /// often larger than its tokenizer, and what it samples there decodes to nothing.
+  [[nodiscard]] std::string decode(std::span<const std::int32_t> ids, bool skip_special_tokens = false,
+                                   bool skip_unknown_ids = false) const {
     std::string bytes;
     bool first = true;
     for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (skip_unknown_ids && !is_token(ids[i])) continue;
       const std::string& token = id_to_token(ids[i]);
       if (skip_special_tokens && special_contents_.contains(token)) continue;
       if (!byte_level_decoder_) {  // no decoder: tokens joined by spaces, as the library does
@@ -122,6 +126,9 @@ class Tokenizer {
     }
     return utf8::lossy(bytes);
   }
+
+  /// Whether `id` is a token (an added one or a vocabulary entry).
+  [[nodiscard]] bool is_token(std::int32_t id) const { return added_by_id_.contains(id) || model_.token(id) != nullptr; }
 
   /// The token of `id`; throws ConfigError naming the id when there is none.
   [[nodiscard]] const std::string& id_to_token(std::int32_t id) const {

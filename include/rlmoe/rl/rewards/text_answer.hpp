@@ -117,7 +117,7 @@ struct R1TextParse {
 
 /// accuracy_weight * (the answer equals the reference's) + format_weight * (R1's format holds),
 /// over the completion and reference decoded with `tokenizer` (special tokens, such as the
-/// end-of-sequence token, skipped).
+/// end-of-sequence token, skipped, and ids past the tokenizer's, which a model may sample, dropped).
 struct R1TextReward {
   std::shared_ptr<const text::Tokenizer> tokenizer;
   float accuracy_weight = 1.0f;
@@ -140,7 +140,7 @@ struct R1TextReward {
 
  private:
   [[nodiscard]] std::string decode(TokenSpan tokens) const {
-    return tokenizer->decode(std::span<const std::int32_t>(tokens.tokens, static_cast<std::size_t>(tokens.size)), true);
+    return tokenizer->decode(std::span<const std::int32_t>(tokens.tokens, static_cast<std::size_t>(tokens.size)), true, true);
   }
 };
 

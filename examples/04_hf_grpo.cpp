@@ -1,0 +1,200 @@
+// 04: GRPO on a Hugging Face model. Loads a Qwen3-MoE checkpoint (config.json checked against the
+// compiled Spec, model.safetensors or shards) and its tokenizer.json from a directory, trains it
+// on arithmetic word problems in DeepSeek-R1's format (prompt through R1's chat template, reward =
+// answer accuracy + 0.2 for the "...</think> <answer>N</answer>" format), then exports the trained
+// policy as a Hugging Face checkpoint that transformers loads.
+//
+//   04_hf_grpo [--model DIR] [--steps N] [--cold-start N] [--seed S] [--out DIR] [--quiet] [--no-check]
+//
+// Without --model it makes a small random model and a byte-level BPE tokenizer (trained on the
+// task's text) of the same format itself, in OUT/starter, so that it always runs. A model of
+// another size needs the Spec below to match its config.json: examples/hf_spec prints it.
+//
+// Built with g++ it trains on the CPU; 04_hf_grpo_cuda trains on the GPU when there is one.
+#include <rlmoe/rlmoe.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "command_line.hpp"
+
+namespace {
+
+/// The architecture of tests/io/fixtures/hf/qwen3_moe_tiny (as examples/hf_spec prints it): Qwen3-MoE
+/// with 2 layers of width 64, the first dense, the second 8 experts top-2; grouped-query attention.
+struct HfExampleSpec {
+  static constexpr rlmoe::index_t kVocab = 1024, kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 256;
+  static constexpr rlmoe::index_t kKvHeads = 2, kHeadDim = 16;
+  static constexpr bool kQkNorm = true, kNormTopkProb = true;
+  static constexpr rlmoe::index_t kDenseHidden = 96, kFirstMoeLayer = 1;
+  static constexpr rlmoe::index_t kRoutedExperts = 8, kTopK = 2, kExpertHidden = 32, kSharedExperts = 0, kGroups = 1, kTopkGroups = 1;
+  static constexpr rlmoe::moe::ScoreFunction kScoreFunction = rlmoe::moe::ScoreFunction::Softmax;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-06f;
+  static constexpr bool kTiedEmbeddings = false;
+};
+
+/// The tokenizer's ids the trainer needs at compile time: <｜end▁of▁sentence｜> ends a completion and
+/// pads. The fixture's tokenizer and the one made here both give it id 1.
+struct HfExampleVocabulary {
+  static constexpr rlmoe::index_t kSize = HfExampleSpec::kVocab;
+  static constexpr rlmoe::rl::token_t kEos = 1, kPad = 1;
+};
+
+using Task = rlmoe::rl::tasks::ArithmeticWordProblems<HfExampleVocabulary>;
+
+struct Options {
+  std::string model, out = "runs/hf_grpo";
+  long long steps = 150, cold_start = 60;
+  unsigned long long seed = 1;
+  bool quiet = false, check = true;
+};
+
+constexpr const char* kUsage =
+    "usage: 04_hf_grpo [--model DIR] [--steps N] [--cold-start N] [--seed S] [--out DIR] [--quiet] [--no-check]\n"
+    "  --model       a Hugging Face Qwen3-MoE directory (config.json, model.safetensors, tokenizer.json);\n"
+    "                default: make a small random one in OUT/starter\n"
+    "  --steps       GRPO steps, >= 1 (default 150)\n"
+    "  --cold-start  supervised steps on demonstrations before RL, >= 0 (default 60)\n"
+    "  --seed        problems, sampling and the starter model, >= 0 (default 1)\n"
+    "  --out         metrics.jsonl, curves.png, and the trained model in OUT/model (default runs/hf_grpo)\n"
+    "  --quiet       no progress line\n"
+    "  --no-check    do not check that the reward rose\n";
+
+Options parse(int argc, char** argv) {
+  Options o;
+  examples::CommandLine line(argc, argv, kUsage);
+  for (std::string_view flag; line.next(flag);) {
+    if (flag == "--model") o.model = line.text(flag);
+    else if (flag == "--steps") o.steps = line.integer(flag, 1);
+    else if (flag == "--cold-start") o.cold_start = line.integer(flag, 0);
+    else if (flag == "--seed") o.seed = static_cast<unsigned long long>(line.integer(flag, 0));
+    else if (flag == "--out") o.out = line.text(flag);
+    else if (flag == "--quiet") o.quiet = true;
+    else if (flag == "--no-check") o.check = false;
+    else line.unknown(flag);
+  }
+  return o;
+}
+
+/// The task: one operation on numbers below 10, in R1's format.
+Task make_task(std::shared_ptr<const rlmoe::text::Tokenizer> tokenizer) {
+  Task task;
+  task.tokenizer = std::move(tokenizer);
+  task.min_steps = task.max_steps = 1;
+  task.max_start = 9;
+  task.max_operand = 9;
+  task.completion_tokens = 40;
+  task.prompt_tokens = HfExampleSpec::kMaxLength - task.completion_tokens;
+  return task;
+}
+
+/// A random Qwen3-MoE model of HfExampleSpec and a byte-level BPE tokenizer learned from the task's
+/// text, written as a Hugging Face directory: what --model would read.
+std::string make_starter_model(const std::string& directory, std::uint64_t seed) {
+  namespace fs = std::filesystem;
+  fs::create_directories(directory);
+  // The tokenizer: R1's special tokens at ids 0-3 (BOS, EOS, User, Assistant), its tags after them,
+  // merges learned from problems, solutions and the template.
+  const std::vector<rlmoe::text::TrainerToken> added = {
+      {"<\uFF5Cbegin\u2581of\u2581sentence\uFF5C>", true}, {"<\uFF5Cend\u2581of\u2581sentence\uFF5C>", true},
+      {"<\uFF5CUser\uFF5C>", true}, {"<\uFF5CAssistant\uFF5C>", true},
+      {"<think>", false}, {"</think>", false}, {"<answer>", false}, {"</answer>", false}};
+  const Task probe = make_task(nullptr);
+  std::vector<std::string> corpus;
+  for (rlmoe::index_t i = 0; i < 2000; ++i) {
+    const auto text = probe.text(seed + 1000, i);
+    corpus.push_back(text.question + " " + probe.instruction);
+    corpus.push_back(text.solution);
+  }
+  const rlmoe::io::Json tokenizer = rlmoe::text::train_byte_level_bpe(corpus, added, 600);
+  rlmoe::io::write_text_atomically(directory + "/tokenizer.json", tokenizer.dump(), "04_hf_grpo");
+  // The model: rlmoe's seeded initialisation, exported with the token ids in config.json.
+  rlmoe::nn::Transformer<rlmoe::Host, HfExampleSpec> model(rlmoe::Host{}, {rlmoe::moe::Balancing::None});
+  model.initialize(seed);
+  rlmoe::io::hf::SaveOptions options;
+  options.dtype = rlmoe::io::Dtype::BF16;
+  options.base_config = rlmoe::io::Json::parse(R"({"bos_token_id": 0, "eos_token_id": 1, "pad_token_id": 1})");
+  rlmoe::io::hf::save_hf_checkpoint(model, directory, options);
+  std::printf("made a random Qwen3-MoE model and a %zu-token tokenizer in %s\n",
+              rlmoe::text::Tokenizer::from_json(tokenizer.dump()).vocab_size(), directory.c_str());
+  return directory;
+}
+
+template <rlmoe::Backend B>
+int run(const B& backend, const Options& o) {
+  const std::string model_dir = o.model.empty() ? make_starter_model(o.out + "/starter", o.seed) : o.model;
+  auto tokenizer = std::make_shared<const rlmoe::text::Tokenizer>(rlmoe::text::Tokenizer::from_file(model_dir + "/tokenizer.json"));
+  const Task task = make_task(tokenizer);
+
+  rlmoe::rl::GrpoConfig c;
+  c.seed = o.seed;
+  c.steps = o.steps;
+  c.cold_start_steps = o.cold_start;
+  c.prompts_per_step = 16;
+  c.group_size = 8;
+  c.learning_rate = 1e-3;
+  c.min_learning_rate = 1e-4;
+  c.warmup_steps = 5;
+  c.cold_start_batch = 32;
+  c.cold_start_learning_rate = 3e-3;
+  c.eval_every = 50;
+  c.eval_prompts = 100;
+  c.pass_at_k = 0;
+  c.output_dir = o.out;
+  c.progress = !o.quiet;
+  // DAPO's loss (token mean, clip-higher, no KL); Qwen3's routers have no selection bias, so the
+  // experts are balanced by nothing rlmoe adds (the export would not carry it).
+  rlmoe::rl::ClippedSurrogate<rlmoe::rl::K3, rlmoe::rl::TokenMean> loss;
+  loss.epsilon_high = 0.28f;
+  rlmoe::rl::GrpoTrainer<B, HfExampleSpec, Task> trainer(backend, task, c, loss, rlmoe::rl::GroupNormalized{},
+                                                         {rlmoe::moe::Balancing::None});
+  trainer.initialize();
+  rlmoe::io::hf::load_hf_checkpoint(trainer.policy(), model_dir);
+  std::printf("GRPO on %s (backend %s): %lld cold-start steps, %lld RL steps, %lld prompts x %lld completions\n",
+              model_dir.c_str(), B::kName.data(), o.cold_start, o.steps, static_cast<long long>(c.prompts_per_step),
+              static_cast<long long>(c.group_size));
+  const rlmoe::rl::RunSummary s = trainer.run();
+
+  const std::string exported = o.out + "/model";
+  rlmoe::io::hf::SaveOptions save;
+  save.base_config = rlmoe::io::hf::HfCheckpoint::open(model_dir).config();
+  rlmoe::io::hf::save_hf_checkpoint(trainer.policy(), exported, save);
+  std::filesystem::copy_file(model_dir + "/tokenizer.json", exported + "/tokenizer.json", std::filesystem::copy_options::overwrite_existing);
+
+  // The mean reward of the first and last fifth of the RL steps.
+  const auto& history = trainer.history();
+  const std::size_t fifth = std::max<std::size_t>(history.size() / 5, 1);
+  double first = 0.0, last = 0.0;
+  for (std::size_t i = 0; i < fifth; ++i) {
+    first += history[i].reward_mean / static_cast<double>(fifth);
+    last += history[history.size() - 1 - i].reward_mean / static_cast<double>(fifth);
+  }
+  std::printf("mean reward %.3f over the first %zu RL steps, %.3f over the last %zu; held-out accuracy %.3f -> %.3f\n", first,
+              fifth, last, fifth, s.rl_start_accuracy, s.final_accuracy);
+  std::printf("wrote %s/metrics.jsonl, curves.png, and the trained model (config.json, model.safetensors, tokenizer.json) in %s\n",
+              o.out.c_str(), exported.c_str());
+  if (!o.check) return 0;
+  const bool ok = last > first;
+  std::printf("check (the reward rose during RL): %s\n", ok ? "passed" : "FAILED");
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = parse(argc, argv);
+  try {
+#if defined(__CUDACC__)
+    if (rlmoe::cuda_device_count() > 0) return run(rlmoe::Cuda{}, options);
+    std::printf("(no CUDA device: training on the CPU)\n");
+#endif
+    return run(rlmoe::Host{}, options);
+  } catch (const rlmoe::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,90 @@
+// For check_with_transformers.py: rlmoe's side of the comparison with transformers, on models of
+// the Spec of tests/io/fixtures/hf/qwen3_moe_tiny (examples/04_hf_grpo's).
+//   hf_model_tool logits <model dir> <tokens.json>     tokens.json: {"tokens": [[...], ...], "lengths": [...]}
+//       prints [[[logit per vocabulary entry] per valid position] per sequence]
+//   hf_model_tool export <model dir> <out dir> [bf16] [<max shard bytes>]
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "rlmoe/backend/host.hpp"
+#include "rlmoe/io/hf_checkpoint.hpp"
+#include "rlmoe/io/json.hpp"
+#include "rlmoe/nn/transformer.hpp"
+
+namespace {
+
+struct Spec {
+  static constexpr rlmoe::index_t kVocab = 1024, kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 256;
+  static constexpr rlmoe::index_t kKvHeads = 2, kHeadDim = 16;
+  static constexpr bool kQkNorm = true, kNormTopkProb = true;
+  static constexpr rlmoe::index_t kDenseHidden = 96, kFirstMoeLayer = 1;
+  static constexpr rlmoe::index_t kRoutedExperts = 8, kTopK = 2, kExpertHidden = 32, kSharedExperts = 0, kGroups = 1, kTopkGroups = 1;
+  static constexpr rlmoe::moe::ScoreFunction kScoreFunction = rlmoe::moe::ScoreFunction::Softmax;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-06f;
+  static constexpr bool kTiedEmbeddings = false;
+};
+using Model = rlmoe::nn::Transformer<rlmoe::Host, Spec>;
+
+int logits(const std::string& directory, const std::string& tokens_path) {
+  Model model(rlmoe::Host{}, {rlmoe::moe::Balancing::None});
+  rlmoe::io::hf::load_hf_checkpoint(model, directory);
+  std::ifstream in(tokens_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto request = rlmoe::io::Json::parse(text.str());
+  const auto& rows = request.at("tokens", "request").array("tokens");
+  const auto& lengths_json = request.at("lengths", "request").array("lengths");
+  const rlmoe::index_t b = static_cast<rlmoe::index_t>(rows.size()), length = static_cast<rlmoe::index_t>(rows.at(0).array("row").size());
+  std::vector<std::int32_t> tokens, lengths;
+  for (const auto& row : rows)
+    for (const auto& t : row.array("row")) tokens.push_back(static_cast<std::int32_t>(t.integer("token")));
+  for (const auto& l : lengths_json) lengths.push_back(static_cast<std::int32_t>(l.integer("length")));
+  std::vector<float> out(static_cast<std::size_t>(b * length * Spec::kVocab));
+  model.logits(rlmoe::MatrixView<const std::int32_t>(tokens.data(), rlmoe::Extents<2>{b, length}),
+               rlmoe::VectorView<const std::int32_t>(lengths.data(), rlmoe::Extents<1>{b}),
+               rlmoe::MatrixView<float>(out.data(), rlmoe::Extents<2>{b * length, Spec::kVocab}));
+  rlmoe::io::Json::Array sequences;
+  for (rlmoe::index_t s = 0; s < b; ++s) {
+    rlmoe::io::Json::Array positions;
+    for (rlmoe::index_t p = 0; p < lengths[static_cast<std::size_t>(s)]; ++p) {
+      rlmoe::io::Json::Array row;
+      for (rlmoe::index_t v = 0; v < Spec::kVocab; ++v) row.emplace_back(static_cast<double>(out[static_cast<std::size_t>((s * length + p) * Spec::kVocab + v)]));
+      positions.emplace_back(std::move(row));
+    }
+    sequences.emplace_back(std::move(positions));
+  }
+  std::printf("%s\n", rlmoe::io::Json(std::move(sequences)).dump().c_str());
+  return 0;
+}
+
+int export_model(const std::string& directory, const std::string& out, bool bf16, long long shard_bytes) {
+  Model model(rlmoe::Host{}, {rlmoe::moe::Balancing::None});
+  rlmoe::io::hf::load_hf_checkpoint(model, directory);
+  rlmoe::io::hf::SaveOptions options;
+  if (bf16) options.dtype = rlmoe::io::Dtype::BF16;
+  if (shard_bytes > 0) options.max_shard_bytes = shard_bytes;
+  options.base_config = rlmoe::io::hf::HfCheckpoint::open(directory).config();
+  rlmoe::io::hf::save_hf_checkpoint(model, out, options);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const std::string command = argc > 1 ? argv[1] : "";
+    if (command == "logits" && argc == 4) return logits(argv[2], argv[3]);
+    if (command == "export" && argc >= 4)
+      return export_model(argv[2], argv[3], argc > 4 && std::string(argv[4]) == "bf16", argc > 5 ? std::atoll(argv[5]) : 0);
+    std::fprintf(stderr, "usage: hf_model_tool logits <dir> <tokens.json> | export <dir> <out> [bf16|f32] [<max shard bytes>]\n");
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hf_model_tool: %s\n", e.what());
+    return 1;
+  }
+}
