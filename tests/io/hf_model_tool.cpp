@@ -1,5 +1,5 @@
 // For check_with_transformers.py: rlmoe's side of the comparison with transformers, on models of
-// the Spec of tests/io/fixtures/hf/qwen3_moe_tiny (examples/04_hf_grpo's).
+// the Spec of tests/io/fixtures/hf/qwen3_moe_tiny (examples/04_hf_grpo's too).
 //   hf_model_tool logits <model dir> <tokens.json>     tokens.json: {"tokens": [[...], ...], "lengths": [...]}
 //       prints [[[logit per vocabulary entry] per valid position] per sequence]
 //   hf_model_tool export <model dir> <out dir> [bf16] [<max shard bytes>]
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "io/hf_fixture_specs.hpp"
 #include "rlmoe/backend/host.hpp"
 #include "rlmoe/io/hf_checkpoint.hpp"
 #include "rlmoe/io/json.hpp"
@@ -18,16 +19,7 @@
 
 namespace {
 
-struct Spec {
-  static constexpr rlmoe::index_t kVocab = 1024, kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 256;
-  static constexpr rlmoe::index_t kKvHeads = 2, kHeadDim = 16;
-  static constexpr bool kQkNorm = true, kNormTopkProb = true;
-  static constexpr rlmoe::index_t kDenseHidden = 96, kFirstMoeLayer = 1;
-  static constexpr rlmoe::index_t kRoutedExperts = 8, kTopK = 2, kExpertHidden = 32, kSharedExperts = 0, kGroups = 1, kTopkGroups = 1;
-  static constexpr rlmoe::moe::ScoreFunction kScoreFunction = rlmoe::moe::ScoreFunction::Softmax;
-  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-06f;
-  static constexpr bool kTiedEmbeddings = false;
-};
+using Spec = rlmoe::test::Qwen3MoeTiny;
 using Model = rlmoe::nn::Transformer<rlmoe::Host, Spec>;
 
 int logits(const std::string& directory, const std::string& tokens_path) {

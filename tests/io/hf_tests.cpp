@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "io/hf_fixture_specs.hpp"
 #include "io/io_files.hpp"
 #include "rlmoe/backend/host.hpp"
 #include "rlmoe/io/hf_checkpoint.hpp"
@@ -26,32 +27,10 @@ namespace hf = rlmoe::io::hf;
 namespace fs = std::filesystem;
 using rlmoe::Host;
 using rlmoe::index_t;
+using t::Qwen3MoeTiny;
+using t::Qwen3Tiny;
 
 namespace {
-
-/// tests/io/fixtures/hf/qwen3_moe_tiny, as hf_spec prints it.
-struct Qwen3MoeTiny {
-  static constexpr index_t kVocab = 1024, kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 256;
-  static constexpr index_t kKvHeads = 2, kHeadDim = 16;
-  static constexpr bool kQkNorm = true, kNormTopkProb = true;
-  static constexpr index_t kDenseHidden = 96, kFirstMoeLayer = 1;
-  static constexpr index_t kRoutedExperts = 8, kTopK = 2, kExpertHidden = 32, kSharedExperts = 0, kGroups = 1, kTopkGroups = 1;
-  static constexpr rlmoe::moe::ScoreFunction kScoreFunction = rlmoe::moe::ScoreFunction::Softmax;
-  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-06f;
-  static constexpr bool kTiedEmbeddings = false;
-};
-
-/// tests/io/fixtures/hf/qwen3_tiny: dense, tied embeddings.
-struct Qwen3Tiny {
-  static constexpr index_t kVocab = 1024, kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 256;
-  static constexpr index_t kKvHeads = 2, kHeadDim = 16;
-  static constexpr bool kQkNorm = true, kNormTopkProb = true;
-  static constexpr index_t kDenseHidden = 96, kFirstMoeLayer = 2;
-  static constexpr index_t kRoutedExperts = 1, kTopK = 1, kExpertHidden = 1, kSharedExperts = 0, kGroups = 1, kTopkGroups = 1;
-  static constexpr rlmoe::moe::ScoreFunction kScoreFunction = rlmoe::moe::ScoreFunction::Softmax;
-  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-06f;
-  static constexpr bool kTiedEmbeddings = true;
-};
 
 /// Qwen3MoeTiny with two fields changed.
 struct Qwen3MoeWrongHeadsAndTopK : Qwen3MoeTiny {

@@ -1,0 +1,33 @@
+#pragma once
+// The architectures of the Hugging Face fixtures in tests/io/fixtures/hf (made by
+// scripts/fixtures/make_hf_models.py), as examples/hf_spec prints them.
+#include "rlmoe/core/types.hpp"
+#include "rlmoe/moe/config.hpp"
+
+namespace rlmoe::test {
+
+/// tests/io/fixtures/hf/qwen3_moe_tiny, as hf_spec prints it.
+struct Qwen3MoeTiny {
+  static constexpr index_t kVocab = 1024, kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 256;
+  static constexpr index_t kKvHeads = 2, kHeadDim = 16;
+  static constexpr bool kQkNorm = true, kNormTopkProb = true;
+  static constexpr index_t kDenseHidden = 96, kFirstMoeLayer = 1;
+  static constexpr index_t kRoutedExperts = 8, kTopK = 2, kExpertHidden = 32, kSharedExperts = 0, kGroups = 1, kTopkGroups = 1;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Softmax;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-06f;
+  static constexpr bool kTiedEmbeddings = false;
+};
+
+/// tests/io/fixtures/hf/qwen3_tiny: dense, tied embeddings.
+struct Qwen3Tiny {
+  static constexpr index_t kVocab = 1024, kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 256;
+  static constexpr index_t kKvHeads = 2, kHeadDim = 16;
+  static constexpr bool kQkNorm = true, kNormTopkProb = true;
+  static constexpr index_t kDenseHidden = 96, kFirstMoeLayer = 2;
+  static constexpr index_t kRoutedExperts = 1, kTopK = 1, kExpertHidden = 1, kSharedExperts = 0, kGroups = 1, kTopkGroups = 1;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Softmax;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-06f;
+  static constexpr bool kTiedEmbeddings = true;
+};
+
+}  // namespace rlmoe::test
