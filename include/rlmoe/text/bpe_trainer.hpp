@@ -40,8 +40,15 @@ inline io::Json train_byte_level_bpe(std::span<const std::string> corpus, std::s
   std::vector<std::u32string> words;
   for (std::string text : corpus) {
     RLMOE_CHECK(utf8::first_invalid(text) == text.size(), ConfigError, "train_byte_level_bpe: a corpus text is not valid UTF-8");
-    for (const TrainerToken& t : added)  // the added tokens are matched before BPE: they are not learned
-      for (std::size_t at = text.find(t.content); at != std::string::npos; at = text.find(t.content, at)) text.replace(at, t.content.size(), " ");
+    for (const TrainerToken& t : added) {  // the added tokens are matched before BPE: they are not learned
+      std::string rest;
+      std::size_t from = 0;
+      for (std::size_t at = text.find(t.content); at != std::string::npos; at = text.find(t.content, from)) {
+        rest.append(text, from, at - from).push_back(' ');
+        from = at + t.content.size();
+      }
+      text = rest.append(text, from);
+    }
     words.clear();
     split.split(utf8::to_code_points(text), words);
     for (const auto& w : words) ++counts[w];
