@@ -193,7 +193,40 @@ for name, path, count in configurations:
         problems.append(f"{name}: {json.dumps(q, ensure_ascii=True)[:300]}\n    tokenizers: {json.dumps(e, ensure_ascii=True)[:300]}"
                         f"\n    rlmoe:      {json.dumps(a, ensure_ascii=True)[:300]}")
 
+# SentencePiece: rlmoe's SentencePieceTokenizer (over the library) against the Python package, for
+# the ids it hands out (BOS or not) and the text it returns.
+try:
+    import sentencepiece
+except ImportError:
+    sentencepiece = None
+    problems.append("the sentencepiece Python package is not installed" + (" (CI=true)" if os.environ.get("CI") == "true" else ""))
+if sentencepiece is not None:
+    path = os.path.join(fixtures, "sentencepiece_unigram.model")
+    reference = sentencepiece.SentencePieceProcessor(model_file=path)
+    rng = random.Random(5)
+    texts = [random_text(rng, []) for _ in range(2500)] + ["", " ", "Hello world", "caf\u00e9 \u4f60\u597d \U0001F600"]
+    requests, expected = [], []
+    for text in texts:
+        for add in (True, False):
+            requests.append({"encode": text, "add_special_tokens": add})
+            expected.append(([reference.bos_id()] if add and reference.bos_id() >= 0 else []) + reference.encode(text))
+        requests.append({"decode": expected[-1], "skip_special_tokens": False})
+        expected.append(reference.decode(expected[-2]))
+    for _ in range(600):
+        ids = [rng.randrange(reference.get_piece_size()) for _ in range(rng.randint(0, 12))]
+        requests.append({"decode": ids, "skip_special_tokens": False})
+        expected.append(reference.decode(ids))
+    answers = run(path, requests, "sentencepiece")
+    if answers is not None:
+        wrong = [(q, e, a) for q, e, a in zip(requests, expected, answers) if e != a]
+        print(f"sentencepiece_unigram: {len(texts)} strings, {len(requests)} encodings and decodings: {len(wrong)} differ from sentencepiece")
+        total_strings += len(texts)
+        for q, e, a in wrong[:5]:
+            problems.append(f"sentencepiece: {json.dumps(q, ensure_ascii=True)[:300]}\n    sentencepiece: {json.dumps(e, ensure_ascii=True)[:300]}"
+                            f"\n    rlmoe:         {json.dumps(a, ensure_ascii=True)[:300]}")
+
 if problems:
     print("\n".join(problems))
     sys.exit(1)
-print(f"ok: rlmoe's Tokenizer equals tokenizers on {total_strings} strings over {len(configurations)} tokenizer configurations")
+print(f"ok: rlmoe's tokenizers equal tokenizers and sentencepiece on {total_strings} strings over {len(configurations) + 1} "
+      f"tokenizers")

@@ -21,6 +21,7 @@
 #include "rlmoe/text/chat_template.hpp"
 #include "rlmoe/text/normalization.hpp"
 #include "rlmoe/text/regex.hpp"
+#include "rlmoe/text/sentencepiece.hpp"
 #include "rlmoe/text/tokenizer.hpp"
 #include "rlmoe/text/unicode.hpp"
 #include "support/test_data.hpp"
@@ -458,3 +459,34 @@ BOOST_AUTO_TEST_CASE(refuses_a_tokenizer_that_does_not_fit_the_vocabulary) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+#if defined(RLMOE_TEST_SENTENCEPIECE)
+BOOST_AUTO_TEST_SUITE(text_sentencepiece)
+
+BOOST_AUTO_TEST_CASE(encodes_decodes_and_refuses_like_the_byte_level_tokenizer) {
+  const std::string path = std::string(RLMOE_TEXT_FIXTURES) + "/sentencepiece_unigram.model";
+  const auto sp = text::SentencePieceTokenizer::from_file(path);
+  BOOST_TEST(sp.vocab_size() == 500u);
+  BOOST_TEST(sp.bos_id() == 1);
+  BOOST_TEST(sp.id_to_token(sp.bos_id()) == "<s>");
+  BOOST_TEST(sp.token_to_id("<s>") == 1);
+  BOOST_TEST(sp.token_to_id("no such piece") == -1);
+  const std::string s = "Tom has 12 apples. caf\u00E9 \u4F60\u597D \U0001F600";
+  const Ids ids = sp.encode(s);
+  BOOST_TEST_REQUIRE(ids.size() > 3u);
+  BOOST_TEST(ids.front() == sp.bos_id(), "add_bos puts BOS first");
+  BOOST_TEST(sp.encode(s, false) == Ids(ids.begin() + 1, ids.end()));
+  BOOST_TEST(sp.decode(ids) == s, "byte fallback carries what the pieces do not: decode(encode(s)) == s");
+  using rlmoe::ConfigError;
+  BOOST_TEST(t::throws_with<ConfigError>([&] { (void)sp.encode("ab\xC3"); }, {"not valid UTF-8 at byte 2"}));
+  const Ids unknown = {5, 700};
+  BOOST_TEST(t::throws_with<ConfigError>([&] { (void)sp.decode(unknown); }, {"id 700", "[0, 500)"}));
+  BOOST_TEST(sp.decode(unknown, true) == sp.decode(Ids{5}));
+  BOOST_TEST(t::throws_with<rlmoe::IoError>([] { (void)text::SentencePieceTokenizer::from_file("/nonexistent/tokenizer.model"); },
+                                            {"/nonexistent/tokenizer.model"}));
+  BOOST_TEST(t::throws_with<rlmoe::io::FormatError>([] { (void)text::SentencePieceTokenizer::from_file(fixture("gpt2_style")); },
+                                                    {"gpt2_style.json", "is not a SentencePiece model"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+#endif
