@@ -319,8 +319,9 @@ class Transformer {
   }
 
   /// The logits of every position of `tokens` [B, L] (sequence b holds lengths[b] tokens), into
-  /// out [B L, V]: what evaluation and the comparison with other implementations read. Keeps no
-  /// state for backward().
+  /// out [B L, V]: what evaluation and the comparison with other implementations read. It runs a
+  /// forward pass of its own, which replaces the one backward() would use: call it after the
+  /// backward pass, not between.
   void logits(MatrixView<const std::int32_t> tokens, VectorView<const std::int32_t> lengths, MatrixView<C> out) {
     const index_t b = tokens.extent(0), length = tokens.extent(1);
     require_shape(out, Extents<2>{b * length, kVocab}, "Transformer::logits: out");
