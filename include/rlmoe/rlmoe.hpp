@@ -92,6 +92,7 @@
 #include "rlmoe/text/pre_tokenizer.hpp"
 #include "rlmoe/text/regex.hpp"
 #include "rlmoe/text/sentencepiece.hpp"
+#include "rlmoe/text/text_tokenizer.hpp"
 #include "rlmoe/text/tokenizer.hpp"
 #include "rlmoe/text/unicode.hpp"
 #include "rlmoe/text/unicode_tables.hpp"

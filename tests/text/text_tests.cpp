@@ -351,7 +351,7 @@ BOOST_AUTO_TEST_CASE(r1_format_needs_one_of_each_tag_in_order) {
 
 BOOST_AUTO_TEST_CASE(reward_adds_accuracy_and_format_over_decoded_text) {
   auto tokenizer = std::make_shared<const text::Tokenizer>(text::Tokenizer::from_file(fixture("deepseek_style")));
-  const rlmoe::rl::R1TextReward reward{tokenizer, 1.0f, 0.25f, {}};
+  const rlmoe::rl::R1TextReward reward{tokenizer, 1.0f, 0.25f, {}};  // Tok deduced: text::Tokenizer
   const Ids reference = tokenizer->encode("3 + 4 = 7\n#### 7", false);
   const std::int32_t eos = tokenizer->token_to_id("<\uFF5Cend\u2581of\u2581sentence\uFF5C>");
   const auto score = [&](const std::string& completion) {
@@ -481,11 +481,37 @@ BOOST_AUTO_TEST_CASE(encodes_decodes_and_refuses_like_the_byte_level_tokenizer) 
   BOOST_TEST(t::throws_with<ConfigError>([&] { (void)sp.encode("ab\xC3"); }, {"not valid UTF-8 at byte 2"}));
   const Ids unknown = {5, 700};
   BOOST_TEST(t::throws_with<ConfigError>([&] { (void)sp.decode(unknown); }, {"id 700", "[0, 500)"}));
-  BOOST_TEST(sp.decode(unknown, true) == sp.decode(Ids{5}));
+  BOOST_TEST(sp.decode(unknown, false, true) == sp.decode(Ids{5}), "skip_unknown_ids drops 700");
   BOOST_TEST(t::throws_with<rlmoe::IoError>([] { (void)text::SentencePieceTokenizer::from_file("/nonexistent/tokenizer.model"); },
                                             {"/nonexistent/tokenizer.model"}));
   BOOST_TEST(t::throws_with<rlmoe::io::FormatError>([] { (void)text::SentencePieceTokenizer::from_file(fixture("gpt2_style")); },
                                                     {"gpt2_style.json", "is not a SentencePiece model"}));
+}
+
+struct SentencePieceVocabulary {
+  static constexpr rlmoe::index_t kSize = 512;
+  static constexpr rlmoe::rl::token_t kEos = 2, kPad = 2;  // </s>
+};
+
+BOOST_AUTO_TEST_CASE(word_problems_run_over_sentencepiece_too) {
+  using Task = rlmoe::rl::tasks::ArithmeticWordProblems<SentencePieceVocabulary, text::SentencePieceTokenizer>;
+  static_assert(rlmoe::rl::tasks::Task<Task>);
+  Task task;
+  task.tokenizer = std::make_shared<const text::SentencePieceTokenizer>(
+      text::SentencePieceTokenizer::from_file(std::string(RLMOE_TEXT_FIXTURES) + "/sentencepiece_unigram.model"));
+  task.chat = text::ChatTemplate::chatml();
+  task.chat.generation_prompt += "<think>\n";  // R1's format after ChatML's assistant turn
+  task.prompt_tokens = 400;
+  const auto reward = task.reward();
+  for (rlmoe::index_t i = 0; i < 20; ++i) {
+    const auto problem = task.problem(5, i);
+    BOOST_TEST_REQUIRE(task.tokenizer->decode(problem.prompt).ends_with("<|im_start|>assistant\n<think>\n"));
+    const auto demonstration = task.demonstration(problem);
+    rlmoe::rl::Sample sample;
+    sample.completion = {demonstration.data(), static_cast<rlmoe::index_t>(demonstration.size())};
+    sample.reference = {problem.reference.data(), static_cast<rlmoe::index_t>(problem.reference.size())};
+    BOOST_TEST_REQUIRE(reward(sample) == 1.0f + task.format_weight);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

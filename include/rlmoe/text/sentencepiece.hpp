@@ -56,9 +56,12 @@ class SentencePieceTokenizer {
     return out;
   }
 
-  /// The text of `ids`; control tokens (BOS, EOS) decode to nothing, as in the library. An id that
-  /// is no token is refused, naming it, or dropped with skip_unknown_ids.
-  [[nodiscard]] std::string decode(std::span<const std::int32_t> ids, bool skip_unknown_ids = false) const {
+  /// The text of `ids`; control tokens (BOS, EOS) decode to nothing whatever skip_special_tokens
+  /// says, as in the library. An id that is no token is refused, naming it, or dropped with
+  /// skip_unknown_ids.
+  [[nodiscard]] std::string decode(std::span<const std::int32_t> ids, bool skip_special_tokens = false,
+                                   bool skip_unknown_ids = false) const {
+    (void)skip_special_tokens;
     std::vector<int> known;
     for (std::int32_t id : ids) {
       if (is_token(id)) known.push_back(id);

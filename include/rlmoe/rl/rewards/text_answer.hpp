@@ -18,6 +18,7 @@
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/rl/rewards/host_reward.hpp"
 #include "rlmoe/rl/rollout.hpp"
+#include "rlmoe/text/text_tokenizer.hpp"
 #include "rlmoe/text/tokenizer.hpp"
 
 namespace rlmoe::rl {
@@ -118,8 +119,10 @@ struct R1TextParse {
 /// accuracy_weight * (the answer equals the reference's) + format_weight * (R1's format holds),
 /// over the completion and reference decoded with `tokenizer` (special tokens, such as the
 /// end-of-sequence token, skipped, and ids past the tokenizer's, which a model may sample, dropped).
+/// Tok: text::Tokenizer (tokenizer.json) or text::SentencePieceTokenizer.
+template <text::TextTokenizer Tok = text::Tokenizer>
 struct R1TextReward {
-  std::shared_ptr<const text::Tokenizer> tokenizer;
+  std::shared_ptr<const Tok> tokenizer;
   float accuracy_weight = 1.0f;
   float format_weight = 0.0f;
   R1TextTags tags;

@@ -12,7 +12,8 @@
 // writing the solution's steps, then answers.
 //
 // Vocabulary is the policy's compile-time vocabulary (kSize, and the ids kEos and kPad); the
-// tokenizer is given at run time and checked against it (its ids must fit, kEos must be a token).
+// tokenizer (Tok: text::Tokenizer, or text::SentencePieceTokenizer) is given at run time and checked
+// against it (its ids must fit, kEos must be a token).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,16 +25,17 @@
 #include "rlmoe/rl/rewards/text_answer.hpp"
 #include "rlmoe/rl/tasks/task.hpp"
 #include "rlmoe/text/chat_template.hpp"
+#include "rlmoe/text/text_tokenizer.hpp"
 #include "rlmoe/text/tokenizer.hpp"
 
 namespace rlmoe::rl::tasks {
 
-template <TaskVocabulary V>
+template <TaskVocabulary V, text::TextTokenizer Tok = text::Tokenizer>
 struct ArithmeticWordProblems {
   static constexpr std::string_view kName = "arithmetic-word-problems";
   using Vocabulary = V;
 
-  std::shared_ptr<const text::Tokenizer> tokenizer;
+  std::shared_ptr<const Tok> tokenizer;
   text::ChatTemplate chat = text::ChatTemplate::deepseek_r1();
   std::string instruction = "Think it through, then give the final number between <answer> and </answer>.";
   int min_steps = 1, max_steps = 2;  ///< operations after the starting amount
@@ -119,7 +121,7 @@ struct ArithmeticWordProblems {
 
   /// The solution's steps as the reasoning, then the answer in R1's format, then end of sequence.
   [[nodiscard]] std::vector<token_t> demonstration(const Problem& p) const {
-    const std::string solution = tokenizer->decode(p.reference, true);
+    const std::string solution = tokenizer->decode(p.reference, true, false);
     const std::size_t mark = solution.rfind("####");
     const std::string steps = solution.substr(0, mark);
     const std::string answer(rl::detail::trim(std::string_view(solution).substr(mark + 4)));
@@ -128,9 +130,9 @@ struct ArithmeticWordProblems {
     return out;
   }
 
-  using Reward = HostReward<R1TextReward>;
-  [[nodiscard]] Reward reward() const { return Reward{R1TextReward{tokenizer, 1.0f, format_weight, tags()}}; }
-  [[nodiscard]] Reward accuracy() const { return Reward{R1TextReward{tokenizer, 1.0f, 0.0f, tags()}}; }
+  using Reward = HostReward<R1TextReward<Tok>>;
+  [[nodiscard]] Reward reward() const { return Reward{R1TextReward<Tok>{tokenizer, 1.0f, format_weight, tags()}}; }
+  [[nodiscard]] Reward accuracy() const { return Reward{R1TextReward<Tok>{tokenizer, 1.0f, 0.0f, tags()}}; }
   [[nodiscard]] index_t max_prompt_length() const { return prompt_tokens; }
   [[nodiscard]] index_t max_completion_length() const { return completion_tokens; }
 
@@ -139,11 +141,8 @@ struct ArithmeticWordProblems {
     RLMOE_CHECK(tokenizer != nullptr, ConfigError, kName, ": tokenizer is null");
     RLMOE_CHECK(tokenizer->vocab_size() <= static_cast<std::size_t>(V::kSize), ConfigError, kName, ": the tokenizer has ",
                 tokenizer->vocab_size(), " ids but the vocabulary (Spec::kVocab) only ", V::kSize);
-    try {
-      (void)tokenizer->id_to_token(static_cast<std::int32_t>(V::kEos));
-    } catch (const ConfigError&) {
-      throw ConfigError(rlmoe::detail::message(kName, ": Vocabulary::kEos = ", V::kEos, " is not a token of the tokenizer"));
-    }
+    RLMOE_CHECK(tokenizer->is_token(static_cast<std::int32_t>(V::kEos)), ConfigError, kName, ": Vocabulary::kEos = ", V::kEos,
+                " is not a token of the tokenizer");
     RLMOE_CHECK(min_steps >= 1 && max_steps >= min_steps && max_start >= 2 && max_operand >= 2, ConfigError, kName,
                 ": needs 1 <= min_steps <= max_steps, max_start >= 2 and max_operand >= 2");
   }
