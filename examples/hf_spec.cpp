@@ -5,7 +5,6 @@
 //   hf_spec <model directory | config.json> [--name StructName]
 #include <rlmoe/io/hf_config.hpp>
 #include <rlmoe/io/json.hpp>
-#include <rlmoe/io/mapped_file.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -26,9 +25,7 @@ int main(int argc, char** argv) {
   if (path.empty()) line.refuse("<model directory | config.json>", "", "a path");
   if (std::filesystem::is_directory(path)) path += "/config.json";
   try {
-    const rlmoe::io::MappedFile file(path);
-    const auto bytes = file.bytes();
-    const auto config = rlmoe::io::Json::parse(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    const auto config = rlmoe::io::read_json_file(path);
     std::printf("%s", rlmoe::io::hf::spec_source(rlmoe::io::hf::architecture_of(config, path), name, path).c_str());
   } catch (const rlmoe::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -34,7 +34,6 @@
 #include "rlmoe/io/atomic_file.hpp"
 #include "rlmoe/io/hf_config.hpp"
 #include "rlmoe/io/json.hpp"
-#include "rlmoe/io/mapped_file.hpp"
 #include "rlmoe/io/safetensors.hpp"
 #include "rlmoe/nn/transformer.hpp"
 
@@ -142,10 +141,10 @@ class HfCheckpoint {
     namespace fs = std::filesystem;
     HfCheckpoint c;
     c.directory_ = directory;
-    c.config_ = read_json(directory + "/config.json");
+    c.config_ = read_json_file(directory + "/config.json");
     const std::string single = directory + "/model.safetensors", index = directory + "/model.safetensors.index.json";
     if (fs::exists(index)) {
-      const Json map = read_json(index);
+      const Json map = read_json_file(index);
       const Json& weights = map.at("weight_map", index);
       for (const auto& [name, file] : weights.object(index + ": weight_map")) {
         const std::string& shard = file.string(index + ": weight_map[\"" + name + "\"]");
@@ -154,9 +153,7 @@ class HfCheckpoint {
         c.location_[name] = c.shard(directory + "/" + shard);
       }
       for (const auto& [name, where] : c.location_) {
-        const auto& names = c.shards_[where].file.tensors();
-        const bool present = std::any_of(names.begin(), names.end(), [&](const TensorInfo& t) { return t.name == name; });
-        RLMOE_CHECK(present, FormatError, index, " places \"", name, "\" in ", c.shards_[where].path, ", which has no such tensor");
+        RLMOE_CHECK(c.shards_[where].file.contains(name), FormatError, index, " places \"", name, "\" in ", c.shards_[where].path, ", which has no such tensor");
       }
       for (const Shard& s : c.shards_)
         for (const TensorInfo& t : s.file.tensors())
@@ -186,16 +183,6 @@ class HfCheckpoint {
     std::string path;
     SafetensorsFile file;
   };
-
-  static Json read_json(const std::string& path) {
-    const MappedFile mapped(path);
-    const auto bytes = mapped.bytes();
-    try {
-      return Json::parse(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-    } catch (const FormatError& e) {
-      throw FormatError(rlmoe::detail::message(path, ": ", e.what()));
-    }
-  }
 
   std::size_t shard(const std::string& path) {
     for (std::size_t i = 0; i < shards_.size(); ++i)

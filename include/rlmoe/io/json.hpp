@@ -20,6 +20,7 @@
 
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/utf8.hpp"
+#include "rlmoe/io/mapped_file.hpp"
 
 namespace rlmoe::io {
 
@@ -377,6 +378,18 @@ inline std::int64_t parse_integer(std::string_view text, std::string_view what) 
   if (text.empty() || error != std::errc{} || end != last)
     throw FormatError(rlmoe::detail::message(what, " is '", text, "' but must be an integer"));
   return value;
+}
+
+/// The JSON document in the file `path` (config.json, tokenizer.json, an index); errors name the
+/// file: IoError when it cannot be read, FormatError where the JSON is wrong.
+inline Json read_json_file(const std::string& path) {
+  const MappedFile file(path);
+  const auto bytes = file.bytes();
+  try {
+    return Json::parse(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  } catch (const FormatError& e) {
+    throw FormatError(rlmoe::detail::message(path, ": ", e.what()));
+  }
 }
 
 }  // namespace rlmoe::io

@@ -237,6 +237,8 @@ class SafetensorsFile {
 
   [[nodiscard]] const std::vector<TensorInfo>& tensors() const { return tensors_; }
 
+  [[nodiscard]] bool contains(std::string_view name) const { return tensor_index_.contains(std::string(name)); }
+
   [[nodiscard]] const TensorInfo& tensor(std::string_view name) const {
     if (const auto found = tensor_index_.find(std::string(name)); found != tensor_index_.end()) return tensors_[found->second];
     throw FormatError(rlmoe::detail::message("safetensors '", path_, "': no tensor '", name, "'"));

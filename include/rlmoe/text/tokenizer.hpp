@@ -25,7 +25,6 @@
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/utf8.hpp"
 #include "rlmoe/io/json.hpp"
-#include "rlmoe/io/mapped_file.hpp"
 #include "rlmoe/text/bpe.hpp"
 #include "rlmoe/text/byte_level.hpp"
 #include "rlmoe/text/normalization.hpp"
@@ -47,11 +46,7 @@ struct AddedToken {
 class Tokenizer {
  public:
   /// Reads `path` (a tokenizer.json); errors name the file and the JSON path of what is wrong.
-  static Tokenizer from_file(const std::string& path) {
-    const io::MappedFile file(path);
-    const auto bytes = file.bytes();
-    return from_json(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path);
-  }
+  static Tokenizer from_file(const std::string& path) { return from_document(io::read_json_file(path), path); }
 
   /// Reads tokenizer.json's text; `name` stands for it in errors.
   static Tokenizer from_json(std::string_view text, const std::string& name = "tokenizer.json") {
@@ -61,6 +56,11 @@ class Tokenizer {
     } catch (const io::FormatError& e) {
       throw io::FormatError(rlmoe::detail::message(name, ": ", e.what()));
     }
+    return from_document(root, name);
+  }
+
+  /// A parsed tokenizer.json; `name` stands for it in errors.
+  static Tokenizer from_document(const io::Json& root, const std::string& name) {
     Tokenizer t;
     const auto field = [&](std::string_view key) -> const io::Json& {
       static const io::Json kNull;
