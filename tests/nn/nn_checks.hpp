@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -244,6 +245,36 @@ struct BackendTokens {
   }
 };
 
+/// Multi-head Latent Attention's q [N, H dh], k [N, H dh] and v [N, H dv] from the normalised rows
+/// x, written from DeepSeek-V2's equations: q from x (or its normalised bottleneck), each head
+/// [nope | rope] with the rope part rotated; the latent c = rmsnorm(x Wkv_a) (epsilon 1e-6); k per
+/// head [c Wk_nope | rope(x Wk_rope)], the rotated part shared by the heads; v = c Wv.
+template <class Spec, class Tensor>
+std::tuple<std::vector<double>, std::vector<double>, std::vector<double>> reference_latent_qkv(
+    const std::vector<double>& x, const Tensor& tensor, const std::string& p, const std::vector<std::int32_t>& positions) {
+  const index_t d = Spec::kModelDim, heads = Spec::kHeads, dh = nn::head_dim_v<Spec>, dr = nn::rope_dim_v<Spec>, dn = dh - dr;
+  const index_t r = nn::kv_lora_rank_v<Spec>, rq = nn::q_lora_rank_v<Spec>, dv = nn::value_head_dim_v<Spec>;
+  const std::size_t n = positions.size();
+  const auto q_in = rq > 0 ? reference_rmsnorm(reference_matmul(x, tensor(p + "wq_a"), d, rq), tensor(p + "q_a_norm"), rq, 1e-6) : x;
+  const auto q_raw = reference_matmul(q_in, tensor(p + "wq"), rq > 0 ? rq : d, heads * dh);
+  const auto c = reference_rmsnorm(reference_matmul(x, tensor(p + "wkv_a"), d, r), tensor(p + "kv_a_norm"), r, 1e-6);
+  const auto k_rope = reference_rope(reference_matmul(x, tensor(p + "wk_rope"), d, dr), positions, 1, dr, Spec::kRopeBase);
+  const auto k_nope = reference_matmul(c, tensor(p + "wk_nope"), r, heads * dn);
+  std::vector<double> q_rope(n * heads * dr), q(n * heads * dh), k(n * heads * dh);
+  for (std::size_t i = 0; i < n; ++i)
+    for (index_t h = 0; h < heads; ++h)
+      for (index_t j = 0; j < dr; ++j) q_rope[(i * heads + h) * dr + j] = q_raw[i * heads * dh + h * dh + dn + j];
+  q_rope = reference_rope(q_rope, positions, heads, dr, Spec::kRopeBase);
+  for (std::size_t i = 0; i < n; ++i)
+    for (index_t h = 0; h < heads; ++h)
+      for (index_t j = 0; j < dh; ++j) {
+        const std::size_t at = i * heads * dh + h * dh + j;
+        q[at] = j < dn ? q_raw[at] : q_rope[(i * heads + h) * dr + j - dn];
+        k[at] = j < dn ? k_nope[i * heads * dn + h * dn + j] : k_rope[i * dr + j - dn];
+      }
+  return {q, k, reference_matmul(c, tensor(p + "wv"), r, heads * dv)};
+}
+
 /// The whole model in float64 from its parameters (host copy, by name), straight from the
 /// layer references.
 template <class Spec>
@@ -268,15 +299,21 @@ std::pair<std::vector<double>, std::vector<double>> reference_transformer(const 
   for (index_t l = 0; l < Spec::kLayers; ++l) {
     const std::string p = "layers." + std::to_string(l) + ".";
     const auto a = reference_rmsnorm(x, tensor(p + "attn_norm"), d, Spec::kNormEpsilon);
-    // Per-head norm (each head's dh values are one row) when the Spec has it, then the rotation.
-    const auto project = [&](const std::string& w, const std::string& norm, index_t h) {
-      auto y = reference_matmul(a, tensor(p + w), d, h * dh);
-      if (nn::qk_norm_v<Spec>) y = reference_rmsnorm(y, tensor(p + norm), dh, Spec::kNormEpsilon);
-      return reference_rope(y, positions, h, dh, Spec::kRopeBase);
-    };
-    const auto q = project("wq", "q_norm", heads), k = project("wk", "k_norm", kv_heads);
-    const auto v = reference_matmul(a, tensor(p + "wv"), d, kv_heads * dh);
-    add(x, reference_matmul(reference_attention(q, k, v, t.lengths, t.length, heads, dh, kv_heads), tensor(p + "wo"), heads * dh, d));
+    if constexpr (nn::latent_attention_v<Spec>) {
+      const auto [q, k, v] = reference_latent_qkv<Spec>(a, tensor, p, positions);
+      const index_t dv = nn::value_head_dim_v<Spec>;
+      add(x, reference_matmul(reference_attention(q, k, v, t.lengths, t.length, heads, dh, heads, dv), tensor(p + "wo"), heads * dv, d));
+    } else {
+      // Per-head norm (each head's dh values are one row) when the Spec has it, then the rotation.
+      const auto project = [&](const std::string& w, const std::string& norm, index_t h) {
+        auto y = reference_matmul(a, tensor(p + w), d, h * dh);
+        if (nn::qk_norm_v<Spec>) y = reference_rmsnorm(y, tensor(p + norm), dh, Spec::kNormEpsilon);
+        return reference_rope(y, positions, h, dh, Spec::kRopeBase);
+      };
+      const auto q = project("wq", "q_norm", heads), k = project("wk", "k_norm", kv_heads);
+      const auto v = reference_matmul(a, tensor(p + "wv"), d, kv_heads * dh);
+      add(x, reference_matmul(reference_attention(q, k, v, t.lengths, t.length, heads, dh, kv_heads), tensor(p + "wo"), heads * dh, d));
+    }
     const auto f = reference_rmsnorm(x, tensor(p + "ffn_norm"), d, Spec::kNormEpsilon);
     if (l >= Spec::kFirstMoeLayer) {
       const moe::MoeConfig c = nn::Transformer<Host, Spec, double>::moe_config();
@@ -408,6 +445,7 @@ void check_transformer_bf16(const B& backend) {
   for (const auto& e : model.layout().entries()) {
     const std::vector<double> g(grad.begin() + e.offset, grad.begin() + e.offset + e.size),
         f(fd.begin() + e.offset, fd.begin() + e.offset + e.size);
+    BOOST_TEST_MESSAGE("bf16 " << e.name << ": gradient relative error " << relative_error(g, f));
     BOOST_TEST(relative_error(g, f) < 5e-2, "bf16 " << e.name << ": gradient relative error " << relative_error(g, f));
   }
 

@@ -40,14 +40,16 @@ inline std::vector<double> reference_rope(std::vector<double> x, const std::vect
   return x;
 }
 
-/// Causal attention with key lengths over rows b L + t of q [B L, H dh] and k, v [B L, Hkv dh]
-/// (query head h reads key/value head h / (H / Hkv)).
+/// Causal attention with key lengths over rows b L + t of q [B L, H dh], k [B L, Hkv dh] and
+/// v [B L, Hkv dv] (query head h reads key/value head h / (H / Hkv)); dv 0: dh.
 inline std::vector<double> reference_attention(const std::vector<double>& q, const std::vector<double>& k,
                                                const std::vector<double>& v, const std::vector<std::int32_t>& lengths,
-                                               index_t length, index_t heads, index_t dh, index_t kv_heads = 0) {
+                                               index_t length, index_t heads, index_t dh, index_t kv_heads = 0, index_t dv = 0) {
   if (kv_heads == 0) kv_heads = heads;
+  if (dv == 0) dv = dh;
   const index_t width = heads * dh, kv_width = kv_heads * dh, batch = static_cast<index_t>(lengths.size());
-  std::vector<double> out(q.size(), 0.0);
+  const index_t out_width = heads * dv, v_width = kv_heads * dv;
+  std::vector<double> out(static_cast<std::size_t>(batch * length * out_width), 0.0);
   for (index_t b = 0; b < batch; ++b)
     for (index_t h = 0; h < heads; ++h)
       for (index_t i = 0; i < length; ++i) {
@@ -64,8 +66,8 @@ inline std::vector<double> reference_attention(const std::vector<double>& q, con
         double sum = 0.0;
         for (double& x : s) sum += (x = std::exp(x - max));
         for (index_t j = 0; j < valid; ++j)
-          for (index_t c = 0; c < dh; ++c)
-            out[(b * length + i) * width + h * dh + c] += s[j] / sum * v[(b * length + j) * kv_width + g * dh + c];
+          for (index_t c = 0; c < dv; ++c)
+            out[(b * length + i) * out_width + h * dv + c] += s[j] / sum * v[(b * length + j) * v_width + g * dv + c];
       }
   return out;
 }

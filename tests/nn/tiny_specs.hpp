@@ -51,4 +51,31 @@ struct TinyGqaSpec {
   static constexpr bool kTiedEmbeddings = true;
 };
 
+/// DeepSeek-V3's attention and routing: Multi-head Latent Attention with q's bottleneck (values
+/// narrower than queries), a dense first layer, then sigmoid routing over 4 groups of 2 experts
+/// (2 groups chosen), one shared expert, routed scaling 2.5. (With rank-4 latents the latent
+/// norms, over four values, amplified bf16 rounding to 5.8e-2 in check_transformer_bf16, no
+/// routing decision differing; rank 8 measures 3.5e-2, as the other Specs do.)
+struct TinyDeepseekSpec {
+  static constexpr index_t kVocab = 13, kModelDim = 8, kLayers = 2, kHeads = 2, kMaxLength = 16;
+  static constexpr index_t kKvLoraRank = 8, kQLoraRank = 8, kQkNopeHeadDim = 4, kQkRopeHeadDim = 4, kVHeadDim = 4;
+  static constexpr index_t kDenseHidden = 12, kFirstMoeLayer = 1;
+  static constexpr index_t kRoutedExperts = 8, kTopK = 2, kExpertHidden = 6, kSharedExperts = 1, kGroups = 4, kTopkGroups = 2;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Sigmoid;
+  static constexpr float kRoutedScaling = 2.5f, kRopeBase = 10000.0f, kNormEpsilon = 1e-6f;
+  static constexpr bool kTiedEmbeddings = false;
+};
+
+/// DeepSeek-V2-Lite's attention: MLA with q projected directly (no bottleneck), values wider
+/// than queries, three heads; every layer MoE.
+struct TinyLatentSpec {
+  static constexpr index_t kVocab = 11, kModelDim = 12, kLayers = 2, kHeads = 3, kMaxLength = 16;
+  static constexpr index_t kKvLoraRank = 5, kQkNopeHeadDim = 2, kQkRopeHeadDim = 4, kVHeadDim = 7;
+  static constexpr index_t kDenseHidden = 0, kFirstMoeLayer = 0;
+  static constexpr index_t kRoutedExperts = 4, kTopK = 2, kExpertHidden = 4, kSharedExperts = 2, kGroups = 1, kTopkGroups = 1;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Softmax;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-5f;
+  static constexpr bool kTiedEmbeddings = true;
+};
+
 }  // namespace rlmoe::test

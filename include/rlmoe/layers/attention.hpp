@@ -5,7 +5,8 @@
 //
 // Rows of q [N, H dh] and k, v [N, Hkv dh] are the tokens of B sequences of padded length L (row
 // b L + t), and sequence b has lengths[b] real tokens: token t attends to the tokens j <= t with
-// j < lengths[b].
+// j < lengths[b]. Values may be narrower or wider than queries and keys (value_dim, DeepSeek's
+// Multi-head Latent Attention): v [N, Hkv dv] and the output [N, H dv].
 // Per sequence and head, the scores P = softmax(Q K^T / sqrt(dh)) [L, L] and the output P V are
 // grouped GEMMs over the B H (sequence, head) pairs, read straight from the [N, H dh] layout with
 // a row stride of H dh; P is kept for the backward:
@@ -35,24 +36,43 @@ namespace rlmoe::layers {
 
 struct AttentionShape {
   index_t batch = 0, length = 0, heads = 0, head_dim = 0;
-  index_t kv_heads = 0;  ///< 0: heads (no grouping)
+  index_t kv_heads = 0;   ///< 0: heads (no grouping)
+  index_t value_dim = 0;  ///< 0: head_dim
   [[nodiscard]] index_t width() const { return heads * head_dim; }
   [[nodiscard]] index_t kv_width() const { return key_value_heads() * head_dim; }
+  [[nodiscard]] index_t value_head_dim() const { return value_dim > 0 ? value_dim : head_dim; }
+  [[nodiscard]] index_t value_width() const { return heads * value_head_dim(); }
+  [[nodiscard]] index_t kv_value_width() const { return key_value_heads() * value_head_dim(); }
   [[nodiscard]] index_t key_value_heads() const { return kv_heads > 0 ? kv_heads : heads; }
   [[nodiscard]] index_t group() const { return heads / key_value_heads(); }
   [[nodiscard]] index_t tokens() const { return batch * length; }
 };
 
-/// Head h of sequence b in a [N, heads dh] matrix: [L, dh] with row stride heads dh.
+/// Head h of sequence b in a [N, heads width] matrix: [L, width] with row stride heads width.
+template <class T>
+MatrixView<T> head_rows(MatrixView<T> m, const AttentionShape& s, index_t b, index_t h, index_t width) {
+  return {m.data() + b * s.length * m.stride(0) + h * width, Extents<2>{s.length, width}, Extents<2>{m.stride(0), 1}};
+}
+/// Head h of sequence b in a [N, heads dh] matrix of queries or keys.
 template <class T>
 MatrixView<T> head_rows(MatrixView<T> m, const AttentionShape& s, index_t b, index_t h) {
-  return {m.data() + b * s.length * m.stride(0) + h * s.head_dim, Extents<2>{s.length, s.head_dim}, Extents<2>{m.stride(0), 1}};
+  return head_rows(m, s, b, h, s.head_dim);
+}
+/// Head h of sequence b in a [N, heads dv] matrix of values or outputs.
+template <class T>
+MatrixView<T> value_rows(MatrixView<T> m, const AttentionShape& s, index_t b, index_t h) {
+  return head_rows(m, s, b, h, s.value_head_dim());
 }
 
-/// The key or value head that query head h of sequence b reads, in a [N, Hkv dh] matrix.
+/// The key head that query head h of sequence b reads, in a [N, Hkv dh] matrix.
 template <class T>
 MatrixView<T> kv_head_rows(MatrixView<T> m, const AttentionShape& s, index_t b, index_t h) {
   return head_rows(m, s, b, h / s.group());
+}
+/// The value head that query head h of sequence b reads, in a [N, Hkv dv] matrix.
+template <class T>
+MatrixView<T> kv_value_rows(MatrixView<T> m, const AttentionShape& s, index_t b, index_t h) {
+  return value_rows(m, s, b, h / s.group());
 }
 
 /// out[:, g dh + c] = sum over the group's query heads of per_head[:, h dh + c]: the gradients of
@@ -134,8 +154,8 @@ void attention_forward(const B& backend, const AttentionShape& s, MatrixView<con
   });
   parallel_for(backend, s.batch * s.heads * s.length, CausalSoftmaxRows<T>{scores, probs, lengths, s.heads});
   detail::for_each_head<B, T, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
-    return GemmProblem<T>{Transpose::No, Transpose::No, C(1), MatrixView<const T>(probs[bh]), kv_head_rows(v, s, b, h), C(0),
-                          head_rows(out, s, b, h)};
+    return GemmProblem<T>{Transpose::No, Transpose::No, C(1), MatrixView<const T>(probs[bh]), kv_value_rows(v, s, b, h), C(0),
+                          value_rows(out, s, b, h)};
   });
 }
 
@@ -147,7 +167,7 @@ void attention_forward(const B& backend, const AttentionShape& s, MatrixView<con
   attention_forward<B, T>(backend, s, q, k, v, lengths, probs, probs, out);
 }
 
-/// Scratch for the gradients of grouped keys and values, [N, H dh] each (unused without groups).
+/// Scratch for the gradients of grouped keys and values, [N, H dh] and [N, H dv] (unused without groups).
 template <class T>
 struct GroupedKvGradients {
   MatrixView<T> dk_per_head, dv_per_head;
@@ -164,16 +184,17 @@ void attention_backward(const B& backend, const AttentionShape& s, MatrixView<co
   const C scale = C(1) / static_cast<C>(std::sqrt(static_cast<double>(s.head_dim)));
   const bool grouped_heads = s.group() > 1;
   if (grouped_heads) {
-    RLMOE_CHECK(grouped.dk_per_head.size() == s.tokens() * s.width() && grouped.dv_per_head.size() == s.tokens() * s.width(),
-                ShapeError, "attention_backward: grouped heads need dk_per_head and dv_per_head of ", s.tokens(), " x ", s.width());
+    RLMOE_CHECK(grouped.dk_per_head.size() == s.tokens() * s.width() && grouped.dv_per_head.size() == s.tokens() * s.value_width(),
+                ShapeError, "attention_backward: grouped heads need dk_per_head of ", s.tokens(), " x ", s.width(),
+                " and dv_per_head of ", s.tokens(), " x ", s.value_width());
   }
   // Each query head's dK and dV: straight into dk, dv, or per head to be summed over its group.
   const MatrixView<T> dk_heads = grouped_heads ? grouped.dk_per_head : dk, dv_heads = grouped_heads ? grouped.dv_per_head : dv;
   detail::for_each_head<B, T, C>(backend, s, [&](index_t b, index_t h, index_t bh) {
-    return GemmProblem<T, C>{Transpose::No, Transpose::Yes, C(1), head_rows(d_out, s, b, h), kv_head_rows(v, s, b, h), C(0), d_probs[bh]};
+    return GemmProblem<T, C>{Transpose::No, Transpose::Yes, C(1), value_rows(d_out, s, b, h), kv_value_rows(v, s, b, h), C(0), d_probs[bh]};
   });
   detail::for_each_head<B, T, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
-    return GemmProblem<T>{Transpose::Yes, Transpose::No, C(1), probs[bh], head_rows(d_out, s, b, h), C(0), head_rows(dv_heads, s, b, h)};
+    return GemmProblem<T>{Transpose::Yes, Transpose::No, C(1), probs[bh], value_rows(d_out, s, b, h), C(0), value_rows(dv_heads, s, b, h)};
   });
   parallel_for(backend, s.batch * s.heads * s.length, SoftmaxBackwardRows<T>{probs, d_probs, d_scores});
   detail::for_each_head<B, T, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
@@ -186,7 +207,7 @@ void attention_backward(const B& backend, const AttentionShape& s, MatrixView<co
   });
   if (grouped_heads) {
     parallel_for(backend, s.tokens() * s.kv_width(), SumHeadGroups<T>{MatrixView<const T>(dk_heads), s.group(), s.head_dim, dk});
-    parallel_for(backend, s.tokens() * s.kv_width(), SumHeadGroups<T>{MatrixView<const T>(dv_heads), s.group(), s.head_dim, dv});
+    parallel_for(backend, s.tokens() * s.kv_value_width(), SumHeadGroups<T>{MatrixView<const T>(dv_heads), s.group(), s.value_head_dim(), dv});
   }
 }
 

@@ -2,7 +2,8 @@
 // Transformer<Backend, Spec>: a decoder-only language model whose feed-forward blocks are dense
 // SwiGLU (layers before Spec::kFirstMoeLayer, as DeepSeek keeps its first layers dense) or the
 // MoE layer, with pre-RMSNorm blocks, rotary causal attention (multi-head, or grouped-query with
-// Spec::kKvHeads, optionally with Qwen3's per-head q/k norm) and a tied or separate LM head:
+// Spec::kKvHeads, optionally with Qwen3's per-head q/k norm, or DeepSeek's Multi-head Latent
+// Attention with Spec::kKvLoraRank) and a tied or separate LM head:
 //
 //   x = embed[tokens]
 //   per layer: x += attention(rmsnorm(x)) Wo;  x += ffn(rmsnorm(x))
@@ -124,8 +125,16 @@ class Transformer {
   using Spec = checked_spec_t<SpecArg>;
   static constexpr index_t kVocab = Spec::kVocab, kDim = Spec::kModelDim, kLayers = Spec::kLayers;
   static constexpr index_t kHeads = Spec::kHeads, kKvHeads = kv_heads_v<Spec>, kHeadDim = head_dim_v<Spec>;
+  static constexpr index_t kValueDim = value_head_dim_v<Spec>;
+  /// The widths of q, k, v and the attention's output: [N, H dh], [N, Hkv dh], [N, Hkv dv], [N, H dv].
   static constexpr index_t kQWidth = kHeads * kHeadDim, kKvWidth = kKvHeads * kHeadDim;
+  static constexpr index_t kVWidth = kKvHeads * kValueDim, kOutWidth = kHeads * kValueDim;
   static constexpr bool kQkNorm = qk_norm_v<Spec>;
+  /// Multi-head Latent Attention: the kv latent's rank, q's bottleneck rank (0: none), the rotated
+  /// width of a head and its unrotated rest.
+  static constexpr bool kLatent = latent_attention_v<Spec>;
+  static constexpr index_t kKvRank = kv_lora_rank_v<Spec>, kQRank = q_lora_rank_v<Spec>;
+  static constexpr index_t kRopeDim = rope_dim_v<Spec>, kNopeDim = kHeadDim - kRopeDim;
 
   /// Routing replay for a forward pass: per MoE layer (in layer order), the [B L, K] experts to
   /// use; empty: select.
@@ -174,10 +183,23 @@ class Transformer {
     for (index_t l = 0; l < kLayers; ++l) {
       const std::string p = layer_prefix(l);
       layout.add(p + "attn_norm", {kDim});
-      layout.add(p + "wq", {kDim, kQWidth});
-      layout.add(p + "wk", {kDim, kKvWidth});
-      layout.add(p + "wv", {kDim, kKvWidth});
-      layout.add(p + "wo", {kQWidth, kDim});
+      if (kLatent) {
+        if (kQRank > 0) {
+          layout.add(p + "wq_a", {kDim, kQRank});
+          layout.add(p + "q_a_norm", {kQRank});
+        }
+        layout.add(p + "wq", {kQRank > 0 ? kQRank : kDim, kQWidth});
+        layout.add(p + "wkv_a", {kDim, kKvRank});
+        layout.add(p + "kv_a_norm", {kKvRank});
+        layout.add(p + "wk_rope", {kDim, kRopeDim});
+        layout.add(p + "wk_nope", {kKvRank, kHeads * kNopeDim});
+        layout.add(p + "wv", {kKvRank, kVWidth});
+      } else {
+        layout.add(p + "wq", {kDim, kQWidth});
+        layout.add(p + "wk", {kDim, kKvWidth});
+        layout.add(p + "wv", {kDim, kKvWidth});
+      }
+      layout.add(p + "wo", {kOutWidth, kDim});
       if (kQkNorm) {
         layout.add(p + "q_norm", {kHeadDim});
         layout.add(p + "k_norm", {kHeadDim});
@@ -229,8 +251,19 @@ class Transformer {
         ones(p + "q_norm");
         ones(p + "k_norm");
       }
-      for (const char* w : {"wq", "wk", "wv"}) normal(p + w, kDim);
-      normal(p + "wo", kQWidth);
+      if (kLatent) {
+        if (kQRank > 0) {
+          ones(p + "q_a_norm");
+          normal(p + "wq_a", kDim);
+        }
+        normal(p + "wq", kQRank > 0 ? kQRank : kDim);
+        ones(p + "kv_a_norm");
+        for (const char* w : {"wkv_a", "wk_rope"}) normal(p + w, kDim);
+        for (const char* w : {"wk_nope", "wv"}) normal(p + w, kKvRank);
+      } else {
+        for (const char* w : {"wq", "wk", "wv"}) normal(p + w, kDim);
+      }
+      normal(p + "wo", kOutWidth);
       if (is_moe_layer(l)) {
         moe::initialize_moe_parameters(backend, block(master_, l).moe, moe_config(), seed, id);
         id += 5;
@@ -354,9 +387,14 @@ class Transformer {
     check_batch(batch);
     hidden_forward(batch, {}, accumulate_load);
     for (index_t l = 0; l < kLayers; ++l) {
-      const index_t size = tokens_ * kKvWidth;
-      parallel_for(backend, size, detail::FillKvCache<T>{matrix(layers_[l].k, tokens_, kKvWidth), length, state.keys(l)});
-      parallel_for(backend, size, detail::FillKvCache<T>{matrix(layers_[l].v, tokens_, kKvWidth), length, state.values(l)});
+      if constexpr (kLatent) {
+        const LatentActivations<T> latent = latent_activations(layers_[static_cast<std::size_t>(l)]);
+        parallel_for(backend, tokens_ * (kKvRank + kRopeDim),
+                     StoreLatents<T>{latent.kv_latent_normed, latent.k_rope, length, {}, state.latent(l)});
+      } else {
+        parallel_for(backend, tokens_ * kKvWidth, detail::FillKvCache<T>{matrix(layers_[l].k, tokens_, kKvWidth), length, state.keys(l)});
+        parallel_for(backend, tokens_ * kVWidth, detail::FillKvCache<T>{matrix(layers_[l].v, tokens_, kVWidth), length, state.values(l)});
+      }
     }
     parallel_for(backend, b * kVocab, detail::GatherLastRows<C>{logits(), lengths, length, last_logits});
   }
@@ -378,8 +416,17 @@ class Transformer {
     a.normed = a.ffn_input = scratch(decode_.normed, b, kDim);
     a.q = scratch(decode_.q, b, kQWidth);
     a.k = scratch(decode_.k, b, kKvWidth);
-    a.v = scratch(decode_.v, b, kKvWidth);
-    a.attended = scratch(decode_.attended, b, kQWidth);
+    a.v = scratch(decode_.v, b, kVWidth);
+    a.attended = scratch(decode_.attended, b, kOutWidth);
+    if (kLatent) {
+      a.latent.q_latent = scratch(decode_.q_latent, b, kQRank);
+      a.latent.q_latent_normed = scratch(decode_.q_latent_normed, b, kQRank);
+      a.latent.kv_latent = scratch(decode_.kv_latent, b, kKvRank);
+      a.latent.kv_latent_normed = scratch(decode_.kv_latent_normed, b, kKvRank);
+      a.latent.k_rope = scratch(decode_.k_rope, b, kRopeDim);
+      a.latent.q_inverse_rms = scratch(decode_.q_latent_inverse_rms, b, 1).reshape(Extents<1>{b});
+      a.latent.kv_inverse_rms = scratch(decode_.kv_latent_inverse_rms, b, 1).reshape(Extents<1>{b});
+    }
     if (kQkNorm) {
       a.q_projected = scratch(decode_.q_projected, b, kQWidth);
       a.k_projected = scratch(decode_.k_projected, b, kKvWidth);
@@ -391,14 +438,23 @@ class Transformer {
     a.dense = {scratch(decode_.gate_up, b, 2 * hidden), scratch(decode_.hidden, b, hidden)};
     const TensorView<C, 3> scores(scratch(decode_.scores, b * kHeads, state.max_length()).data(),
                                   Extents<3>{b, kHeads, state.max_length()});
+    LatentDecodeScratch<T> latent_scratch{};
+    if (kLatent) latent_scratch = {scratch(decode_.q_absorbed, b, kHeads * kKvRank), scratch(decode_.out_latent, b, kHeads * kKvRank), scores};
+    BlockShape shape = block_shape();
+    shape.expand_latent = false;  // MLA attends over the cached latents; k and v are never formed
     layers::embedding_forward<B, T>(backend, weights_.embed, tokens, a.input);
     for (index_t l = 0; l < kLayers; ++l) {
       const auto attend = [&](MatrixView<const T> q, MatrixView<const T> k, MatrixView<const T> v, MatrixView<T> out) {
-        parallel_for(backend, b * kKvWidth, layers::WriteKvCache<T>{k, positions, state.keys(l)});
-        parallel_for(backend, b * kKvWidth, layers::WriteKvCache<T>{v, positions, state.values(l)});
-        parallel_for(backend, b * kHeads, layers::DecodeAttention<T>{q, state.keys(l), state.values(l), positions, scores, out});
+        if constexpr (kLatent) {
+          const BlockWeights<const T>& w = block(weights_, l);
+          latent_decode_attention<B, T>(backend, w.wv, w.latent, q, a.latent, positions, kHeads, state.latent(l), latent_scratch, out);
+        } else {
+          parallel_for(backend, b * kKvWidth, layers::WriteKvCache<T>{k, positions, state.keys(l)});
+          parallel_for(backend, b * kVWidth, layers::WriteKvCache<T>{v, positions, state.values(l)});
+          parallel_for(backend, b * kHeads, layers::DecodeAttention<T>{q, state.keys(l), state.values(l), positions, scores, out});
+        }
       };
-      block_forward<B, T>(backend, block(weights_, l), moe_at(l), MoeOptions::inference(), positions, block_shape(), a, attend);
+      block_forward<B, T>(backend, block(weights_, l), moe_at(l), MoeOptions::inference(), positions, shape, a, attend);
     }
     layers::rmsnorm_forward<B, T>(backend, a.output, weights_.final_norm, static_cast<C>(Spec::kNormEpsilon), a.normed,
                                   a.inverse_rms);
@@ -424,6 +480,8 @@ class Transformer {
     Buffer<C, B> inverse_rms, ffn_inverse_rms;
     Buffer<T, B> q_projected, k_projected;  // with qk_norm
     Buffer<C, B> q_inverse_rms, k_inverse_rms;
+    Buffer<T, B> q_latent, q_latent_normed, kv_latent, kv_latent_normed, k_nope, k_rope;  // with MLA
+    Buffer<C, B> q_latent_inverse_rms, kv_latent_inverse_rms;
   };
 
   /// What the passes compute from: the parameters themselves, or their bf16 copy.
@@ -457,9 +515,20 @@ class Transformer {
       b.attn_norm = layout_.view<1>(base, p + "attn_norm");
       b.ffn_norm = layout_.view<1>(base, p + "ffn_norm");
       b.wq = layout_.view<2>(base, p + "wq");
-      b.wk = layout_.view<2>(base, p + "wk");
       b.wv = layout_.view<2>(base, p + "wv");
       b.wo = layout_.view<2>(base, p + "wo");
+      if (kLatent) {
+        if (kQRank > 0) {
+          b.latent.wq_a = layout_.view<2>(base, p + "wq_a");
+          b.latent.q_a_norm = layout_.view<1>(base, p + "q_a_norm");
+        }
+        b.latent.wkv_a = layout_.view<2>(base, p + "wkv_a");
+        b.latent.kv_a_norm = layout_.view<1>(base, p + "kv_a_norm");
+        b.latent.wk_rope = layout_.view<2>(base, p + "wk_rope");
+        b.latent.wk_nope = layout_.view<2>(base, p + "wk_nope");
+      } else {
+        b.wk = layout_.view<2>(base, p + "wk");
+      }
       if (kQkNorm) {
         b.q_norm = layout_.view<1>(base, p + "q_norm");
         b.k_norm = layout_.view<1>(base, p + "k_norm");
@@ -479,7 +548,7 @@ class Transformer {
     return w.blocks[static_cast<std::size_t>(l)];
   }
   moe::MoeLayer<B, T>* moe_at(index_t l) { return is_moe_layer(l) ? &moe_layer(l) : nullptr; }
-  static BlockShape block_shape() { return {kHeadDim, Spec::kRopeBase, Spec::kNormEpsilon}; }
+  static BlockShape block_shape() { return {kHeadDim, Spec::kRopeBase, Spec::kNormEpsilon, kHeads}; }
 
   template <class U>
   void ensure(Buffer<U, B>& buffer, index_t size) {
@@ -512,8 +581,9 @@ class Transformer {
     v.normed = matrix(a.normed, n, kDim);
     v.q = matrix(a.q, n, kQWidth);
     v.k = matrix(a.k, n, kKvWidth);
-    v.v = matrix(a.v, n, kKvWidth);
-    v.attended = matrix(a.attended, n, kQWidth);
+    v.v = matrix(a.v, n, kVWidth);
+    v.attended = matrix(a.attended, n, kOutWidth);
+    if (kLatent) v.latent = latent_activations(a);
     if (kQkNorm) {
       v.q_projected = matrix(a.q_projected, n, kQWidth);
       v.k_projected = matrix(a.k_projected, n, kKvWidth);
@@ -529,12 +599,24 @@ class Transformer {
     return v;
   }
 
+  /// Layer a's latents of the last forward pass (MLA).
+  LatentActivations<T> latent_activations(LayerActivations& a) {
+    const index_t n = tokens_;
+    return {matrix(a.q_latent, n, kQRank),           matrix(a.q_latent_normed, n, kQRank),
+            matrix(a.kv_latent, n, kKvRank),         matrix(a.kv_latent_normed, n, kKvRank),
+            matrix(a.k_nope, n, kHeads * kNopeDim),  matrix(a.k_rope, n, kRopeDim),
+            a.q_latent_inverse_rms.view().slice(0, kQRank > 0 ? n : 0), a.kv_latent_inverse_rms.view().slice(0, n)};
+  }
+
   BlockGradientScratch<T> gradient_scratch() {
     const index_t n = tokens_;
-    BlockGradientScratch<T> s{scratch(d_ffn_input_, n, kDim),       scratch(d_middle_, n, kDim), scratch(d_normed_, n, kDim),
-                              scratch(d_attended_, n, kQWidth), scratch(dq_, n, kQWidth),    scratch(dk_, n, kKvWidth),
-                              scratch(dv_, n, kKvWidth),        {},                          {},
-                              {}};
+    BlockGradientScratch<T> s{scratch(d_ffn_input_, n, kDim),         scratch(d_middle_, n, kDim), scratch(d_normed_, n, kDim),
+                              scratch(d_attended_, n, kOutWidth), scratch(dq_, n, kQWidth),    scratch(dk_, n, kKvWidth),
+                              scratch(dv_, n, kVWidth),           {},                          {},
+                              {},                                 {}};
+    if (kLatent)
+      s.latent = {scratch(d_q_latent_normed_, n, kQRank), scratch(d_q_latent_, n, kQRank),  scratch(d_kv_latent_normed_, n, kKvRank),
+                  scratch(d_kv_latent_, n, kKvRank),      scratch(dk_nope_, n, kHeads * kNopeDim), scratch(dk_rope_, n, kRopeDim)};
     if (Spec::kFirstMoeLayer > 0)
       s.d_dense = {scratch(d_gate_up_, n, 2 * Spec::kDenseHidden), scratch(d_hidden_, n, Spec::kDenseHidden)};
     if (kQkNorm) {
@@ -552,7 +634,7 @@ class Transformer {
     const index_t b = batch.tokens.extent(0), length = batch.tokens.extent(1), n = b * length;
     refresh_working_copy();
     tokens_ = n;
-    shape_ = layers::AttentionShape{b, length, kHeads, kHeadDim, kKvHeads};
+    shape_ = layers::AttentionShape{b, length, kHeads, kHeadDim, kKvHeads, kValueDim};
     lengths_ = batch.lengths;
     token_rows_ = batch.tokens;
     ensure(positions_, n);
@@ -562,8 +644,18 @@ class Transformer {
     for (index_t l = 0; l < kLayers; ++l) {
       LayerActivations& a = layers_[static_cast<std::size_t>(l)];
       for (auto* buffer : {&a.input, &a.normed, &a.middle, &a.ffn_input}) ensure(*buffer, n * kDim);
-      for (auto* buffer : {&a.q, &a.attended}) ensure(*buffer, n * kQWidth);
-      for (auto* buffer : {&a.k, &a.v}) ensure(*buffer, n * kKvWidth);
+      ensure(a.q, n * kQWidth);
+      ensure(a.k, n * kKvWidth);
+      ensure(a.v, n * kVWidth);
+      ensure(a.attended, n * kOutWidth);
+      if (kLatent) {
+        for (auto* buffer : {&a.q_latent, &a.q_latent_normed}) ensure(*buffer, n * kQRank);
+        for (auto* buffer : {&a.kv_latent, &a.kv_latent_normed}) ensure(*buffer, n * kKvRank);
+        ensure(a.k_nope, n * kHeads * kNopeDim);
+        ensure(a.k_rope, n * kRopeDim);
+        ensure(a.q_latent_inverse_rms, kQRank > 0 ? n : 0);
+        ensure(a.kv_latent_inverse_rms, n);
+      }
       ensure(a.inverse_rms, n);
       ensure(a.ffn_inverse_rms, n);
       if (kQkNorm) {
@@ -626,7 +718,7 @@ class Transformer {
   /// Per-query-head gradients of the shared keys and values (grouped-query attention only).
   layers::GroupedKvGradients<T> grouped_kv_scratch() {
     if (kKvHeads == kHeads) return {};
-    return {scratch(dk_per_head_, tokens_, kQWidth), scratch(dv_per_head_, tokens_, kQWidth)};
+    return {scratch(dk_per_head_, tokens_, kQWidth), scratch(dv_per_head_, tokens_, kOutWidth)};
   }
   VectorView<const std::int32_t> positions() { return positions_.view().slice(0, tokens_); }
   VectorView<const std::int32_t> token_rows() const { return token_rows_.reshape(Extents<1>{tokens_}); }
@@ -658,12 +750,15 @@ class Transformer {
   Buffer<C, B> logits_, final_inverse_rms_, scores_;  // scores_: bf16 models' attention scores
   // Backward scratch.
   Buffer<T, B> d_logits_, dh_, dx_, d_ffn_input_, d_middle_, d_normed_, d_attended_, dq_, dk_, dv_, d_scores_, d_gate_up_,
-      d_hidden_, dq_projected_, dk_projected_, dk_per_head_, dv_per_head_;
+      d_hidden_, dq_projected_, dk_projected_, dk_per_head_, dv_per_head_, d_q_latent_normed_, d_q_latent_, d_kv_latent_normed_,
+      d_kv_latent_, dk_nope_, dk_rope_;
   Buffer<C, B> d_probs_;
   // Decoding scratch, one set for every layer.
   struct {
     Buffer<T, B> x, normed, q, k, v, attended, middle, gate_up, hidden, q_projected, k_projected;
     Buffer<C, B> inverse_rms, scores, q_inverse_rms, k_inverse_rms;
+    Buffer<T, B> q_latent, q_latent_normed, kv_latent, kv_latent_normed, k_rope, q_absorbed, out_latent;  // MLA
+    Buffer<C, B> q_latent_inverse_rms, kv_latent_inverse_rms;
   } decode_;
 };
 

@@ -6,7 +6,9 @@
 //
 // qk_norm (Qwen3, OLMoE) is an RMSNorm over each head's dh values of q and of k, with one weight
 // vector [dh] for q and one for k; a block without it leaves q and k as projected. With
-// grouped-query attention, k and v have fewer heads than q ([N, Hkv dh]).
+// grouped-query attention, k and v have fewer heads than q ([N, Hkv dh]). With DeepSeek's
+// Multi-head Latent Attention (nn/latent_attention.hpp) q, k and v come from low-rank latents
+// instead of [Wq Wk Wv], and the rest of the block is the same.
 //
 // Only the attention differs between the callers, so it is a callable: attend(q, k, v, out) with
 // q and k already rotated (full causal attention over a padded batch when training, the KV cache
@@ -29,6 +31,7 @@
 #include "rlmoe/layers/rope.hpp"
 #include "rlmoe/moe/moe_layer.hpp"
 #include "rlmoe/moe/parameters.hpp"
+#include "rlmoe/nn/latent_attention.hpp"
 
 namespace rlmoe::nn {
 
@@ -36,8 +39,9 @@ namespace rlmoe::nn {
 template <class T>
 struct BlockWeights {
   VectorView<T> attn_norm, ffn_norm;   ///< [d]
-  MatrixView<T> wq, wk, wv, wo;        ///< [d, H dh], [d, Hkv dh], [d, Hkv dh], [H dh, d]
+  MatrixView<T> wq, wk, wv, wo;        ///< [d, H dh], [d, Hkv dh], [d, Hkv dh], [H dh, d]; MLA: see LatentWeights
   VectorView<T> q_norm, k_norm;        ///< [dh] with qk_norm; empty without
+  LatentWeights<T> latent;             ///< Multi-head Latent Attention's; empty without
   MatrixView<T> ffn_gate_up, ffn_down; ///< dense blocks: [d, 2h], [h, d]
   moe::MoeParameters<T> moe;           ///< MoE blocks
 
@@ -47,7 +51,7 @@ struct BlockWeights {
   template <class U>
     requires(std::is_same_v<U, const T> && !std::is_const_v<T>)
   operator BlockWeights<U>() const {  // NOLINT: implicit on purpose
-    return {attn_norm, ffn_norm, wq, wk, wv, wo, q_norm, k_norm, ffn_gate_up, ffn_down, moe};
+    return {attn_norm, ffn_norm, wq, wk, wv, wo, q_norm, k_norm, latent, ffn_gate_up, ffn_down, moe};
   }
 };
 
@@ -61,6 +65,7 @@ struct BlockActivations {
   MatrixView<T> q_projected, k_projected;                 ///< with qk_norm: q and k before it
   VectorView<compute_t<T>> q_inverse_rms, k_inverse_rms;  ///< with qk_norm: [N H], [N Hkv]
   layers::SwigluActivations<T> dense;          ///< dense blocks: [N, 2h], [N, h]
+  LatentActivations<T> latent;                 ///< with Multi-head Latent Attention (v is [N, H dv])
 };
 
 /// The block's fixed settings.
@@ -68,6 +73,10 @@ struct BlockShape {
   index_t head_dim = 0;
   float rope_base = 10000.0f;
   float norm_epsilon = 1e-6f;
+  index_t heads = 0;
+  bool expand_latent = true;  ///< MLA: compute k and v (decoding attends over the latents instead)
+
+  [[nodiscard]] LatentShape latent() const { return {heads, head_dim, rope_base, expand_latent}; }
 };
 
 namespace detail {
@@ -88,16 +97,13 @@ MatrixView<T> head_by_head(MatrixView<T> m, index_t head_dim) {
 
 }  // namespace detail
 
-/// The block over rows at `positions`; `moe_layer` is null for a dense block.
-template <Backend B, class T, class Attend>
-void block_forward(const B& backend, const BlockWeights<const T>& w, moe::MoeLayer<B, T>* moe_layer,
-                   const typename moe::MoeLayer<B, T>::ForwardOptions& moe_options, VectorView<const std::int32_t> positions,
-                   const BlockShape& shape, const BlockActivations<T>& a, const Attend& attend) {
+/// q, k, v of the normalised rows: [Wq Wk Wv], the per-head norms if any, the rotation.
+template <Backend B, class T>
+void project_qkv(const B& backend, const BlockWeights<const T>& w, VectorView<const std::int32_t> positions,
+                 const BlockShape& shape, const BlockActivations<T>& a) {
   using C = compute_t<T>;
-  const index_t n = a.input.extent(0), d = a.input.extent(1);
   const C epsilon = static_cast<C>(shape.norm_epsilon);
   const index_t dh = shape.head_dim;
-  layers::rmsnorm_forward<B, T>(backend, a.input, w.attn_norm, epsilon, a.normed, a.inverse_rms);
   const bool qk_norm = w.has_qk_norm();
   gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wq, C(0), qk_norm ? a.q_projected : a.q);
   gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wk, C(0), qk_norm ? a.k_projected : a.k);
@@ -110,6 +116,22 @@ void block_forward(const B& backend, const BlockWeights<const T>& w, moe::MoeLay
   }
   parallel_for(backend, a.q.size() / 2, layers::RotaryEmbedding<T>{a.q, positions, dh, shape.rope_base, false});
   parallel_for(backend, a.k.size() / 2, layers::RotaryEmbedding<T>{a.k, positions, dh, shape.rope_base, false});
+}
+
+/// The block over rows at `positions`; `moe_layer` is null for a dense block.
+template <Backend B, class T, class Attend>
+void block_forward(const B& backend, const BlockWeights<const T>& w, moe::MoeLayer<B, T>* moe_layer,
+                   const typename moe::MoeLayer<B, T>::ForwardOptions& moe_options, VectorView<const std::int32_t> positions,
+                   const BlockShape& shape, const BlockActivations<T>& a, const Attend& attend) {
+  using C = compute_t<T>;
+  const index_t n = a.input.extent(0), d = a.input.extent(1);
+  const C epsilon = static_cast<C>(shape.norm_epsilon);
+  layers::rmsnorm_forward<B, T>(backend, a.input, w.attn_norm, epsilon, a.normed, a.inverse_rms);
+  if (w.latent.present()) {
+    latent_qkv_forward<B, T>(backend, w.wq, w.wv, w.latent, a.normed, positions, shape.latent(), a.latent, a.q, a.k, a.v);
+  } else {
+    project_qkv<B, T>(backend, w, positions, shape, a);
+  }
   attend(MatrixView<const T>(a.q), MatrixView<const T>(a.k), MatrixView<const T>(a.v), a.attended);
   copy(backend, a.middle, MatrixView<const T>(a.input));
   gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.attended, w.wo, C(1), a.middle);
@@ -124,13 +146,45 @@ void block_forward(const B& backend, const BlockWeights<const T>& w, moe::MoeLay
 }
 
 /// Scratch for block_backward, shaped as the activations of the same names and shared by the
-/// layers; d_dense for dense blocks, dq_projected and dk_projected with qk_norm.
+/// layers; d_dense for dense blocks, dq_projected and dk_projected with qk_norm, latent with MLA.
 template <class T>
 struct BlockGradientScratch {
   MatrixView<T> d_ffn_input, d_middle, d_normed, d_attended, dq, dk, dv;
   layers::SwigluActivations<T> d_dense;
   MatrixView<T> dq_projected, dk_projected;
+  LatentGradientScratch<T> latent;
 };
+
+/// The backward of project_qkv, from the gradients of the rotated q, k (rotated back in place)
+/// and of v: the weights' gradients, and s.d_normed (overwritten).
+template <Backend B, class T>
+void project_qkv_backward(const B& backend, const BlockWeights<const T>& w, const BlockWeights<master_t<T>>& grad,
+                          VectorView<const std::int32_t> positions, const BlockShape& shape, const BlockActivations<T>& a,
+                          const BlockGradientScratch<T>& s) {
+  using C = compute_t<T>;
+  using G = master_t<T>;
+  const index_t dh = shape.head_dim;
+  parallel_for(backend, s.dq.size() / 2, layers::RotaryEmbedding<T>{s.dq, positions, dh, shape.rope_base, true});
+  parallel_for(backend, s.dk.size() / 2, layers::RotaryEmbedding<T>{s.dk, positions, dh, shape.rope_base, true});
+  // The gradients of the projections' outputs: through the per-head norms, if any.
+  MatrixView<T> dq = s.dq, dk = s.dk;
+  if (w.has_qk_norm()) {
+    layers::rmsnorm_backward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.q_projected), dh), w.q_norm,
+                                   a.q_inverse_rms, detail::head_by_head(MatrixView<const T>(s.dq), dh),
+                                   detail::head_by_head(s.dq_projected, dh), grad.q_norm);
+    layers::rmsnorm_backward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.k_projected), dh), w.k_norm,
+                                   a.k_inverse_rms, detail::head_by_head(MatrixView<const T>(s.dk), dh),
+                                   detail::head_by_head(s.dk_projected, dh), grad.k_norm);
+    dq = s.dq_projected;
+    dk = s.dk_projected;
+  }
+  gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.normed, dq, C(1), grad.wq);
+  gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.normed, dk, C(1), grad.wk);
+  gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.normed, s.dv, C(1), grad.wv);
+  gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), dq, w.wq, C(0), s.d_normed);
+  gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), dk, w.wk, C(1), s.d_normed);
+  gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), s.dv, w.wv, C(1), s.d_normed);
+}
 
 /// dx holds d loss / d output on entry and d loss / d input on return; the weights' gradients
 /// accumulate into `grad`. attend_backward(d_attended, dq, dk, dv) is the attention's backward,
@@ -156,27 +210,12 @@ void block_backward(const B& backend, const BlockWeights<const T>& w, const Bloc
   gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.attended, s.d_middle, C(1), grad.wo);
   gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), s.d_middle, w.wo, C(0), s.d_attended);
   attend_backward(MatrixView<const T>(s.d_attended), s.dq, s.dk, s.dv);
-  const index_t dh = shape.head_dim;
-  parallel_for(backend, s.dq.size() / 2, layers::RotaryEmbedding<T>{s.dq, positions, dh, shape.rope_base, true});
-  parallel_for(backend, s.dk.size() / 2, layers::RotaryEmbedding<T>{s.dk, positions, dh, shape.rope_base, true});
-  // The gradients of the projections' outputs: through the per-head norms, if any.
-  MatrixView<T> dq = s.dq, dk = s.dk;
-  if (w.has_qk_norm()) {
-    layers::rmsnorm_backward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.q_projected), dh), w.q_norm,
-                                   a.q_inverse_rms, detail::head_by_head(MatrixView<const T>(s.dq), dh),
-                                   detail::head_by_head(s.dq_projected, dh), grad.q_norm);
-    layers::rmsnorm_backward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.k_projected), dh), w.k_norm,
-                                   a.k_inverse_rms, detail::head_by_head(MatrixView<const T>(s.dk), dh),
-                                   detail::head_by_head(s.dk_projected, dh), grad.k_norm);
-    dq = s.dq_projected;
-    dk = s.dk_projected;
+  if (w.latent.present()) {
+    latent_qkv_backward<B, T>(backend, w.wq, w.wv, w.latent, grad.wq, grad.wv, grad.latent, a.normed, positions, shape.latent(),
+                              a.latent, s.dq, s.dk, s.dv, s.latent, s.d_normed);
+  } else {
+    project_qkv_backward<B, T>(backend, w, grad, positions, shape, a, s);
   }
-  gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.normed, dq, C(1), grad.wq);
-  gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.normed, dk, C(1), grad.wk);
-  gemm<B, G>(backend, Transpose::Yes, Transpose::No, C(1), a.normed, s.dv, C(1), grad.wv);
-  gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), dq, w.wq, C(0), s.d_normed);
-  gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), dk, w.wk, C(1), s.d_normed);
-  gemm<B, T>(backend, Transpose::No, Transpose::Yes, C(1), s.dv, w.wv, C(1), s.d_normed);
   layers::rmsnorm_backward<B, T>(backend, a.input, w.attn_norm, a.inverse_rms, s.d_normed, dx, grad.attn_norm);
   parallel_for(backend, n * d, detail::AddInPlace<T>{dx, s.d_middle});
 }

@@ -26,6 +26,14 @@
 //     static constexpr bool kNormTopkProb = false;    // renormalise the top-k gates (default true)
 // Read them through kv_heads_v<S>, head_dim_v<S>, qk_norm_v<S> and norm_topk_prob_v<S>.
 //
+// DeepSeek-V2/V3's Multi-head Latent Attention replaces them when the Spec gives kKvLoraRank
+// (see nn/latent_attention.hpp):
+//     static constexpr rlmoe::index_t kKvLoraRank = 512;     // the latent keys and values are made of
+//     static constexpr rlmoe::index_t kQLoraRank = 1536;     // q's low-rank bottleneck (0: none)
+//     static constexpr rlmoe::index_t kQkNopeHeadDim = 128, kQkRopeHeadDim = 64, kVHeadDim = 128;
+// Then a head's q and k are kQkNopeHeadDim + kQkRopeHeadDim wide (head_dim_v), rotated in their
+// last kQkRopeHeadDim (rope_dim_v), and its values kVHeadDim wide (value_head_dim_v).
+//
 // Storage is what the model's weights and activations are stored in: float (the default), or
 // bfloat16 for mixed precision (float master weights, gradients, optimizer state and statistics;
 // see core/precision.hpp). The sampler, the steps and the trainer all take it from the Spec.
@@ -68,8 +76,27 @@ constexpr index_t kv_heads_of() {
   else return S::kHeads;
 }
 template <class S>
+constexpr bool latent_attention_of() {
+  if constexpr (requires { { S::kKvLoraRank } -> std::convertible_to<index_t>; }) return S::kKvLoraRank > 0;
+  else return false;
+}
+/// An optional index_t member of MLA's (0 when absent).
+#define RLMOE_OPTIONAL_LATENT_MEMBER(function, member)                                       \
+  template <class S>                                                                         \
+  constexpr index_t function() {                                                             \
+    if constexpr (requires { { S::member } -> std::convertible_to<index_t>; }) return S::member; \
+    else return 0;                                                                           \
+  }
+RLMOE_OPTIONAL_LATENT_MEMBER(kv_lora_rank_of, kKvLoraRank)
+RLMOE_OPTIONAL_LATENT_MEMBER(q_lora_rank_of, kQLoraRank)
+RLMOE_OPTIONAL_LATENT_MEMBER(qk_nope_head_dim_of, kQkNopeHeadDim)
+RLMOE_OPTIONAL_LATENT_MEMBER(qk_rope_head_dim_of, kQkRopeHeadDim)
+RLMOE_OPTIONAL_LATENT_MEMBER(v_head_dim_of, kVHeadDim)
+#undef RLMOE_OPTIONAL_LATENT_MEMBER
+template <class S>
 constexpr index_t head_dim_of() {
-  if constexpr (requires { { S::kHeadDim } -> std::convertible_to<index_t>; }) return S::kHeadDim;
+  if constexpr (latent_attention_of<S>()) return qk_nope_head_dim_of<S>() + qk_rope_head_dim_of<S>();
+  else if constexpr (requires { { S::kHeadDim } -> std::convertible_to<index_t>; }) return S::kHeadDim;
   else return S::kHeads > 0 ? S::kModelDim / S::kHeads : 0;
 }
 template <class S>
@@ -88,9 +115,26 @@ constexpr bool norm_topk_prob_of() {
 /// Key/value heads: Spec::kKvHeads, or kHeads (multi-head attention) when absent.
 template <class S>
 inline constexpr index_t kv_heads_v = detail::kv_heads_of<S>();
-/// Head width: Spec::kHeadDim, or kModelDim / kHeads when absent.
+/// Whether the attention is DeepSeek's Multi-head Latent Attention (Spec::kKvLoraRank > 0).
+template <class S>
+inline constexpr bool latent_attention_v = detail::latent_attention_of<S>();
+/// MLA's ranks and widths (0 without MLA; kQLoraRank 0: q projected directly).
+template <class S>
+inline constexpr index_t kv_lora_rank_v = detail::kv_lora_rank_of<S>();
+template <class S>
+inline constexpr index_t q_lora_rank_v = detail::q_lora_rank_of<S>();
+template <class S>
+inline constexpr index_t qk_nope_head_dim_v = detail::qk_nope_head_dim_of<S>();
+/// The width of a q or k head: Spec::kHeadDim, kModelDim / kHeads when absent, or MLA's
+/// kQkNopeHeadDim + kQkRopeHeadDim.
 template <class S>
 inline constexpr index_t head_dim_v = detail::head_dim_of<S>();
+/// How many of a head's last columns the rotary embedding turns: all of them, or MLA's kQkRopeHeadDim.
+template <class S>
+inline constexpr index_t rope_dim_v = latent_attention_v<S> ? detail::qk_rope_head_dim_of<S>() : head_dim_v<S>;
+/// The width of a value head: MLA's kVHeadDim, or head_dim_v.
+template <class S>
+inline constexpr index_t value_head_dim_v = latent_attention_v<S> ? detail::v_head_dim_of<S>() : head_dim_v<S>;
 /// Whether q and k get a per-head RMSNorm before the rotary embedding: Spec::kQkNorm, or false.
 template <class S>
 inline constexpr bool qk_norm_v = detail::qk_norm_of<S>();
@@ -105,7 +149,14 @@ struct CheckedSpec {
   static_assert(S::kModelDim >= 2 && S::kHeads >= 1, "Spec::kModelDim and Spec::kHeads must be positive");
   static_assert(requires { S::kHeadDim; } || S::kModelDim % S::kHeads == 0,
                 "Spec::kModelDim must be a multiple of Spec::kHeads (or the Spec must give kHeadDim)");
-  static_assert(head_dim_v<S> >= 2 && head_dim_v<S> % 2 == 0, "the head width (kHeadDim, or kModelDim / kHeads) must be even for rotary embeddings");
+  static_assert(latent_attention_v<S> || (head_dim_v<S> >= 2 && head_dim_v<S> % 2 == 0),
+                "the head width (kHeadDim, or kModelDim / kHeads) must be even for rotary embeddings");
+  static_assert(!latent_attention_v<S> || (rope_dim_v<S> >= 2 && rope_dim_v<S> % 2 == 0 && qk_nope_head_dim_v<S> >= 0 &&
+                                            value_head_dim_v<S> >= 1 && q_lora_rank_v<S> >= 0),
+                "Multi-head Latent Attention needs an even kQkRopeHeadDim >= 2, kQkNopeHeadDim >= 0, kVHeadDim >= 1 and kQLoraRank >= 0");
+  static_assert(!latent_attention_v<S> || (kv_heads_v<S> == S::kHeads && !requires { S::kHeadDim; } && !requires { S::kQkNorm; }),
+                "Multi-head Latent Attention has one key and value per head and its own widths and norms: "
+                "drop kKvHeads, kHeadDim and kQkNorm from the Spec");
   static_assert(kv_heads_v<S> >= 1 && S::kHeads % kv_heads_v<S> == 0, "Spec::kKvHeads must divide Spec::kHeads");
   static_assert(S::kLayers >= 1, "Spec::kLayers must be at least 1");
   static_assert(S::kMaxLength >= 2, "Spec::kMaxLength must be at least 2");

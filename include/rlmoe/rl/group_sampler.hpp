@@ -195,11 +195,9 @@ class GroupSampler {
     const MatrixView<float> prompt_logits(prompt_logits_.data(), Extents<2>{p, Spec::kVocab});
     const MatrixView<float> logits(logits_.data(), Extents<2>{n, Spec::kVocab});
     policy.prefill(prompt_state, out.prompt_tokens(), out.prompt_lengths(), prompt_logits);
-    for (index_t l = 0; l < Spec::kLayers; ++l) {
-      const index_t size = state.keys(l).size();
-      parallel_for(backend, size, detail::SpreadGroups<T>{prompt_state.keys(l), state.keys(l), g});
-      parallel_for(backend, size, detail::SpreadGroups<T>{prompt_state.values(l), state.values(l), g});
-    }
+    for (index_t l = 0; l < Spec::kLayers; ++l)
+      for (int i = 0; i < Policy::DecodeState::kCachesPerLayer; ++i)
+        parallel_for(backend, state.cache(l, i).size(), detail::SpreadGroups<T>{prompt_state.cache(l, i), state.cache(l, i), g});
     parallel_for(backend, n * Spec::kVocab,
                  detail::SpreadGroups<float>{TensorView<const float, 4>(prompt_logits.data(), Extents<4>{p, 1, 1, Spec::kVocab}),
                                              TensorView<float, 4>(logits.data(), Extents<4>{n, 1, 1, Spec::kVocab}), g});
