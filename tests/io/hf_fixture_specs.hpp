@@ -30,4 +30,18 @@ struct Qwen3Tiny {
   static constexpr bool kTiedEmbeddings = true;
 };
 
+/// tests/io/fixtures/hf/deepseek_v3_tiny: Multi-head Latent Attention, sigmoid routing over groups
+/// with selection biases, a shared expert, the first layer dense.
+struct DeepseekV3Tiny {
+  static constexpr index_t kVocab = 1024, kModelDim = 64, kLayers = 3, kHeads = 4, kMaxLength = 256;
+  static constexpr index_t kKvLoraRank = 16, kQLoraRank = 32;
+  static constexpr index_t kQkNopeHeadDim = 16, kQkRopeHeadDim = 8, kVHeadDim = 16;
+  static constexpr bool kNormTopkProb = true;
+  static constexpr index_t kDenseHidden = 96, kFirstMoeLayer = 1;
+  static constexpr index_t kRoutedExperts = 16, kTopK = 2, kExpertHidden = 32, kSharedExperts = 1, kGroups = 4, kTopkGroups = 2;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Sigmoid;
+  static constexpr float kRoutedScaling = 2.5f, kRopeBase = 10000.0f, kNormEpsilon = 1e-06f;
+  static constexpr bool kTiedEmbeddings = false;
+};
+
 }  // namespace rlmoe::test

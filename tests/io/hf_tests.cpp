@@ -27,6 +27,7 @@ namespace hf = rlmoe::io::hf;
 namespace fs = std::filesystem;
 using rlmoe::Host;
 using rlmoe::index_t;
+using t::DeepseekV3Tiny;
 using t::Qwen3MoeTiny;
 using t::Qwen3Tiny;
 
@@ -37,7 +38,26 @@ struct Qwen3MoeWrongHeadsAndTopK : Qwen3MoeTiny {
   static constexpr index_t kHeads = 8, kTopK = 3;
 };
 
+/// DeepseekV3Tiny with its latent rank, q bottleneck and groups changed.
+struct DeepseekV3WrongLatent : DeepseekV3Tiny {
+  static constexpr index_t kKvLoraRank = 8, kQLoraRank = 0, kGroups = 2, kTopkGroups = 1;
+};
+
+
 std::string fixture(const std::string& name) { return std::string(RLMOE_HF_FIXTURES) + "/" + name; }
+
+/// The fixture's config.json with the fields of `patch` replaced or added.
+rlmoe::io::Json patched_config(const std::string& name, const std::string& patch) {
+  auto object = hf::HfCheckpoint::open(fixture(name)).config().object("config");
+  const auto edit = io::Json::parse(patch);
+  for (const auto& [key, value] : edit.object("patch")) {
+    bool found = false;
+    for (auto& [k, v] : object)
+      if (k == key) v = value, found = true;
+    if (!found) object.emplace_back(key, value);
+  }
+  return io::Json(object);
+}
 
 template <class Spec, class T = float>
 using Model = rlmoe::nn::Transformer<Host, Spec, T>;
@@ -104,27 +124,21 @@ void add_float(io::SafetensorsWriter& w, const std::string& name, const std::vec
   w.add<float>(name, shape, f);
 }
 
-}  // namespace
-
-BOOST_AUTO_TEST_SUITE(io_hf)
-
-BOOST_AUTO_TEST_CASE(logits_equal_transformers_on_qwen3_moe_and_qwen3) {
-  check_logits_against_transformers<Qwen3MoeTiny>("qwen3_moe_tiny");
-  check_logits_against_transformers<Qwen3Tiny>("qwen3_tiny");
-}
-
-BOOST_AUTO_TEST_CASE(decode_with_the_kv_cache_reproduces_the_logits) {
-  Model<Qwen3MoeTiny> model(Host{}, {rlmoe::moe::Balancing::None});
-  hf::load_hf_checkpoint(model, fixture("qwen3_moe_tiny"));
-  const auto reference = io::SafetensorsFile::read(fixture("qwen3_moe_tiny") + "/reference_logits.safetensors");
-  const index_t b = 3, length = 12, vocab = Qwen3MoeTiny::kVocab;
+/// Prefill one token of each sequence of the fixture's batch, then decode the rest of the
+/// shortest one token by token: the logits equal transformers'.
+template <class Spec>
+void check_decode_against_transformers(const std::string& name) {
+  Model<Spec> model(Host{}, {rlmoe::moe::Balancing::None});
+  hf::load_hf_checkpoint(model, fixture(name));
+  const auto reference = io::SafetensorsFile::read(fixture(name) + "/reference_logits.safetensors");
+  const index_t b = 3, length = 12, vocab = Spec::kVocab;
   std::vector<std::int32_t> tokens(b * length), lengths(b);
   reference.read_into<std::int32_t>("tokens", {b, length}, tokens);
   reference.read_into<std::int32_t>("lengths", {b}, lengths);
   const auto expected = reference.read_as_double("logits", {b, length, vocab});
   // Prefill one token of each sequence, then decode the rest of the shortest one token by token.
   const index_t steps = *std::min_element(lengths.begin(), lengths.end());
-  Model<Qwen3MoeTiny>::DecodeState state(Host{}, b, length);
+  typename Model<Spec>::DecodeState state(Host{}, b, length);
   std::vector<std::int32_t> first(b), ones(b, 1);
   for (index_t s = 0; s < b; ++s) first[s] = tokens[s * length];
   std::vector<float> logits(b * vocab);
@@ -145,8 +159,85 @@ BOOST_AUTO_TEST_CASE(decode_with_the_kv_cache_reproduces_the_logits) {
         want.push_back(expected[(s * length + p) * vocab + v]);
       }
   }
-  BOOST_TEST(t::relative_error(have, want) < 1e-4, "decoded logits vs transformers, relative error " << t::relative_error(have, want));
+  BOOST_TEST_MESSAGE(name << ": decoded logits vs transformers, relative error " << t::relative_error(have, want));
+  BOOST_TEST(t::relative_error(have, want) < 1e-4, name << ": decoded logits vs transformers, relative error " << t::relative_error(have, want));
 }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(io_hf)
+
+BOOST_AUTO_TEST_CASE(logits_equal_transformers_on_qwen3_moe_and_qwen3) {
+  check_logits_against_transformers<Qwen3MoeTiny>("qwen3_moe_tiny");
+  check_logits_against_transformers<Qwen3Tiny>("qwen3_tiny");
+}
+
+BOOST_AUTO_TEST_CASE(logits_equal_transformers_on_deepseek_v3) { check_logits_against_transformers<DeepseekV3Tiny>("deepseek_v3_tiny"); }
+
+BOOST_AUTO_TEST_CASE(deepseek_v3_selection_biases_are_loaded) {
+  Model<DeepseekV3Tiny> model(Host{});
+  hf::load_hf_checkpoint(model, fixture("deepseek_v3_tiny"));
+  const auto checkpoint = hf::HfCheckpoint::open(fixture("deepseek_v3_tiny"));
+  for (index_t l = 1; l < DeepseekV3Tiny::kLayers; ++l) {
+    const auto want = checkpoint.read("model.layers." + std::to_string(l) + ".mlp.gate.e_score_correction_bias", {16});
+    t::check_equal(t::as_double(rlmoe::to_host(Host{}, model.moe_layer(l).bias())), want, "e_score_correction_bias of layer " + std::to_string(l));
+    BOOST_TEST(*std::max_element(want.begin(), want.end()) > 0.0, "the fixture's biases are not zero");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(decode_with_the_kv_cache_reproduces_the_logits) {
+  check_decode_against_transformers<Qwen3MoeTiny>("qwen3_moe_tiny");
+  check_decode_against_transformers<DeepseekV3Tiny>("deepseek_v3_tiny");  // over the latent cache
+}
+
+BOOST_AUTO_TEST_CASE(deepseek_v3_export_writes_the_checkpoint_back_tensor_for_tensor) {
+  // The fixture's weights are bf16: an F32 export holds them exactly, so every tensor (the split
+  // kv projections joined again, the rotary rows interleaved again, the biases) equals the original.
+  Model<DeepseekV3Tiny> model(Host{});
+  hf::load_hf_checkpoint(model, fixture("deepseek_v3_tiny"));
+  t::TemporaryDirectory dir;
+  hf::SaveOptions options;
+  options.base_config = hf::HfCheckpoint::open(fixture("deepseek_v3_tiny")).config();
+  hf::save_hf_checkpoint(model, dir.file("f32"), options);
+  const auto original = io::SafetensorsFile::read(fixture("deepseek_v3_tiny") + "/model.safetensors");
+  const auto exported = io::SafetensorsFile::read(dir.file("f32/model.safetensors"));
+  BOOST_TEST(exported.tensors().size() == original.tensors().size());
+  for (const auto& info : original.tensors()) {
+    BOOST_TEST_REQUIRE(exported.contains(info.name), "the export lacks " << info.name);
+    t::check_equal(exported.read_as_double(info.name, info.shape), original.read_as_double(info.name, info.shape), info.name);
+  }
+  BOOST_TEST((exported.tensor("model.layers.1.mlp.gate.e_score_correction_bias").dtype == io::Dtype::F32));
+  const auto config = hf::HfCheckpoint::open(dir.file("f32")).config();
+  BOOST_TEST(config.at("rope_interleave", "config").boolean("rope_interleave"));
+  BOOST_TEST(config.at("model_type", "config").string("model_type") == "deepseek_v3");
+  // In bf16 shards, loaded back: the same parameters and biases.
+  options.dtype = io::Dtype::BF16;
+  options.max_shard_bytes = 200'000;
+  hf::save_hf_checkpoint(model, dir.file("bf16"), options);
+  BOOST_TEST(fs::exists(dir.file("bf16/model.safetensors.index.json")));
+  Model<DeepseekV3Tiny> again(Host{});
+  hf::load_hf_checkpoint(again, dir.file("bf16"));
+  t::check_equal(rlmoe::to_host(Host{}, std::as_const(again).parameters()), rlmoe::to_host(Host{}, std::as_const(model).parameters()),
+                 "parameters after a sharded BF16 export");
+  t::check_equal(rlmoe::to_host(Host{}, again.moe_layer(2).bias()), rlmoe::to_host(Host{}, model.moe_layer(2).bias()), "biases");
+}
+
+BOOST_AUTO_TEST_CASE(deepseek_v3_rotary_layout_is_what_the_logits_need) {
+  // A checkpoint whose rope_interleave is false but whose rows are interleaved is another model:
+  // the permutation on load is what makes the logits equal (see the logits test).
+  t::TemporaryDirectory dir;
+  for (const char* file : {"model.safetensors", "reference_logits.safetensors"})
+    fs::copy_file(fixture("deepseek_v3_tiny") + "/" + file, dir.file(file));
+  auto object = hf::HfCheckpoint::open(fixture("deepseek_v3_tiny")).config().object("config");
+  for (auto& [k, v] : object)
+    if (k == "rope_interleave") v = false;
+  io::write_text_atomically(dir.file("config.json"), io::Json(object).dump(), "test");
+  Model<DeepseekV3Tiny> model(Host{}, {rlmoe::moe::Balancing::None});
+  hf::load_hf_checkpoint(model, dir.path.string());
+  const auto [have, want] = logits_against_transformers(model, dir.path.string());
+  BOOST_TEST(t::relative_error(have, want) > 1e-2, "without the permutation the logits differ: " << t::relative_error(have, want));
+}
+
 
 BOOST_AUTO_TEST_CASE(export_then_load_gives_the_same_model) {
   const auto original = parameters_of<Qwen3MoeTiny>(fixture("qwen3_moe_tiny"));
@@ -200,21 +291,11 @@ BOOST_AUTO_TEST_CASE(refuses_a_config_that_is_not_the_spec_naming_every_field) {
                                                 {"config.json does not describe the compiled Spec",
                                                  "num_attention_heads: config.json has 4, the Spec has kHeads = 8",
                                                  "num_experts_per_tok: config.json has 2, the Spec has kTopK = 3"}));
-  const auto config = [](const std::string& patch) {
-    auto object = hf::HfCheckpoint::open(fixture("qwen3_moe_tiny")).config().object("config");
-    const auto edit = io::Json::parse(patch);
-    for (const auto& [key, value] : edit.object("patch")) {
-      bool found = false;
-      for (auto& [k, v] : object)
-        if (k == key) v = value, found = true;
-      if (!found) object.emplace_back(key, value);
-    }
-    return io::Json(object);
-  };
+  const auto config = [](const std::string& patch) { return patched_config("qwen3_moe_tiny", patch); };
   const auto refused = [&](const std::string& patch, std::initializer_list<std::string_view> parts) {
     return t::throws_with<rlmoe::ConfigError>([&] { hf::check_config<Qwen3MoeTiny>(config(patch), "c.json"); }, parts);
   };
-  BOOST_TEST(refused(R"({"model_type": "deepseek_v3"})", {"c.json", "deepseek_v3", "Multi-head Latent Attention"}));
+  BOOST_TEST(refused(R"({"model_type": "llama"})", {"c.json", "\"llama\"", "qwen3_moe, qwen3 and deepseek_v3"}));
   BOOST_TEST(refused(R"({"attention_bias": true})", {"\"attention_bias\"", "no biases"}));
   BOOST_TEST(refused(R"({"rope_parameters": {"rope_theta": 10000.0, "rope_type": "yarn"}})", {"\"rope_type\"", "yarn"}));
   BOOST_TEST(refused(R"({"mlp_only_layers": [1]})", {"\"mlp_only_layers\"", "[0, 1, ..., k - 1]"}));
@@ -224,6 +305,44 @@ BOOST_AUTO_TEST_CASE(refuses_a_config_that_is_not_the_spec_naming_every_field) {
   BOOST_TEST(refused(R"({"max_position_embeddings": 100})", {"max_position_embeddings", "below the Spec's kMaxLength = 256"}));
   BOOST_TEST(t::throws_with<io::FormatError>([&] { hf::check_config<Qwen3MoeTiny>(config(R"({"hidden_size": "64"})"), "c.json"); },
                                              {"c.json: \"hidden_size\" must be an integer"}));
+}
+
+BOOST_AUTO_TEST_CASE(refuses_a_deepseek_v3_config_that_is_not_the_spec) {
+  Model<DeepseekV3WrongLatent> model(Host{});
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { hf::load_hf_checkpoint(model, fixture("deepseek_v3_tiny")); },
+                                                {"kv_lora_rank: config.json has 16, the Spec has kKvLoraRank = 8",
+                                                 "q_lora_rank: config.json has 32, the Spec has kQLoraRank = 0",
+                                                 "n_group: config.json has 4, the Spec has kGroups = 2",
+                                                 "topk_group: config.json has 2, the Spec has kTopkGroups = 1"}));
+  Model<Qwen3MoeTiny> qwen(Host{});
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { hf::load_hf_checkpoint(qwen, fixture("deepseek_v3_tiny")); },
+                                                {"kv_lora_rank: config.json has 16, the Spec has kKvLoraRank = 0",
+                                                 "scoring_func (sigmoid): config.json has 0, the Spec has kScoreFunction is Softmax = 1"}));
+  const auto refused = [&](const std::string& patch, std::initializer_list<std::string_view> parts) {
+    return t::throws_with<rlmoe::ConfigError>([&] { hf::check_config<DeepseekV3Tiny>(patched_config("deepseek_v3_tiny", patch), "c.json"); },
+                                              parts);
+  };
+  BOOST_TEST(refused(R"({"rope_parameters": {"rope_theta": 10000.0, "rope_type": "yarn", "factor": 40}})", {"\"rope_type\"", "yarn"}));
+  BOOST_TEST(refused(R"({"scoring_func": "softmax"})", {"\"scoring_func\"", "sigmoid"}));
+  BOOST_TEST(refused(R"({"topk_method": "greedy"})", {"\"topk_method\"", "noaux_tc"}));
+  BOOST_TEST(refused(R"({"num_key_value_heads": 1})", {"\"num_key_value_heads\"", "key per head"}));
+  BOOST_TEST(refused(R"({"moe_layer_freq": 2})", {"\"moe_layer_freq\""}));
+  BOOST_TEST(refused(R"({"first_k_dense_replace": 0})", {"first_k_dense_replace: config.json has 0, the Spec has kFirstMoeLayer = 1"}));
+}
+
+BOOST_AUTO_TEST_CASE(skips_deepseek_v3_multi_token_prediction_layers_and_nothing_else) {
+  // DeepSeek-V3's checkpoints end in num_nextn_predict_layers extra layers, which rlmoe does not run.
+  t::TemporaryDirectory dir;
+  const auto file = io::SafetensorsFile::read(fixture("deepseek_v3_tiny") + "/model.safetensors");
+  io::SafetensorsWriter writer;
+  for (const auto& info : file.tensors()) add_float(writer, info.name, file.read_as_double(info.name, info.shape), info.shape);
+  add_float(writer, "model.layers.3.eh_proj.weight", std::vector<double>(4, 0.5), {2, 2});
+  add_float(writer, "model.layers.30.eh_proj.weight", std::vector<double>(4, 0.5), {2, 2});
+  writer.write(dir.file("model.safetensors"));
+  io::write_text_atomically(dir.file("config.json"), patched_config("deepseek_v3_tiny", R"({"num_nextn_predict_layers": 1})").dump(), "test");
+  Model<DeepseekV3Tiny> model(Host{});
+  BOOST_TEST(t::throws_with<io::FormatError>([&] { hf::load_hf_checkpoint(model, dir.path.string()); },
+                                             {"(1 problem)", "unexpected \"model.layers.30.eh_proj.weight\""}));
 }
 
 BOOST_AUTO_TEST_CASE(refuses_missing_unexpected_misshaped_and_integer_tensors_all_at_once) {
@@ -295,6 +414,17 @@ BOOST_AUTO_TEST_CASE(prints_the_spec_a_config_describes) {
                            "kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-06f;", "kTiedEmbeddings = false;"})
     BOOST_TEST(source.find(line) != std::string::npos, "the printed Spec lacks \"" << line << "\":\n" << source);
   BOOST_TEST(hf::differences(hf::architecture_of(checkpoint.config(), checkpoint.config_path()), hf::architecture_of<Qwen3MoeTiny>()).empty());
+  const auto deepseek = hf::HfCheckpoint::open(fixture("deepseek_v3_tiny"));
+  const auto values = hf::architecture_of(deepseek.config(), deepseek.config_path());
+  const std::string printed = hf::spec_source(values, "DeepseekV3Tiny", "the fixture");
+  for (const char* line : {"kVocab = 1024, kModelDim = 64, kLayers = 3, kHeads = 4, kMaxLength = 256;",
+                           "kKvLoraRank = 16, kQLoraRank = 32;", "kQkNopeHeadDim = 16, kQkRopeHeadDim = 8, kVHeadDim = 16;",
+                           "kNormTopkProb = true;", "kDenseHidden = 96, kFirstMoeLayer = 1;",
+                           "kRoutedExperts = 16, kTopK = 2, kExpertHidden = 32, kSharedExperts = 1, kGroups = 4, kTopkGroups = 2;",
+                           "kScoreFunction = rlmoe::moe::ScoreFunction::Sigmoid;", "kRoutedScaling = 2.5f, kRopeBase = 10000.0f, kNormEpsilon = 1e-06f;"})
+    BOOST_TEST(printed.find(line) != std::string::npos, "the printed Spec lacks \"" << line << "\":\n" << printed);
+  BOOST_TEST(printed.find("kKvHeads") == std::string::npos, "MLA has no kKvHeads");
+  BOOST_TEST(hf::differences(values, hf::architecture_of<DeepseekV3Tiny>()).empty());
 }
 
 BOOST_AUTO_TEST_CASE(reads_float16_tensors_exactly) {

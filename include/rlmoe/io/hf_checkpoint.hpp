@@ -1,7 +1,7 @@
 #pragma once
 // Hugging Face checkpoints in and out: a directory with config.json and model.safetensors (or
 // shards listed by model.safetensors.index.json), in F32, BF16, F16 or F64, as transformers writes
-// them for Qwen3-MoE and Qwen3.
+// them for Qwen3-MoE, Qwen3 and DeepSeek-V3.
 //
 //   load_hf_checkpoint(model, directory)   checks config.json against the Spec (hf_config.hpp),
 //                                          then fills every parameter; every missing, unexpected,
@@ -15,8 +15,17 @@
 // are transposed; a SwiGLU's gate_proj and up_proj [h, d] become the columns of rlmoe's fused
 // [d, 2h] gate_up, per expert for the MoE layers ([E, d, 2h]), and down_proj [d, h] becomes
 // [h, d]. Norm weights, the embedding and the router [E, d] are the same. The rotary embedding is
-// the same half-split one, so q and k need no permutation.
+// the same half-split one, so Qwen3's q and k need no permutation.
+//
+// DeepSeek-V3 (Multi-head Latent Attention, nn/latent_attention.hpp): kv_a_proj_with_mqa
+// [r + dr, d] is rlmoe's wkv_a and wk_rope, kv_b_proj [H (dn + dv), r] its wk_nope and wv, each
+// parameter taking its rows (TransposedRows). With rope_interleave (DeepSeek's own layout), the
+// checkpoint's rotary columns pair (0, 1), (2, 3), ...: they are de-interleaved into rlmoe's
+// half-split pairs (i, i + dr/2) on load and interleaved again on save, which leaves every dot
+// product, so every logit, unchanged. The router's e_score_correction_bias is the MoE layer's
+// selection bias (not a trained parameter; aux-loss-free balancing updates it), kept in F32.
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -46,6 +55,7 @@ struct TensorRecipe {
   enum class Arrangement {
     Same,           ///< one tensor, the same shape
     Transposed,     ///< parameter [R, C] from [C, R]
+    TransposedRows, ///< parameter [R, C] from some rows of [S, R]: column c from row rows[c]
     GateUp,         ///< parameter [d, 2h] from gate [h, d] and up [h, d]
     ExpertsGateUp,  ///< parameter [E, d, 2h] from gate_0, up_0, gate_1, ... each [h, d]
     ExpertsDown,    ///< parameter [E, h, d] from down_0, down_1, ... each [d, h]
@@ -55,6 +65,10 @@ struct TensorRecipe {
   Arrangement arrangement = Arrangement::Same;
   std::vector<std::string> sources;
   std::vector<Shape> source_shapes;
+  std::vector<std::int64_t> rows;  ///< TransposedRows: the source row of each parameter column
+  /// What the recipe fills: a parameter of the layout, or the selection bias of MoE layer `layer`.
+  enum class Target { Parameter, RoutingBias } target = Target::Parameter;
+  index_t layer = 0;
 
   /// Calls f(parameter element, source k, element of source k) for every element.
   template <class F>
@@ -70,6 +84,10 @@ struct TensorRecipe {
       case Arrangement::Transposed:
         for (std::int64_t r = 0; r < p[0]; ++r)
           for (std::int64_t c = 0; c < p[1]; ++c) f(r * p[1] + c, 0, c * p[0] + r);
+        break;
+      case Arrangement::TransposedRows:
+        for (std::int64_t r = 0; r < p[0]; ++r)
+          for (std::int64_t c = 0; c < p[1]; ++c) f(r * p[1] + c, 0, rows[static_cast<std::size_t>(c)] * p[0] + r);
         break;
       case Arrangement::GateUp:
       case Arrangement::ExpertsGateUp: {
@@ -96,7 +114,7 @@ inline std::vector<TensorRecipe> qwen3_recipes(const ArchitectureValues& v) {
   std::vector<TensorRecipe> out;
   const auto add = [&](std::string parameter, Shape parameter_shape, A arrangement, std::vector<std::string> sources,
                        std::vector<Shape> source_shapes) {
-    out.push_back({std::move(parameter), std::move(parameter_shape), arrangement, std::move(sources), std::move(source_shapes)});
+    out.push_back({std::move(parameter), std::move(parameter_shape), arrangement, std::move(sources), std::move(source_shapes), {}});
   };
   const std::int64_t d = v.model_dim, q = v.heads * v.head_dim, kv = v.kv_heads * v.head_dim;
   add("embed", {v.vocab, d}, A::Same, {"model.embed_tokens.weight"}, {{v.vocab, d}});
@@ -131,6 +149,85 @@ inline std::vector<TensorRecipe> qwen3_recipes(const ArchitectureValues& v) {
   add("final_norm", {d}, A::Same, {"model.norm.weight"}, {{d}});
   if (!v.tied_embeddings) add("lm_head", {d, v.vocab}, A::Transposed, {"lm_head.weight"}, {{v.vocab, d}});
   return out;
+}
+
+/// The recipes of a DeepSeek-V3 architecture (v.rope_interleave: the checkpoint's rotary layout).
+inline std::vector<TensorRecipe> deepseek_v3_recipes(const ArchitectureValues& v) {
+  using A = TensorRecipe::Arrangement;
+  std::vector<TensorRecipe> out;
+  const auto add = [&](std::string parameter, Shape parameter_shape, A arrangement, std::vector<std::string> sources,
+                       std::vector<Shape> source_shapes, std::vector<std::int64_t> rows = {}) {
+    out.push_back({std::move(parameter), std::move(parameter_shape), arrangement, std::move(sources), std::move(source_shapes),
+                   std::move(rows)});
+  };
+  const std::int64_t d = v.model_dim, heads = v.heads, r = v.kv_lora_rank, rq = v.q_lora_rank, dn = v.qk_nope_head_dim;
+  const std::int64_t dr = v.qk_rope_head_dim, dv = v.v_head_dim, qk = dn + dr;
+  // The checkpoint row of rotary column c: de-interleaved when the checkpoint pairs neighbours.
+  const auto rope_row = [&](std::int64_t c) { return v.rope_interleave ? (c < dr / 2 ? 2 * c : 2 * (c - dr / 2) + 1) : c; };
+  const auto rows = [](std::int64_t count, const auto& row_of) {
+    std::vector<std::int64_t> out(static_cast<std::size_t>(count));
+    for (std::int64_t c = 0; c < count; ++c) out[static_cast<std::size_t>(c)] = row_of(c);
+    return out;
+  };
+  const auto q_rows = rows(heads * qk, [&](std::int64_t c) {
+    const std::int64_t h = c / qk, j = c % qk;
+    return h * qk + (j < dn ? j : dn + rope_row(j - dn));
+  });
+  add("embed", {v.vocab, d}, A::Same, {"model.embed_tokens.weight"}, {{v.vocab, d}});
+  for (index_t l = 0; l < v.layers; ++l) {
+    const std::string p = "layers." + std::to_string(l) + ".", hf = "model.layers." + std::to_string(l) + ".";
+    add(p + "attn_norm", {d}, A::Same, {hf + "input_layernorm.weight"}, {{d}});
+    if (rq > 0) {
+      add(p + "wq_a", {d, rq}, A::Transposed, {hf + "self_attn.q_a_proj.weight"}, {{rq, d}});
+      add(p + "q_a_norm", {rq}, A::Same, {hf + "self_attn.q_a_layernorm.weight"}, {{rq}});
+      add(p + "wq", {rq, heads * qk}, A::TransposedRows, {hf + "self_attn.q_b_proj.weight"}, {{heads * qk, rq}}, q_rows);
+    } else {
+      add(p + "wq", {d, heads * qk}, A::TransposedRows, {hf + "self_attn.q_proj.weight"}, {{heads * qk, d}}, q_rows);
+    }
+    const std::string kv_a = hf + "self_attn.kv_a_proj_with_mqa.weight", kv_b = hf + "self_attn.kv_b_proj.weight";
+    add(p + "wkv_a", {d, r}, A::TransposedRows, {kv_a}, {{r + dr, d}}, rows(r, [](std::int64_t c) { return c; }));
+    add(p + "wk_rope", {d, dr}, A::TransposedRows, {kv_a}, {{r + dr, d}}, rows(dr, [&](std::int64_t c) { return r + rope_row(c); }));
+    add(p + "kv_a_norm", {r}, A::Same, {hf + "self_attn.kv_a_layernorm.weight"}, {{r}});
+    add(p + "wk_nope", {r, heads * dn}, A::TransposedRows, {kv_b}, {{heads * (dn + dv), r}},
+        rows(heads * dn, [&](std::int64_t c) { return c / dn * (dn + dv) + c % dn; }));
+    add(p + "wv", {r, heads * dv}, A::TransposedRows, {kv_b}, {{heads * (dn + dv), r}},
+        rows(heads * dv, [&](std::int64_t c) { return c / dv * (dn + dv) + dn + c % dv; }));
+    add(p + "wo", {heads * dv, d}, A::Transposed, {hf + "self_attn.o_proj.weight"}, {{d, heads * dv}});
+    add(p + "ffn_norm", {d}, A::Same, {hf + "post_attention_layernorm.weight"}, {{d}});
+    if (l >= v.first_moe_layer) {
+      const std::int64_t e = v.routed_experts, h = v.expert_hidden, hs = v.shared_experts * v.expert_hidden;
+      add(p + "moe.router", {e, d}, A::Same, {hf + "mlp.gate.weight"}, {{e, d}});
+      add(p + "moe.bias", {e}, A::Same, {hf + "mlp.gate.e_score_correction_bias"}, {{e}});
+      out.back().target = TensorRecipe::Target::RoutingBias;
+      out.back().layer = l;
+      std::vector<std::string> gate_up, down;
+      for (std::int64_t x = 0; x < e; ++x) {
+        const std::string expert = hf + "mlp.experts." + std::to_string(x) + ".";
+        gate_up.push_back(expert + "gate_proj.weight");
+        gate_up.push_back(expert + "up_proj.weight");
+        down.push_back(expert + "down_proj.weight");
+      }
+      add(p + "moe.experts.gate_up", {e, d, 2 * h}, A::ExpertsGateUp, gate_up, std::vector<Shape>(gate_up.size(), Shape{h, d}));
+      add(p + "moe.experts.down", {e, h, d}, A::ExpertsDown, down, std::vector<Shape>(down.size(), Shape{d, h}));
+      if (hs > 0) {
+        const std::string shared = hf + "mlp.shared_experts.";
+        add(p + "moe.shared.gate_up", {d, 2 * hs}, A::GateUp, {shared + "gate_proj.weight", shared + "up_proj.weight"}, {{hs, d}, {hs, d}});
+        add(p + "moe.shared.down", {hs, d}, A::Transposed, {shared + "down_proj.weight"}, {{d, hs}});
+      }
+    } else {
+      const std::int64_t h = v.dense_hidden;
+      add(p + "ffn.gate_up", {d, 2 * h}, A::GateUp, {hf + "mlp.gate_proj.weight", hf + "mlp.up_proj.weight"}, {{h, d}, {h, d}});
+      add(p + "ffn.down", {h, d}, A::Transposed, {hf + "mlp.down_proj.weight"}, {{d, h}});
+    }
+  }
+  add("final_norm", {d}, A::Same, {"model.norm.weight"}, {{d}});
+  if (!v.tied_embeddings) add("lm_head", {d, v.vocab}, A::Transposed, {"lm_head.weight"}, {{v.vocab, d}});
+  return out;
+}
+
+/// The recipes of an architecture, by its family.
+inline std::vector<TensorRecipe> hf_recipes(const ArchitectureValues& v) {
+  return v.latent_attention() ? deepseek_v3_recipes(v) : qwen3_recipes(v);
 }
 
 /// A checkpoint directory's tensors, from model.safetensors or the shards its index names.
@@ -206,15 +303,26 @@ namespace detail {
 
 inline bool is_floating(Dtype d) { return d == Dtype::F32 || d == Dtype::F64 || d == Dtype::BF16 || d == Dtype::F16; }
 
+/// Whether a tensor belongs to one of the checkpoint's multi-token-prediction layers
+/// (model.layers.L .. L + mtp_layers - 1, after the L decoder layers), which rlmoe skips.
+inline bool is_mtp_tensor(const std::string& name, const ArchitectureValues& v) {
+  const std::string prefix = "model.layers.";
+  if (v.mtp_layers == 0 || !name.starts_with(prefix)) return false;
+  index_t layer = 0;
+  const char* first = name.data() + prefix.size();
+  const auto [end, error] = std::from_chars(first, name.data() + name.size(), layer);
+  return error == std::errc() && end != first && *end == '.' && layer >= v.layers && layer < v.layers + v.mtp_layers;
+}
+
 /// Every problem of the checkpoint against the recipes: missing, mis-shaped, non-float and
 /// unexpected tensors; thrown together, so that one run shows what to fix.
-inline void check_tensors(const HfCheckpoint& checkpoint, const std::vector<TensorRecipe>& recipes, bool tied_embeddings) {
+inline void check_tensors(const HfCheckpoint& checkpoint, const std::vector<TensorRecipe>& recipes, const ArchitectureValues& v) {
   std::vector<std::string> problems;
   std::unordered_set<std::string> used;
   for (const TensorRecipe& r : recipes)
     for (std::size_t k = 0; k < r.sources.size(); ++k) {
       const std::string& name = r.sources[k];
-      used.insert(name);
+      if (!used.insert(name).second) continue;  // a tensor split into several parameters
       if (!checkpoint.contains(name)) {
         problems.push_back(rlmoe::detail::message("missing \"", name, "\" ", SafetensorsFile::shape_string(r.source_shapes[k]),
                                                   " (for rlmoe's ", r.parameter, ")"));
@@ -228,7 +336,7 @@ inline void check_tensors(const HfCheckpoint& checkpoint, const std::vector<Tens
         problems.push_back(rlmoe::detail::message("\"", name, "\" has dtype ", dtype_name(t.dtype), "; weights must be F32, BF16, F16 or F64"));
     }
   for (const std::string& name : checkpoint.names())
-    if (!used.contains(name) && !(tied_embeddings && name == "lm_head.weight"))
+    if (!used.contains(name) && !(v.tied_embeddings && name == "lm_head.weight") && !is_mtp_tensor(name, v))
       problems.push_back(rlmoe::detail::message("unexpected \"", name, "\": rlmoe's architecture has no such tensor"));
   if (problems.empty()) return;
   std::string message = rlmoe::detail::message("'", checkpoint.directory(), "' does not hold the compiled Spec's weights (",
@@ -239,24 +347,41 @@ inline void check_tensors(const HfCheckpoint& checkpoint, const std::vector<Tens
   throw FormatError(message);
 }
 
+/// The checkpoint layout a recipe list is made for: the Spec's values with the checkpoint's own
+/// rotary layout and multi-token-prediction layers.
+inline ArchitectureValues checkpoint_layout(ArchitectureValues spec, const ArchitectureValues& config) {
+  spec.rope_interleave = config.rope_interleave;
+  spec.mtp_layers = config.mtp_layers;
+  return spec;
+}
+
 }  // namespace detail
 
 /// Fills `model` from a Hugging Face checkpoint directory; see the file comment. The MoE layers'
-/// selection biases are zeroed (Qwen3's routers have none).
+/// selection biases come from DeepSeek-V3's e_score_correction_bias, or are zeroed (Qwen3's
+/// routers have none).
 template <Backend B, class Spec, class T>
 void load_hf_checkpoint(nn::Transformer<B, Spec, T>& model, const std::string& directory) {
   using G = master_t<T>;
+  using Checked = typename nn::Transformer<B, Spec, T>::Spec;
   const HfCheckpoint checkpoint = HfCheckpoint::open(directory);
-  check_config<typename nn::Transformer<B, Spec, T>::Spec>(checkpoint.config(), checkpoint.config_path());
-  const ArchitectureValues v = architecture_of<typename nn::Transformer<B, Spec, T>::Spec>();
-  const std::vector<TensorRecipe> recipes = qwen3_recipes(v);
-  detail::check_tensors(checkpoint, recipes, v.tied_embeddings);
+  check_config<Checked>(checkpoint.config(), checkpoint.config_path());
+  const ArchitectureValues v =
+      detail::checkpoint_layout(architecture_of<Checked>(), architecture_of(checkpoint.config(), checkpoint.config_path()));
+  const std::vector<TensorRecipe> recipes = hf_recipes(v);
+  detail::check_tensors(checkpoint, recipes, v);
   const B& backend = model.backend();
+  for (auto& layer : model.moe_layers()) fill(backend, layer.bias(), 0.0f);
   const VectorView<G> parameters = model.parameters();
   for (const TensorRecipe& r : recipes) {
-    const auto& entry = model.layout().find(r.parameter);
     std::vector<std::vector<double>> sources;
     for (std::size_t k = 0; k < r.sources.size(); ++k) sources.push_back(checkpoint.read(r.sources[k], r.source_shapes[k]));
+    if (r.target == TensorRecipe::Target::RoutingBias) {
+      const std::vector<float> bias(sources[0].begin(), sources[0].end());
+      copy(backend, model.moe_layer(r.layer).bias(), VectorView<const float>(bias.data(), Extents<1>{static_cast<index_t>(bias.size())}));
+      continue;
+    }
+    const auto& entry = model.layout().find(r.parameter);
     std::vector<G> values(static_cast<std::size_t>(entry.size));
     r.for_each_element([&](std::int64_t i, std::size_t k, std::int64_t j) {
       values[static_cast<std::size_t>(i)] = static_cast<G>(sources[k][static_cast<std::size_t>(j)]);
@@ -268,7 +393,6 @@ void load_hf_checkpoint(nn::Transformer<B, Spec, T>& model, const std::string& d
     RLMOE_CHECK(checkpoint.read("lm_head.weight", shape) == checkpoint.read("model.embed_tokens.weight", shape), FormatError, "'",
                 directory, "': lm_head.weight differs from model.embed_tokens.weight but tie_word_embeddings is true");
   }
-  for (auto& layer : model.moe_layers()) fill(backend, layer.bias(), 0.0f);
   synchronize(backend);
 }
 
@@ -278,9 +402,49 @@ struct SaveOptions {
   Json base_config = Json(Json::Object{});            ///< fields kept in config.json (token ids, ...)
 };
 
+namespace detail {
+
+/// Recipes written together: a run of consecutive recipes that share source tensors (DeepSeek's
+/// kv_a_proj_with_mqa holds wkv_a and wk_rope), with their distinct sources in order.
+struct ExportUnit {
+  std::size_t first = 0, last = 0;  ///< recipes [first, last)
+  std::vector<std::string> sources;
+  std::vector<Shape> shapes;
+  std::vector<Dtype> dtypes;
+  std::int64_t bytes = 0;
+};
+
+inline std::vector<ExportUnit> export_units(const std::vector<TensorRecipe>& recipes, Dtype dtype) {
+  std::vector<ExportUnit> units;
+  for (std::size_t i = 0; i < recipes.size(); ++i) {
+    const TensorRecipe& r = recipes[i];
+    const bool shares = !units.empty() && std::any_of(r.sources.begin(), r.sources.end(), [&](const std::string& name) {
+      return std::find(units.back().sources.begin(), units.back().sources.end(), name) != units.back().sources.end();
+    });
+    if (!shares) units.push_back({i, i, {}, {}, {}, 0});
+    ExportUnit& unit = units.back();
+    unit.last = i + 1;
+    for (std::size_t k = 0; k < r.sources.size(); ++k) {
+      if (std::find(unit.sources.begin(), unit.sources.end(), r.sources[k]) != unit.sources.end()) continue;
+      // Routing biases stay F32, as transformers keeps e_score_correction_bias.
+      const Dtype d = r.target == TensorRecipe::Target::RoutingBias ? Dtype::F32 : dtype;
+      std::int64_t n = static_cast<std::int64_t>(dtype_size(d));
+      for (std::int64_t e : r.source_shapes[k]) n *= e;
+      unit.sources.push_back(r.sources[k]);
+      unit.shapes.push_back(r.source_shapes[k]);
+      unit.dtypes.push_back(d);
+      unit.bytes += n;
+    }
+  }
+  return units;
+}
+
+}  // namespace detail
+
 /// Writes `model` as a Hugging Face checkpoint into `directory` (created if needed); see the file
-/// comment. Refuses a model whose routing uses selection biases (trained with aux-loss-free
-/// balancing): Qwen3's routers have none, so transformers would route differently.
+/// comment. A Qwen3 model whose routing uses selection biases (trained with aux-loss-free
+/// balancing) is refused: Qwen3's routers have none, so transformers would route differently.
+/// DeepSeek-V3 keeps them (e_score_correction_bias).
 template <Backend B, class Spec, class T>
 void save_hf_checkpoint(const nn::Transformer<B, Spec, T>& model, const std::string& directory, const SaveOptions& options = {}) {
   using Model = nn::Transformer<B, Spec, T>;
@@ -288,30 +452,26 @@ void save_hf_checkpoint(const nn::Transformer<B, Spec, T>& model, const std::str
               dtype_name(options.dtype), " is not one of F32 and BF16");
   RLMOE_CHECK(options.max_shard_bytes > 0, ConfigError, "save_hf_checkpoint: max_shard_bytes must be > 0");
   const B& backend = model.backend();
-  for (std::size_t l = 0; l < model.moe_layers().size(); ++l) {
-    const auto bias = to_host(backend, model.moe_layers()[l].bias());
-    RLMOE_CHECK(std::all_of(bias.begin(), bias.end(), [](float b) { return b == 0.0f; }), ConfigError,
-                "save_hf_checkpoint: MoE layer ", l, " has nonzero selection biases (aux-loss-free balancing), which the "
-                "Qwen3 format cannot hold; train with moe::Balancing::None or SwitchAux");
-  }
   const Json config = config_json<typename Model::Spec>(options.base_config);
-  const std::vector<TensorRecipe> recipes = qwen3_recipes(architecture_of<typename Model::Spec>());
+  const ArchitectureValues v = detail::checkpoint_layout(architecture_of<typename Model::Spec>(), architecture_of(config, "config_json"));
+  if (!v.latent_attention())
+    for (std::size_t l = 0; l < model.moe_layers().size(); ++l) {
+      const auto bias = to_host(backend, model.moe_layers()[l].bias());
+      RLMOE_CHECK(std::all_of(bias.begin(), bias.end(), [](float b) { return b == 0.0f; }), ConfigError,
+                  "save_hf_checkpoint: MoE layer ", l, " has nonzero selection biases (aux-loss-free balancing), which the "
+                  "Qwen3 format cannot hold; train with moe::Balancing::None or SwitchAux");
+    }
+  const std::vector<TensorRecipe> recipes = hf_recipes(v);
+  const std::vector<detail::ExportUnit> units = detail::export_units(recipes, options.dtype);
   std::filesystem::create_directories(directory);
 
-  // Plan the shards: tensors in recipe order, a new file when the next would pass the limit.
-  const std::int64_t element_bytes = static_cast<std::int64_t>(dtype_size(options.dtype));
-  std::vector<std::int64_t> shard_of_recipe;
+  // Plan the shards: units in recipe order, a new file when the next would pass the limit.
+  std::vector<std::int64_t> shard_of_unit;
   std::vector<std::int64_t> shard_bytes{0};
-  for (const TensorRecipe& r : recipes) {
-    std::int64_t bytes = 0;
-    for (const Shape& s : r.source_shapes) {
-      std::int64_t n = element_bytes;
-      for (std::int64_t e : s) n *= e;
-      bytes += n;
-    }
-    if (shard_bytes.back() > 0 && shard_bytes.back() + bytes > options.max_shard_bytes) shard_bytes.push_back(0);
-    shard_bytes.back() += bytes;
-    shard_of_recipe.push_back(static_cast<std::int64_t>(shard_bytes.size()) - 1);
+  for (const detail::ExportUnit& u : units) {
+    if (shard_bytes.back() > 0 && shard_bytes.back() + u.bytes > options.max_shard_bytes) shard_bytes.push_back(0);
+    shard_bytes.back() += u.bytes;
+    shard_of_unit.push_back(static_cast<std::int64_t>(shard_bytes.size()) - 1);
   }
   const std::size_t shards = shard_bytes.size();
   const auto shard_name = [&](std::size_t s) {
@@ -320,6 +480,16 @@ void save_hf_checkpoint(const nn::Transformer<B, Spec, T>& model, const std::str
     std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", s + 1, shards);
     return std::string(name);
   };
+  // A recipe's values: its parameter's, or its MoE layer's selection bias.
+  const auto values_of = [&](const TensorRecipe& r) {
+    if (r.target == TensorRecipe::Target::RoutingBias) {
+      const auto bias = to_host(backend, model.moe_layers()[static_cast<std::size_t>(r.layer - Model::Spec::kFirstMoeLayer)].bias());
+      return std::vector<double>(bias.begin(), bias.end());
+    }
+    const auto& entry = model.layout().find(r.parameter);
+    const auto values = to_host(backend, model.parameters().slice(entry.offset, entry.offset + entry.size));
+    return std::vector<double>(values.begin(), values.end());
+  };
 
   Json::Object weight_map;
   std::int64_t total = 0;
@@ -327,29 +497,34 @@ void save_hf_checkpoint(const nn::Transformer<B, Spec, T>& model, const std::str
   for (std::size_t s = 0; s < shards; ++s) {
     SafetensorsWriter writer;
     writer.set_metadata("format", "pt");
-    for (; next < recipes.size() && shard_of_recipe[next] == static_cast<std::int64_t>(s); ++next) {
-      const TensorRecipe& r = recipes[next];
-      const auto& entry = model.layout().find(r.parameter);
-      const auto values = to_host(backend, model.parameters().slice(entry.offset, entry.offset + entry.size));
-      std::vector<std::vector<double>> sources(r.sources.size());
-      for (std::size_t k = 0; k < r.sources.size(); ++k) {
+    for (; next < units.size() && shard_of_unit[next] == static_cast<std::int64_t>(s); ++next) {
+      const detail::ExportUnit& u = units[next];
+      std::vector<std::vector<double>> sources(u.sources.size());
+      for (std::size_t k = 0; k < u.sources.size(); ++k) {
         std::int64_t n = 1;
-        for (std::int64_t e : r.source_shapes[k]) n *= e;
+        for (std::int64_t e : u.shapes[k]) n *= e;
         sources[k].resize(static_cast<std::size_t>(n));
       }
-      r.for_each_element([&](std::int64_t i, std::size_t k, std::int64_t j) {
-        sources[k][static_cast<std::size_t>(j)] = static_cast<double>(values[static_cast<std::size_t>(i)]);
-      });
-      for (std::size_t k = 0; k < r.sources.size(); ++k) {
-        if (options.dtype == Dtype::BF16) {
+      for (std::size_t i = u.first; i < u.last; ++i) {
+        const TensorRecipe& r = recipes[i];
+        std::vector<std::size_t> slot(r.sources.size());  // the recipe's source k in the unit's list
+        for (std::size_t k = 0; k < r.sources.size(); ++k)
+          slot[k] = static_cast<std::size_t>(std::find(u.sources.begin(), u.sources.end(), r.sources[k]) - u.sources.begin());
+        const std::vector<double> values = values_of(r);
+        r.for_each_element([&](std::int64_t e, std::size_t k, std::int64_t j) {
+          sources[slot[k]][static_cast<std::size_t>(j)] = values[static_cast<std::size_t>(e)];
+        });
+      }
+      for (std::size_t k = 0; k < u.sources.size(); ++k) {
+        if (u.dtypes[k] == Dtype::BF16) {
           const std::vector<bfloat16> b(sources[k].begin(), sources[k].end());
-          writer.add(r.sources[k], r.source_shapes[k], std::span<const bfloat16>(b));
+          writer.add(u.sources[k], u.shapes[k], std::span<const bfloat16>(b));
         } else {
           const std::vector<float> f(sources[k].begin(), sources[k].end());
-          writer.add(r.sources[k], r.source_shapes[k], std::span<const float>(f));
+          writer.add(u.sources[k], u.shapes[k], std::span<const float>(f));
         }
-        weight_map.emplace_back(r.sources[k], shard_name(s));
-        total += static_cast<std::int64_t>(sources[k].size()) * element_bytes;
+        weight_map.emplace_back(u.sources[k], shard_name(s));
+        total += static_cast<std::int64_t>(sources[k].size() * dtype_size(u.dtypes[k]));
       }
     }
     writer.write(directory + "/" + shard_name(s));

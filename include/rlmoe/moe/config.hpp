@@ -19,7 +19,7 @@ enum class ScoreFunction { Softmax, Sigmoid };
 
 /// How expert load is balanced.
 enum class Balancing {
-  None,
+  None,           ///< nothing balances; the selection bias stays as set (zero, or a checkpoint's)
   AuxLossFree,    ///< DeepSeek-V3: bias b steers selection, b_i += gamma * sign(mean load - load_i) per update
   SequenceAux,    ///< DeepSeek-V3 eq. 17-20: alpha * sum_i f_i P_i per sequence, averaged over sequences
   SwitchAux,      ///< Switch/GShard: the same product over the whole batch

@@ -2,7 +2,8 @@
 // A DeepSeek-style Mixture-of-Experts feed-forward layer, forward and backward, on any backend:
 //   y = sum_{shared} FFN_s(u) + sum_{i in TopK(u)} g_i(u) FFN_i(u)
 // (the residual connection belongs to the surrounding block). The layer owns its routing state
-// (the selection bias, the load since the last bias update) and the activations its backward pass
+// (the selection bias, which update_bias() moves under aux-loss-free balancing and a loaded
+// checkpoint may set, and the load since the last bias update) and the activations its backward pass
 // needs; parameters and gradients are views into the caller's flat buffers (parameters.hpp).
 //
 // Forward, all on the backend:
@@ -137,10 +138,10 @@ class MoeLayer {
     // Router.
     gemm<B, C>(backend, Transpose::No, Transpose::Yes, C(1), x, p.router, C(0), logits());
     const RoutingRule rule = RoutingRule::from(config_);
-    const VectorView<const float> bias =
-        config_.balancing == Balancing::AuxLossFree ? VectorView<const float>(bias_.view()) : VectorView<const float>{};
+    // The selection bias always steers: zero unless aux-loss-free balancing has moved it or a
+    // checkpoint set it (DeepSeek-V3's e_score_correction_bias routes its inference too).
     transform_reduce(backend, tokens,
-                     RouteTokens<C>{rule, logits(), bias, options.replay, scores(), score_sums_.view().slice(0, tokens),
+                     RouteTokens<C>{rule, logits(), VectorView<const float>(bias_.view()), options.replay, scores(), score_sums_.view().slice(0, tokens),
                                     ids(), gates()},
                      aux_.view().slice(2, 3), Sum{}, 0.0);
     if (uses_balance_loss()) {
