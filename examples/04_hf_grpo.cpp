@@ -1,14 +1,15 @@
-// 04: GRPO on a Hugging Face model. Loads a Qwen3-MoE checkpoint (config.json checked against the
-// compiled Spec, model.safetensors or shards) and its tokenizer.json from a directory, trains it
+// 04: GRPO on a Hugging Face model. Loads a Qwen3-MoE or DeepSeek-V3 checkpoint (config.json
+// checked against the compiled Spec of its family, model.safetensors or shards) and its
+// tokenizer.json from a directory, trains it
 // on arithmetic word problems in DeepSeek-R1's format (prompt through R1's chat template, reward =
 // answer accuracy + 0.2 for the "...</think> <answer>N</answer>" format), then exports the trained
 // policy as a Hugging Face checkpoint that transformers loads.
 //
-//   04_hf_grpo [--model DIR] [--steps N] [--cold-start N] [--seed S] [--out DIR] [--quiet] [--no-check]
+//   04_hf_grpo [--model DIR] [--family F] [--steps N] [--cold-start N] [--seed S] [--out DIR] [--quiet] [--no-check]
 //
-// Without --model it makes a small random model and a byte-level BPE tokenizer (trained on the
-// task's text) of the same format itself, in OUT/starter, so that it always runs. A model of
-// another size needs the Spec below to match its config.json: examples/hf_spec prints it.
+// Without --model it makes a small random model (of --family) and a byte-level BPE tokenizer
+// (trained on the task's text) of the same format itself, in OUT/starter, so that it always runs.
+// A model of another size needs the Spec below to match its config.json: examples/hf_spec prints it.
 //
 // Built with g++ it trains on the CPU; 04_hf_grpo_cuda trains on the GPU when there is one.
 #include <rlmoe/rlmoe.hpp>
@@ -37,6 +38,21 @@ struct HfExampleSpec {
   static constexpr bool kTiedEmbeddings = false;
 };
 
+/// The architecture of tests/io/fixtures/hf/deepseek_v3_tiny: DeepSeek-V3 with 3 layers of width 64,
+/// the first dense; Multi-head Latent Attention; 16 experts in 4 groups (2 chosen), top-2, sigmoid
+/// scores with selection biases, one shared expert, routed scaling 2.5.
+struct HfDeepseekExampleSpec {
+  static constexpr rlmoe::index_t kVocab = 1024, kModelDim = 64, kLayers = 3, kHeads = 4, kMaxLength = 256;
+  static constexpr rlmoe::index_t kKvLoraRank = 16, kQLoraRank = 32;
+  static constexpr rlmoe::index_t kQkNopeHeadDim = 16, kQkRopeHeadDim = 8, kVHeadDim = 16;
+  static constexpr bool kNormTopkProb = true;
+  static constexpr rlmoe::index_t kDenseHidden = 96, kFirstMoeLayer = 1;
+  static constexpr rlmoe::index_t kRoutedExperts = 16, kTopK = 2, kExpertHidden = 32, kSharedExperts = 1, kGroups = 4, kTopkGroups = 2;
+  static constexpr rlmoe::moe::ScoreFunction kScoreFunction = rlmoe::moe::ScoreFunction::Sigmoid;
+  static constexpr float kRoutedScaling = 2.5f, kRopeBase = 10000.0f, kNormEpsilon = 1e-06f;
+  static constexpr bool kTiedEmbeddings = false;
+};
+
 /// The tokenizer's ids the trainer needs at compile time: <｜end▁of▁sentence｜> ends a completion and
 /// pads. The fixture's tokenizer and the one made here both give it id 1.
 struct HfExampleVocabulary {
@@ -47,16 +63,17 @@ struct HfExampleVocabulary {
 using Task = rlmoe::rl::tasks::ArithmeticWordProblems<HfExampleVocabulary>;
 
 struct Options {
-  std::string model, out = "runs/hf_grpo";
+  std::string model, family = "qwen3_moe", out = "runs/hf_grpo";
   long long steps = 150, cold_start = 60;
   unsigned long long seed = 1;
   bool quiet = false, check = true;
 };
 
 constexpr const char* kUsage =
-    "usage: 04_hf_grpo [--model DIR] [--steps N] [--cold-start N] [--seed S] [--out DIR] [--quiet] [--no-check]\n"
-    "  --model       a Hugging Face Qwen3-MoE directory (config.json, model.safetensors, tokenizer.json);\n"
-    "                default: make a small random one in OUT/starter\n"
+    "usage: 04_hf_grpo [--model DIR] [--family F] [--steps N] [--cold-start N] [--seed S] [--out DIR] [--quiet] [--no-check]\n"
+    "  --model       a Hugging Face Qwen3-MoE or DeepSeek-V3 directory (config.json, model.safetensors,\n"
+    "                tokenizer.json); default: make a small random one in OUT/starter\n"
+    "  --family      the random model's: qwen3_moe or deepseek_v3 (default qwen3_moe)\n"
     "  --steps       GRPO steps, >= 1 (default 150)\n"
     "  --cold-start  supervised steps on demonstrations before RL, >= 0 (default 60)\n"
     "  --seed        problems, sampling and the starter model, >= 0 (default 1)\n"
@@ -69,6 +86,10 @@ Options parse(int argc, char** argv) {
   examples::CommandLine line(argc, argv, kUsage);
   for (std::string_view flag; line.next(flag);) {
     if (flag == "--model") o.model = line.text(flag);
+    else if (flag == "--family") {
+      o.family = line.text(flag);
+      if (o.family != "qwen3_moe" && o.family != "deepseek_v3") line.refuse(flag, o.family, "qwen3_moe or deepseek_v3");
+    }
     else if (flag == "--steps") o.steps = line.integer(flag, 1);
     else if (flag == "--cold-start") o.cold_start = line.integer(flag, 0);
     else if (flag == "--seed") o.seed = static_cast<unsigned long long>(line.integer(flag, 0));
@@ -92,8 +113,9 @@ Task make_task(std::shared_ptr<const rlmoe::text::Tokenizer> tokenizer) {
   return task;
 }
 
-/// A random Qwen3-MoE model of HfExampleSpec and a byte-level BPE tokenizer learned from the task's
-/// text, written as a Hugging Face directory: what --model would read.
+/// A random model of Spec and a byte-level BPE tokenizer learned from the task's text, written as
+/// a Hugging Face directory: what --model would read.
+template <class Spec>
 std::string make_starter_model(const std::string& directory, std::uint64_t seed) {
   namespace fs = std::filesystem;
   fs::create_directories(directory);
@@ -113,20 +135,20 @@ std::string make_starter_model(const std::string& directory, std::uint64_t seed)
   const rlmoe::io::Json tokenizer = rlmoe::text::train_byte_level_bpe(corpus, added, 600);
   rlmoe::io::write_text_atomically(directory + "/tokenizer.json", tokenizer.dump(), "04_hf_grpo");
   // The model: rlmoe's seeded initialisation, exported with the token ids in config.json.
-  rlmoe::nn::Transformer<rlmoe::Host, HfExampleSpec> model(rlmoe::Host{}, {rlmoe::moe::Balancing::None});
+  rlmoe::nn::Transformer<rlmoe::Host, Spec> model(rlmoe::Host{}, {rlmoe::moe::Balancing::None});
   model.initialize(seed);
   rlmoe::io::hf::SaveOptions options;
   options.dtype = rlmoe::io::Dtype::BF16;
   options.base_config = rlmoe::io::Json::parse(R"({"bos_token_id": 0, "eos_token_id": 1, "pad_token_id": 1})");
   rlmoe::io::hf::save_hf_checkpoint(model, directory, options);
-  std::printf("made a random Qwen3-MoE model and a %zu-token tokenizer in %s\n",
+  std::printf("made a random %s model and a %zu-token tokenizer in %s\n",
+              rlmoe::nn::latent_attention_v<Spec> ? "DeepSeek-V3" : "Qwen3-MoE",
               rlmoe::text::Tokenizer::from_json(tokenizer.dump()).vocab_size(), directory.c_str());
   return directory;
 }
 
-template <rlmoe::Backend B>
-int run(const B& backend, const Options& o) {
-  const std::string model_dir = o.model.empty() ? make_starter_model(o.out + "/starter", o.seed) : o.model;
+template <class Spec, rlmoe::Backend B>
+int run(const B& backend, const Options& o, const std::string& model_dir) {
   auto tokenizer = std::make_shared<const rlmoe::text::Tokenizer>(rlmoe::text::Tokenizer::from_file(model_dir + "/tokenizer.json"));
   const Task task = make_task(tokenizer);
 
@@ -146,12 +168,14 @@ int run(const B& backend, const Options& o) {
   c.pass_at_k = 0;
   c.output_dir = o.out;
   c.progress = !o.quiet;
-  // DAPO's loss (token mean, clip-higher, no KL); Qwen3's routers have no selection bias, so the
-  // experts are balanced by nothing rlmoe adds (the export would not carry it).
+  // DAPO's loss (token mean, clip-higher, no KL). DeepSeek-V3 balances its experts by the
+  // selection bias (aux-loss-free), which the export carries; Qwen3's routers have none, so its
+  // experts are balanced by nothing rlmoe adds.
   rlmoe::rl::ClippedSurrogate<rlmoe::rl::K3, rlmoe::rl::TokenMean> loss;
   loss.epsilon_high = 0.28f;
-  rlmoe::rl::GrpoTrainer<B, HfExampleSpec, Task> trainer(backend, task, c, loss, rlmoe::rl::GroupNormalized{},
-                                                         {rlmoe::moe::Balancing::None});
+  constexpr bool kDeepseek = rlmoe::nn::latent_attention_v<Spec>;
+  const rlmoe::nn::MoeTraining balancing{kDeepseek ? rlmoe::moe::Balancing::AuxLossFree : rlmoe::moe::Balancing::None};
+  rlmoe::rl::GrpoTrainer<B, Spec, Task> trainer(backend, task, c, loss, rlmoe::rl::GroupNormalized{}, balancing);
   trainer.initialize();
   rlmoe::io::hf::load_hf_checkpoint(trainer.policy(), model_dir);
   std::printf("GRPO on %s (backend %s): %lld cold-start steps, %lld RL steps, %lld prompts x %lld completions\n",
@@ -183,16 +207,29 @@ int run(const B& backend, const Options& o) {
   return ok ? 0 : 1;
 }
 
+/// The model's family, from its config.json: the Spec it is trained with.
+template <rlmoe::Backend B>
+int run_family(const B& backend, const Options& o) {
+  const bool starter = o.model.empty();
+  const std::string model_dir = !starter                    ? o.model
+                                : o.family == "deepseek_v3" ? make_starter_model<HfDeepseekExampleSpec>(o.out + "/starter", o.seed)
+                                                            : make_starter_model<HfExampleSpec>(o.out + "/starter", o.seed);
+  const std::string model_type =
+      rlmoe::io::read_json_file(model_dir + "/config.json").at("model_type", model_dir + "/config.json").string("model_type");
+  if (model_type == "deepseek_v3") return run<HfDeepseekExampleSpec>(backend, o, model_dir);
+  return run<HfExampleSpec>(backend, o, model_dir);  // qwen3_moe; the loader names any other model_type
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options options = parse(argc, argv);
   try {
 #if defined(__CUDACC__)
-    if (rlmoe::cuda_device_count() > 0) return run(rlmoe::Cuda{}, options);
+    if (rlmoe::cuda_device_count() > 0) return run_family(rlmoe::Cuda{}, options);
     std::printf("(no CUDA device: training on the CPU)\n");
 #endif
-    return run(rlmoe::Host{}, options);
+    return run_family(rlmoe::Host{}, options);
   } catch (const rlmoe::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

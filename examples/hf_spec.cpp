@@ -1,5 +1,5 @@
 // hf_spec: prints the rlmoe Spec that a Hugging Face config.json describes, to paste into a
-// program instead of transcribing the fields by hand (Qwen3-MoE and Qwen3; others are refused,
+// program instead of transcribing the fields by hand (Qwen3-MoE, Qwen3, DeepSeek-V3; others are refused,
 // naming what rlmoe does not implement).
 //
 //   hf_spec <model directory | config.json> [--name StructName]

@@ -62,6 +62,7 @@
 
 // nn: the Transformer policy and its training steps
 #include "rlmoe/nn/decode_state.hpp"
+#include "rlmoe/nn/latent_attention.hpp"
 #include "rlmoe/nn/sequence_batch.hpp"
 #include "rlmoe/nn/training.hpp"
 #include "rlmoe/nn/transformer.hpp"

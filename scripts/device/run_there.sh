@@ -28,6 +28,10 @@ for example in .device/[0-9][0-9]_*_cuda; do
   "$example" > "$out/$(basename "$example").log" 2>&1
   record "$(basename "$example")" "$([[ $? == 0 ]] && echo passed || echo FAILED)"
 done
+if [[ -x .device/04_hf_grpo_cuda ]]; then  # the same example on a random DeepSeek-V3 (latent attention) model
+  .device/04_hf_grpo_cuda --family deepseek_v3 --out runs/hf_grpo_deepseek_v3 > "$out/04_hf_grpo_cuda_deepseek_v3.log" 2>&1
+  record "04_hf_grpo_cuda --family deepseek_v3" "$([[ $? == 0 ]] && echo passed || echo FAILED)"
+fi
 for bench in .device/*_bench_cuda; do
   [[ -x "$bench" ]] || continue
   "$bench" > "$out/$(basename "$bench").jsonl" 2> "$out/$(basename "$bench").err"

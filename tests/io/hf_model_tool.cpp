@@ -1,5 +1,6 @@
 // For check_with_transformers.py: rlmoe's side of the comparison with transformers, on models of
-// the Spec of tests/io/fixtures/hf/qwen3_moe_tiny (examples/04_hf_grpo's too).
+// the Specs of tests/io/fixtures/hf/qwen3_moe_tiny and deepseek_v3_tiny (examples/04_hf_grpo's too),
+// by the model_type of the directory's config.json.
 //   hf_model_tool logits <model dir> <tokens.json>     tokens.json: {"tokens": [[...], ...], "lengths": [...]}
 //       prints [[[logit per vocabulary entry] per valid position] per sequence]
 //   hf_model_tool export <model dir> <out dir> [bf16] [<max shard bytes>]
@@ -19,11 +20,9 @@
 
 namespace {
 
-using Spec = rlmoe::test::Qwen3MoeTiny;
-using Model = rlmoe::nn::Transformer<rlmoe::Host, Spec>;
-
+template <class Spec>
 int logits(const std::string& directory, const std::string& tokens_path) {
-  Model model(rlmoe::Host{}, {rlmoe::moe::Balancing::None});
+  rlmoe::nn::Transformer<rlmoe::Host, Spec> model(rlmoe::Host{}, {rlmoe::moe::Balancing::None});
   rlmoe::io::hf::load_hf_checkpoint(model, directory);
   std::ifstream in(tokens_path);
   std::stringstream text;
@@ -54,8 +53,9 @@ int logits(const std::string& directory, const std::string& tokens_path) {
   return 0;
 }
 
+template <class Spec>
 int export_model(const std::string& directory, const std::string& out, bool bf16, long long shard_bytes) {
-  Model model(rlmoe::Host{}, {rlmoe::moe::Balancing::None});
+  rlmoe::nn::Transformer<rlmoe::Host, Spec> model(rlmoe::Host{}, {rlmoe::moe::Balancing::None});
   rlmoe::io::hf::load_hf_checkpoint(model, directory);
   rlmoe::io::hf::SaveOptions options;
   if (bf16) options.dtype = rlmoe::io::Dtype::BF16;
@@ -65,16 +65,25 @@ int export_model(const std::string& directory, const std::string& out, bool bf16
   return 0;
 }
 
+template <class Spec>
+int command(int argc, char** argv) {
+  const std::string name = argv[1];
+  if (name == "logits" && argc == 4) return logits<Spec>(argv[2], argv[3]);
+  if (name == "export" && argc >= 4)
+    return export_model<Spec>(argv[2], argv[3], argc > 4 && std::string(argv[4]) == "bf16", argc > 5 ? std::atoll(argv[5]) : 0);
+  std::fprintf(stderr, "usage: hf_model_tool logits <dir> <tokens.json> | export <dir> <out> [bf16|f32] [<max shard bytes>]\n");
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
-    const std::string command = argc > 1 ? argv[1] : "";
-    if (command == "logits" && argc == 4) return logits(argv[2], argv[3]);
-    if (command == "export" && argc >= 4)
-      return export_model(argv[2], argv[3], argc > 4 && std::string(argv[4]) == "bf16", argc > 5 ? std::atoll(argv[5]) : 0);
-    std::fprintf(stderr, "usage: hf_model_tool logits <dir> <tokens.json> | export <dir> <out> [bf16|f32] [<max shard bytes>]\n");
-    return 2;
+    if (argc < 3) return command<rlmoe::test::Qwen3MoeTiny>(argc, argv);  // the usage
+    const std::string config = std::string(argv[2]) + "/config.json";
+    if (rlmoe::io::read_json_file(config).at("model_type", config).string("model_type") == "deepseek_v3")
+      return command<rlmoe::test::DeepseekV3Tiny>(argc, argv);
+    return command<rlmoe::test::Qwen3MoeTiny>(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hf_model_tool: %s\n", e.what());
     return 1;
