@@ -30,6 +30,18 @@ struct Qwen3Tiny {
   static constexpr bool kTiedEmbeddings = true;
 };
 
+/// tests/io/fixtures/hf/olmoe_tiny: q and k norms over whole rows, every layer MoE.
+struct OlmoeTiny {
+  static constexpr index_t kVocab = 1024, kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 256;
+  static constexpr index_t kKvHeads = 2, kHeadDim = 16;
+  static constexpr bool kQkNorm = true, kNormTopkProb = false, kQkNormFullWidth = true;
+  static constexpr index_t kDenseHidden = 0, kFirstMoeLayer = 0;
+  static constexpr index_t kRoutedExperts = 8, kTopK = 2, kExpertHidden = 32, kSharedExperts = 0, kGroups = 1, kTopkGroups = 1;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Softmax;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-05f;
+  static constexpr bool kTiedEmbeddings = false;
+};
+
 /// tests/io/fixtures/hf/deepseek_v3_tiny: Multi-head Latent Attention, sigmoid routing over groups
 /// with selection biases, a shared expert, the first layer dense.
 struct DeepseekV3Tiny {

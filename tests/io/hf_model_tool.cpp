@@ -1,5 +1,5 @@
 // For check_with_transformers.py: rlmoe's side of the comparison with transformers, on models of
-// the Specs of tests/io/fixtures/hf/qwen3_moe_tiny and deepseek_v3_tiny (examples/04_hf_grpo's too),
+// the Specs of tests/io/fixtures/hf/qwen3_moe_tiny, deepseek_v3_tiny (examples/04_hf_grpo's too) and olmoe_tiny,
 // by the model_type of the directory's config.json.
 //   hf_model_tool logits <model dir> <tokens.json>     tokens.json: {"tokens": [[...], ...], "lengths": [...]}
 //       prints [[[logit per vocabulary entry] per valid position] per sequence]
@@ -81,8 +81,9 @@ int main(int argc, char** argv) {
   try {
     if (argc < 3) return command<rlmoe::test::Qwen3MoeTiny>(argc, argv);  // the usage
     const std::string config = std::string(argv[2]) + "/config.json";
-    if (rlmoe::io::read_json_file(config).at("model_type", config).string("model_type") == "deepseek_v3")
-      return command<rlmoe::test::DeepseekV3Tiny>(argc, argv);
+    const std::string model_type = rlmoe::io::read_json_file(config).at("model_type", config).string("model_type");
+    if (model_type == "deepseek_v3") return command<rlmoe::test::DeepseekV3Tiny>(argc, argv);
+    if (model_type == "olmoe") return command<rlmoe::test::OlmoeTiny>(argc, argv);
     return command<rlmoe::test::Qwen3MoeTiny>(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hf_model_tool: %s\n", e.what());

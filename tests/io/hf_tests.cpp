@@ -28,6 +28,7 @@ namespace fs = std::filesystem;
 using rlmoe::Host;
 using rlmoe::index_t;
 using t::DeepseekV3Tiny;
+using t::OlmoeTiny;
 using t::Qwen3MoeTiny;
 using t::Qwen3Tiny;
 
@@ -163,6 +164,18 @@ void check_decode_against_transformers(const std::string& name) {
   BOOST_TEST(t::relative_error(have, want) < 1e-4, name << ": decoded logits vs transformers, relative error " << t::relative_error(have, want));
 }
 
+/// Every tensor of `original` is in `exported`, with the same values (an F32 export of bf16
+/// weights holds them exactly), and nothing else is.
+void check_same_tensors(const std::string& original_path, const std::string& exported_path) {
+  const auto original = io::SafetensorsFile::read(original_path);
+  const auto exported = io::SafetensorsFile::read(exported_path);
+  BOOST_TEST(exported.tensors().size() == original.tensors().size());
+  for (const auto& info : original.tensors()) {
+    BOOST_TEST_REQUIRE(exported.contains(info.name), "the export lacks " << info.name);
+    t::check_equal(exported.read_as_double(info.name, info.shape), original.read_as_double(info.name, info.shape), info.name);
+  }
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(io_hf)
@@ -173,6 +186,8 @@ BOOST_AUTO_TEST_CASE(logits_equal_transformers_on_qwen3_moe_and_qwen3) {
 }
 
 BOOST_AUTO_TEST_CASE(logits_equal_transformers_on_deepseek_v3) { check_logits_against_transformers<DeepseekV3Tiny>("deepseek_v3_tiny"); }
+
+BOOST_AUTO_TEST_CASE(logits_equal_transformers_on_olmoe) { check_logits_against_transformers<OlmoeTiny>("olmoe_tiny"); }
 
 BOOST_AUTO_TEST_CASE(deepseek_v3_selection_biases_are_loaded) {
   Model<DeepseekV3Tiny> model(Host{});
@@ -188,6 +203,21 @@ BOOST_AUTO_TEST_CASE(deepseek_v3_selection_biases_are_loaded) {
 BOOST_AUTO_TEST_CASE(decode_with_the_kv_cache_reproduces_the_logits) {
   check_decode_against_transformers<Qwen3MoeTiny>("qwen3_moe_tiny");
   check_decode_against_transformers<DeepseekV3Tiny>("deepseek_v3_tiny");  // over the latent cache
+  check_decode_against_transformers<OlmoeTiny>("olmoe_tiny");
+}
+
+BOOST_AUTO_TEST_CASE(olmoe_export_writes_the_checkpoint_back_tensor_for_tensor) {
+  Model<OlmoeTiny> model(Host{}, {rlmoe::moe::Balancing::None});
+  hf::load_hf_checkpoint(model, fixture("olmoe_tiny"));
+  t::TemporaryDirectory dir;
+  hf::SaveOptions options;
+  options.base_config = hf::HfCheckpoint::open(fixture("olmoe_tiny")).config();
+  hf::save_hf_checkpoint(model, dir.file("f32"), options);
+  check_same_tensors(fixture("olmoe_tiny") + "/model.safetensors", dir.file("f32/model.safetensors"));
+  const auto config = hf::HfCheckpoint::open(dir.file("f32")).config();
+  BOOST_TEST(config.at("model_type", "config").string("model_type") == "olmoe");
+  BOOST_TEST(config.at("intermediate_size", "config").integer("intermediate_size") == 32, "OLMoE's experts are intermediate_size wide");
+  BOOST_TEST(config.find("head_dim") == nullptr);
 }
 
 BOOST_AUTO_TEST_CASE(deepseek_v3_export_writes_the_checkpoint_back_tensor_for_tensor) {
@@ -199,13 +229,8 @@ BOOST_AUTO_TEST_CASE(deepseek_v3_export_writes_the_checkpoint_back_tensor_for_te
   hf::SaveOptions options;
   options.base_config = hf::HfCheckpoint::open(fixture("deepseek_v3_tiny")).config();
   hf::save_hf_checkpoint(model, dir.file("f32"), options);
-  const auto original = io::SafetensorsFile::read(fixture("deepseek_v3_tiny") + "/model.safetensors");
+  check_same_tensors(fixture("deepseek_v3_tiny") + "/model.safetensors", dir.file("f32/model.safetensors"));
   const auto exported = io::SafetensorsFile::read(dir.file("f32/model.safetensors"));
-  BOOST_TEST(exported.tensors().size() == original.tensors().size());
-  for (const auto& info : original.tensors()) {
-    BOOST_TEST_REQUIRE(exported.contains(info.name), "the export lacks " << info.name);
-    t::check_equal(exported.read_as_double(info.name, info.shape), original.read_as_double(info.name, info.shape), info.name);
-  }
   BOOST_TEST((exported.tensor("model.layers.1.mlp.gate.e_score_correction_bias").dtype == io::Dtype::F32));
   const auto config = hf::HfCheckpoint::open(dir.file("f32")).config();
   BOOST_TEST(config.at("rope_interleave", "config").boolean("rope_interleave"));
@@ -295,7 +320,7 @@ BOOST_AUTO_TEST_CASE(refuses_a_config_that_is_not_the_spec_naming_every_field) {
   const auto refused = [&](const std::string& patch, std::initializer_list<std::string_view> parts) {
     return t::throws_with<rlmoe::ConfigError>([&] { hf::check_config<Qwen3MoeTiny>(config(patch), "c.json"); }, parts);
   };
-  BOOST_TEST(refused(R"({"model_type": "llama"})", {"c.json", "\"llama\"", "qwen3_moe, qwen3 and deepseek_v3"}));
+  BOOST_TEST(refused(R"({"model_type": "llama"})", {"c.json", "\"llama\"", "qwen3_moe, qwen3, olmoe and deepseek_v3"}));
   BOOST_TEST(refused(R"({"attention_bias": true})", {"\"attention_bias\"", "no biases"}));
   BOOST_TEST(refused(R"({"rope_parameters": {"rope_theta": 10000.0, "rope_type": "yarn"}})", {"\"rope_type\"", "yarn"}));
   BOOST_TEST(refused(R"({"mlp_only_layers": [1]})", {"\"mlp_only_layers\"", "[0, 1, ..., k - 1]"}));
@@ -425,6 +450,18 @@ BOOST_AUTO_TEST_CASE(prints_the_spec_a_config_describes) {
     BOOST_TEST(printed.find(line) != std::string::npos, "the printed Spec lacks \"" << line << "\":\n" << printed);
   BOOST_TEST(printed.find("kKvHeads") == std::string::npos, "MLA has no kKvHeads");
   BOOST_TEST(hf::differences(values, hf::architecture_of<DeepseekV3Tiny>()).empty());
+  const auto olmoe = hf::HfCheckpoint::open(fixture("olmoe_tiny"));
+  const auto olmoe_values = hf::architecture_of(olmoe.config(), olmoe.config_path());
+  const std::string olmoe_printed = hf::spec_source(olmoe_values, "OlmoeTiny", "the fixture");
+  for (const char* line : {"kKvHeads = 2, kHeadDim = 16;", "kQkNorm = true, kNormTopkProb = false, kQkNormFullWidth = true;",
+                           "kDenseHidden = 0, kFirstMoeLayer = 0;", "kRoutedExperts = 8, kTopK = 2, kExpertHidden = 32,"})
+    BOOST_TEST(olmoe_printed.find(line) != std::string::npos, "the printed Spec lacks \"" << line << "\":\n" << olmoe_printed);
+  BOOST_TEST(hf::differences(olmoe_values, hf::architecture_of<OlmoeTiny>()).empty());
+  // A Qwen3-MoE Spec on the OLMoE checkpoint: the norm's span is named.
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { hf::check_config<Qwen3MoeTiny>(olmoe.config(), "c.json"); },
+                                                {"(q/k norm over whole rows: olmoe): config.json has 1, the Spec has kQkNormFullWidth = 0"}));
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { hf::check_config<OlmoeTiny>(patched_config("olmoe_tiny", R"({"clip_qkv": 8.0})"), "c.json"); },
+                                                {"\"clip_qkv\"", "clamp"}));
 }
 
 BOOST_AUTO_TEST_CASE(reads_float16_tensors_exactly) {

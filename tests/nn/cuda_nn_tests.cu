@@ -36,6 +36,7 @@ BOOST_AUTO_TEST_CASE(gradients_grouped_query) { t::check_transformer_gradients<C
 BOOST_AUTO_TEST_CASE(bfloat16_qwen_moe_against_float64) { t::check_transformer_bf16<Cuda, t::TinyQwenMoeSpec>(gpu()); }
 BOOST_AUTO_TEST_CASE(bfloat16_moe_against_float64) { t::check_transformer_bf16<Cuda, t::TinyMoeSpec>(gpu()); }
 BOOST_AUTO_TEST_CASE(bfloat16_dense_against_float64) { t::check_transformer_bf16<Cuda, t::TinyDenseSpec>(gpu()); }
+BOOST_AUTO_TEST_CASE(gradients_olmoe_full_width_qk_norm) { t::check_transformer_gradients<Cuda, t::TinyOlmoeSpec>(gpu(), {}); }
 BOOST_AUTO_TEST_CASE(forward_deepseek_latent_attention_against_reference) { t::check_transformer_forward<Cuda, t::TinyDeepseekSpec>(gpu()); }
 BOOST_AUTO_TEST_CASE(gradients_deepseek_latent_attention) { t::check_transformer_gradients<Cuda, t::TinyDeepseekSpec>(gpu(), {}); }
 BOOST_AUTO_TEST_CASE(gradients_latent_attention_without_q_bottleneck) { t::check_transformer_gradients<Cuda, t::TinyLatentSpec>(gpu(), {}); }

@@ -37,6 +37,8 @@ BOOST_AUTO_TEST_CASE(gradients_grouped_query) { t::check_transformer_gradients<H
 BOOST_AUTO_TEST_CASE(bfloat16_qwen_moe_against_float64) { t::check_transformer_bf16<Host, t::TinyQwenMoeSpec>(Host{}); }
 BOOST_AUTO_TEST_CASE(bfloat16_moe_against_float64) { t::check_transformer_bf16<Host, t::TinyMoeSpec>(Host{}); }
 BOOST_AUTO_TEST_CASE(bfloat16_dense_against_float64) { t::check_transformer_bf16<Host, t::TinyDenseSpec>(Host{}); }
+BOOST_AUTO_TEST_CASE(forward_olmoe_full_width_qk_norm_against_reference) { t::check_transformer_forward<Host, t::TinyOlmoeSpec>(Host{}); }
+BOOST_AUTO_TEST_CASE(gradients_olmoe_full_width_qk_norm) { t::check_transformer_gradients<Host, t::TinyOlmoeSpec>(Host{}, {}); }
 BOOST_AUTO_TEST_CASE(forward_deepseek_latent_attention_against_reference) { t::check_transformer_forward<Host, t::TinyDeepseekSpec>(Host{}); }
 BOOST_AUTO_TEST_CASE(forward_latent_attention_without_q_bottleneck_against_reference) {
   t::check_transformer_forward<Host, t::TinyLatentSpec>(Host{});
@@ -50,6 +52,7 @@ BOOST_AUTO_TEST_CASE(decode_matches_forward) {
   t::check_decode_matches_forward<Host, t::TinyDenseSpec, float>(Host{});
   t::check_decode_matches_forward<Host, t::TinyQwenMoeSpec, double>(Host{});
   t::check_decode_matches_forward<Host, t::TinyGqaSpec, double>(Host{});
+  t::check_decode_matches_forward<Host, t::TinyOlmoeSpec, double>(Host{});
   t::check_decode_matches_forward<Host, t::TinyDeepseekSpec, double>(Host{});
   t::check_decode_matches_forward<Host, t::TinyLatentSpec, double>(Host{});
   t::check_decode_matches_forward<Host, t::TinyDeepseekSpec, float>(Host{});

@@ -304,10 +304,12 @@ std::pair<std::vector<double>, std::vector<double>> reference_transformer(const 
       const index_t dv = nn::value_head_dim_v<Spec>;
       add(x, reference_matmul(reference_attention(q, k, v, t.lengths, t.length, heads, dh, heads, dv), tensor(p + "wo"), heads * dv, d));
     } else {
-      // Per-head norm (each head's dh values are one row) when the Spec has it, then the rotation.
+      // The q/k norm when the Spec has it (each head's dh values are one row, or with
+      // kQkNormFullWidth all of a token's), then the rotation.
       const auto project = [&](const std::string& w, const std::string& norm, index_t h) {
         auto y = reference_matmul(a, tensor(p + w), d, h * dh);
-        if (nn::qk_norm_v<Spec>) y = reference_rmsnorm(y, tensor(p + norm), dh, Spec::kNormEpsilon);
+        if (nn::qk_norm_v<Spec>)
+          y = reference_rmsnorm(y, tensor(p + norm), nn::qk_norm_full_width_v<Spec> ? h * dh : dh, Spec::kNormEpsilon);
         return reference_rope(y, positions, h, dh, Spec::kRopeBase);
       };
       const auto q = project("wq", "q_norm", heads), k = project("wk", "k_norm", kv_heads);

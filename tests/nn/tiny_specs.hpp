@@ -51,6 +51,19 @@ struct TinyGqaSpec {
   static constexpr bool kTiedEmbeddings = true;
 };
 
+/// OLMoE's attention: grouped-query heads with the q and k norms over all of q and all of k (not
+/// per head); every layer MoE with softmax gates not renormalised.
+struct TinyOlmoeSpec {
+  static constexpr index_t kVocab = 11, kModelDim = 16, kLayers = 2, kHeads = 4, kMaxLength = 16;
+  static constexpr index_t kKvHeads = 2;
+  static constexpr bool kQkNorm = true, kQkNormFullWidth = true, kNormTopkProb = false;
+  static constexpr index_t kDenseHidden = 0, kFirstMoeLayer = 0;
+  static constexpr index_t kRoutedExperts = 6, kTopK = 2, kExpertHidden = 5, kSharedExperts = 0, kGroups = 1, kTopkGroups = 1;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Softmax;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-5f;
+  static constexpr bool kTiedEmbeddings = false;
+};
+
 /// DeepSeek-V3's attention and routing: Multi-head Latent Attention with q's bottleneck (values
 /// narrower than queries), a dense first layer, then sigmoid routing over 4 groups of 2 experts
 /// (2 groups chosen), one shared expert, routed scaling 2.5. (With rank-4 latents the latent

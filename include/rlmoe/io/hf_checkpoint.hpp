@@ -1,7 +1,7 @@
 #pragma once
 // Hugging Face checkpoints in and out: a directory with config.json and model.safetensors (or
 // shards listed by model.safetensors.index.json), in F32, BF16, F16 or F64, as transformers writes
-// them for Qwen3-MoE, Qwen3 and DeepSeek-V3.
+// them for Qwen3-MoE, Qwen3, OLMoE and DeepSeek-V3.
 //
 //   load_hf_checkpoint(model, directory)   checks config.json against the Spec (hf_config.hpp),
 //                                          then fills every parameter; every missing, unexpected,
@@ -108,7 +108,8 @@ struct TensorRecipe {
   }
 };
 
-/// The recipes of a Qwen3-MoE or Qwen3 architecture, in the order of rlmoe's parameter layout.
+/// The recipes of a Qwen3-MoE, Qwen3 or OLMoE architecture (the same names), in the order of
+/// rlmoe's parameter layout.
 inline std::vector<TensorRecipe> qwen3_recipes(const ArchitectureValues& v) {
   using A = TensorRecipe::Arrangement;
   std::vector<TensorRecipe> out;
@@ -125,8 +126,8 @@ inline std::vector<TensorRecipe> qwen3_recipes(const ArchitectureValues& v) {
     add(p + "wk", {d, kv}, A::Transposed, {hf + "self_attn.k_proj.weight"}, {{kv, d}});
     add(p + "wv", {d, kv}, A::Transposed, {hf + "self_attn.v_proj.weight"}, {{kv, d}});
     add(p + "wo", {q, d}, A::Transposed, {hf + "self_attn.o_proj.weight"}, {{d, q}});
-    add(p + "q_norm", {v.head_dim}, A::Same, {hf + "self_attn.q_norm.weight"}, {{v.head_dim}});
-    add(p + "k_norm", {v.head_dim}, A::Same, {hf + "self_attn.k_norm.weight"}, {{v.head_dim}});
+    add(p + "q_norm", {v.q_norm_width()}, A::Same, {hf + "self_attn.q_norm.weight"}, {{v.q_norm_width()}});
+    add(p + "k_norm", {v.k_norm_width()}, A::Same, {hf + "self_attn.k_norm.weight"}, {{v.k_norm_width()}});
     add(p + "ffn_norm", {d}, A::Same, {hf + "post_attention_layernorm.weight"}, {{d}});
     if (l >= v.first_moe_layer) {
       const std::int64_t e = v.routed_experts, h = v.expert_hidden;
@@ -459,7 +460,7 @@ void save_hf_checkpoint(const nn::Transformer<B, Spec, T>& model, const std::str
       const auto bias = to_host(backend, model.moe_layers()[l].bias());
       RLMOE_CHECK(std::all_of(bias.begin(), bias.end(), [](float b) { return b == 0.0f; }), ConfigError,
                   "save_hf_checkpoint: MoE layer ", l, " has nonzero selection biases (aux-loss-free balancing), which the "
-                  "Qwen3 format cannot hold; train with moe::Balancing::None or SwitchAux");
+                  "Qwen3 and OLMoE formats cannot hold; train with moe::Balancing::None or SwitchAux");
     }
   const std::vector<TensorRecipe> recipes = hf_recipes(v);
   const std::vector<detail::ExportUnit> units = detail::export_units(recipes, options.dtype);

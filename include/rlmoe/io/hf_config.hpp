@@ -11,6 +11,8 @@
 //              (renormalised when norm_topk_prob), no shared expert, dense layers only first
 //              (mlp_only_layers = [0, k), decoder_sparse_step = 1)
 //   qwen3      Qwen3 dense: the same attention, every layer a SwiGLU
+//   olmoe      OLMoE: as qwen3_moe, but the q/k norms span all of q and all of k (not each head),
+//              every layer MoE, experts as wide as intermediate_size; clip_qkv is refused
 //   deepseek_v3  DeepSeek-V3/R1: Multi-head Latent Attention (q_lora_rank may be null), sigmoid
 //              router with e_score_correction_bias, group-limited top-k, routed scaling, shared
 //              experts, the first first_k_dense_replace layers dense; rotary pairs interleaved or not
@@ -41,6 +43,7 @@ struct ArchitectureValues {
   moe::ScoreFunction score_function = moe::ScoreFunction::Softmax;
   float routed_scaling = 1.0f, rope_base = 10000.0f, norm_epsilon = 1e-6f;
   bool tied_embeddings = false, qk_norm = false, norm_topk_prob = true;
+  bool qk_norm_full_width = false;  ///< OLMoE's q/k norm over the whole of q and of k
   // Multi-head Latent Attention (kv_lora_rank 0: none); head_dim is then qk_nope + qk_rope.
   index_t kv_lora_rank = 0, q_lora_rank = 0, qk_nope_head_dim = 0, qk_rope_head_dim = 0, v_head_dim = 0;
   // Of the checkpoint only, not the Spec: how its rotary pairs are laid out, and its trailing
@@ -49,6 +52,9 @@ struct ArchitectureValues {
   index_t mtp_layers = 0;
 
   [[nodiscard]] bool latent_attention() const { return kv_lora_rank > 0; }
+  /// The widths of the q and k norms' weights.
+  [[nodiscard]] index_t q_norm_width() const { return qk_norm_full_width ? heads * head_dim : head_dim; }
+  [[nodiscard]] index_t k_norm_width() const { return qk_norm_full_width ? kv_heads * head_dim : head_dim; }
   [[nodiscard]] bool has_dense_layers() const { return first_moe_layer > 0; }
   [[nodiscard]] bool has_moe_layers() const { return first_moe_layer < layers; }
 };
@@ -79,6 +85,7 @@ ArchitectureValues architecture_of() {
   v.tied_embeddings = Spec::kTiedEmbeddings;
   v.qk_norm = nn::qk_norm_v<Spec>;
   v.norm_topk_prob = nn::norm_topk_prob_v<Spec>;
+  v.qk_norm_full_width = nn::qk_norm_full_width_v<Spec>;
   if constexpr (nn::latent_attention_v<Spec>) {
     v.kv_lora_rank = nn::kv_lora_rank_v<Spec>;
     v.q_lora_rank = nn::q_lora_rank_v<Spec>;
@@ -163,6 +170,24 @@ inline ArchitectureValues common_architecture(const ConfigReader& r) {
   return v;
 }
 
+/// OLMoE's config.json: q/k norms over whole rows, every layer MoE with experts of intermediate_size.
+inline ArchitectureValues olmoe_architecture(const ConfigReader& r) {
+  ArchitectureValues v = common_architecture(r);
+  v.head_dim = v.model_dim / v.heads;
+  r.require(r.integer_or("head_dim", v.head_dim) == v.head_dim && v.head_dim * v.heads == v.model_dim, "head_dim",
+            "must be hidden_size / num_attention_heads: OLMoE's q norm spans hidden_size values");
+  r.require(r.find("clip_qkv") == nullptr, "clip_qkv", "is set; rlmoe does not clamp q, k and v");
+  v.qk_norm = v.qk_norm_full_width = true;
+  v.score_function = moe::ScoreFunction::Softmax;
+  v.routed_experts = r.find("num_experts") ? r.integer("num_experts") : r.integer("num_local_experts");
+  v.top_k = r.integer("num_experts_per_tok");
+  v.expert_hidden = v.dense_hidden;  // OLMoE's experts are intermediate_size wide; it has no dense layer
+  v.dense_hidden = 0;
+  v.first_moe_layer = 0;
+  v.norm_topk_prob = r.boolean_or("norm_topk_prob", false);
+  return v;
+}
+
 /// DeepSeek-V3's config.json (transformers' DeepseekV3Config names).
 inline ArchitectureValues deepseek_v3_architecture(const ConfigReader& r) {
   ArchitectureValues v = common_architecture(r);
@@ -202,9 +227,10 @@ inline ArchitectureValues architecture_of(const Json& config, const std::string&
   RLMOE_CHECK(config.is_object(), ConfigError, path, ": the document must be an object");
   const detail::ConfigReader r{config, path};
   const std::string model_type = r.string_or("model_type", "");
-  RLMOE_CHECK(model_type == "qwen3_moe" || model_type == "qwen3" || model_type == "deepseek_v3", ConfigError, path,
-              ": model_type is \"", model_type, "\"; rlmoe reads qwen3_moe, qwen3 and deepseek_v3");
+  RLMOE_CHECK(model_type == "qwen3_moe" || model_type == "qwen3" || model_type == "deepseek_v3" || model_type == "olmoe",
+              ConfigError, path, ": model_type is \"", model_type, "\"; rlmoe reads qwen3_moe, qwen3, olmoe and deepseek_v3");
   if (model_type == "deepseek_v3") return detail::deepseek_v3_architecture(r);
+  if (model_type == "olmoe") return detail::olmoe_architecture(r);
   ArchitectureValues v = detail::common_architecture(r);
   v.head_dim = r.integer_or("head_dim", v.model_dim / v.heads);
   v.qk_norm = true;
@@ -259,6 +285,7 @@ inline std::vector<std::string> differences(const ArchitectureValues& config, co
   differ("rope_theta", "kRopeBase", config.rope_base, spec.rope_base);
   differ("tie_word_embeddings", "kTiedEmbeddings", config.tied_embeddings, spec.tied_embeddings);
   differ("(q/k norm)", "kQkNorm", config.qk_norm, spec.qk_norm);
+  differ("(q/k norm over whole rows: olmoe)", "kQkNormFullWidth", config.qk_norm_full_width, spec.qk_norm_full_width);
   const bool deepseek = config.latent_attention();  // DeepSeek's names for the same fields
   differ(deepseek ? "first_k_dense_replace" : "mlp_only_layers (dense layers first)", "kFirstMoeLayer", config.first_moe_layer,
          spec.first_moe_layer);
@@ -324,7 +351,8 @@ inline std::string attention_members(const ArchitectureValues& v) {
                                   ", kQkRopeHeadDim = ", v.qk_rope_head_dim, ", kVHeadDim = ", v.v_head_dim, ";\n",
                                   "  static constexpr bool kNormTopkProb = ", b(v.norm_topk_prob), ";\n");
   return rlmoe::detail::message("  static constexpr rlmoe::index_t kKvHeads = ", v.kv_heads, ", kHeadDim = ", v.head_dim, ";\n",
-                                "  static constexpr bool kQkNorm = ", b(v.qk_norm), ", kNormTopkProb = ", b(v.norm_topk_prob), ";\n");
+                                "  static constexpr bool kQkNorm = ", b(v.qk_norm), ", kNormTopkProb = ", b(v.norm_topk_prob),
+                                v.qk_norm_full_width ? ", kQkNormFullWidth = true" : "", ";\n");
 }
 
 }  // namespace detail
@@ -350,17 +378,23 @@ inline std::string spec_source(const ArchitectureValues& v, std::string_view nam
       "};\n");
 }
 
-/// The config.json of a Spec, for `model_type` deepseek_v3 (latent attention), qwen3_moe or qwen3
-/// (whichever the Spec is): what transformers needs to load an exported model. `base` (another
+/// The config.json of a Spec, for `model_type` deepseek_v3 (latent attention), olmoe (q/k norms
+/// over whole rows), qwen3_moe or qwen3 (whichever the Spec is): what transformers needs to load an exported model. `base` (another
 /// config.json, say the one the model was loaded with) supplies the fields the Spec does not
 /// decide (token ids, torch_dtype, rope_interleave, ...).
 template <class Spec>
 Json config_json(const Json& base = Json(Json::Object{})) {
   const ArchitectureValues v = architecture_of<Spec>();
-  const bool moe = v.has_moe_layers(), deepseek = v.latent_attention();
+  const bool moe = v.has_moe_layers(), deepseek = v.latent_attention(), olmoe = v.qk_norm_full_width;
   if (deepseek) {
     RLMOE_CHECK(!moe || v.score_function == moe::ScoreFunction::Sigmoid, ConfigError,
                 "config_json: the Spec has latent attention but Softmax router scores; DeepSeek-V3's are Sigmoid");
+  } else if (olmoe) {
+    RLMOE_CHECK(v.first_moe_layer == 0 && v.shared_experts == 0 && v.groups == 1 && v.score_function == moe::ScoreFunction::Softmax &&
+                    v.routed_scaling == 1.0f && v.heads * v.head_dim == v.model_dim,
+                ConfigError, "config_json: the Spec's q/k norms span whole rows, but it is no OLMoE architecture (that needs "
+                             "every layer MoE, Softmax scores, no shared experts, one group, kRoutedScaling 1, kHeadDim = "
+                             "kModelDim / kHeads)");
   } else {
     RLMOE_CHECK(v.qk_norm && v.shared_experts == 0 && v.groups == 1 && v.score_function == moe::ScoreFunction::Softmax &&
                     v.routed_scaling == 1.0f,
@@ -384,6 +418,9 @@ Json config_json(const Json& base = Json(Json::Object{})) {
   if (deepseek) {
     set("model_type", "deepseek_v3");
     set("architectures", Json::Array{"DeepseekV3ForCausalLM"});
+  } else if (olmoe) {
+    set("model_type", "olmoe");
+    set("architectures", Json::Array{"OlmoeForCausalLM"});
   } else {
     set("model_type", moe ? "qwen3_moe" : "qwen3");
     set("architectures", Json::Array{moe ? "Qwen3MoeForCausalLM" : "Qwen3ForCausalLM"});
@@ -393,9 +430,9 @@ Json config_json(const Json& base = Json(Json::Object{})) {
   set("num_hidden_layers", integer(v.layers));
   set("num_attention_heads", integer(v.heads));
   set("num_key_value_heads", integer(v.kv_heads));
-  if (!deepseek) set("head_dim", integer(v.head_dim));  // DeepSeek's head_dim is derived (qk_rope_head_dim)
+  if (!deepseek && !olmoe) set("head_dim", integer(v.head_dim));  // DeepSeek's and OLMoE's are derived
   if (!has("max_position_embeddings")) set("max_position_embeddings", integer(v.max_length));
-  set("intermediate_size", integer(v.dense_hidden > 0 ? v.dense_hidden : v.expert_hidden));
+  set("intermediate_size", integer(v.dense_hidden > 0 && !olmoe ? v.dense_hidden : v.expert_hidden));
   set("rms_norm_eps", detail::as_written(v.norm_epsilon));
   // transformers 5 keeps rope_theta in "rope_parameters"; older configs at the top level.
   bool in_parameters = false;
@@ -431,6 +468,12 @@ Json config_json(const Json& base = Json(Json::Object{})) {
     set("norm_topk_prob", v.norm_topk_prob);
     set("scoring_func", "sigmoid");
     set("topk_method", "noaux_tc");
+  } else if (olmoe) {
+    set("num_experts", integer(v.routed_experts));
+    if (has("num_local_experts")) set("num_local_experts", integer(v.routed_experts));
+    set("num_experts_per_tok", integer(v.top_k));
+    set("norm_topk_prob", v.norm_topk_prob);
+    set("clip_qkv", Json());
   } else {
     set("use_sliding_window", false);
     if (moe) {

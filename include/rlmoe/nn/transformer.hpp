@@ -130,6 +130,10 @@ class Transformer {
   static constexpr index_t kQWidth = kHeads * kHeadDim, kKvWidth = kKvHeads * kHeadDim;
   static constexpr index_t kVWidth = kKvHeads * kValueDim, kOutWidth = kHeads * kValueDim;
   static constexpr bool kQkNorm = qk_norm_v<Spec>;
+  /// The widths the q and k norms run over: a head (Qwen3), or the whole of q and of k (OLMoE).
+  static constexpr index_t kQNormWidth = qk_norm_full_width_v<Spec> ? kQWidth : kHeadDim;
+  static constexpr index_t kKNormWidth = qk_norm_full_width_v<Spec> ? kKvWidth : kHeadDim;
+  static constexpr index_t kQNormRows = kQWidth / kQNormWidth, kKNormRows = kKvWidth / kKNormWidth;  // per token
   /// Multi-head Latent Attention: the kv latent's rank, q's bottleneck rank (0: none), the rotated
   /// width of a head and its unrotated rest.
   static constexpr bool kLatent = latent_attention_v<Spec>;
@@ -201,8 +205,8 @@ class Transformer {
       }
       layout.add(p + "wo", {kOutWidth, kDim});
       if (kQkNorm) {
-        layout.add(p + "q_norm", {kHeadDim});
-        layout.add(p + "k_norm", {kHeadDim});
+        layout.add(p + "q_norm", {kQNormWidth});
+        layout.add(p + "k_norm", {kKNormWidth});
       }
       layout.add(p + "ffn_norm", {kDim});
       if (is_moe_layer(l)) {
@@ -430,8 +434,8 @@ class Transformer {
     if (kQkNorm) {
       a.q_projected = scratch(decode_.q_projected, b, kQWidth);
       a.k_projected = scratch(decode_.k_projected, b, kKvWidth);
-      a.q_inverse_rms = scratch(decode_.q_inverse_rms, b * kHeads, 1).reshape(Extents<1>{b * kHeads});
-      a.k_inverse_rms = scratch(decode_.k_inverse_rms, b * kKvHeads, 1).reshape(Extents<1>{b * kKvHeads});
+      a.q_inverse_rms = scratch(decode_.q_inverse_rms, b * kQNormRows, 1).reshape(Extents<1>{b * kQNormRows});
+      a.k_inverse_rms = scratch(decode_.k_inverse_rms, b * kKNormRows, 1).reshape(Extents<1>{b * kKNormRows});
     }
     a.middle = scratch(decode_.middle, b, kDim);
     a.inverse_rms = a.ffn_inverse_rms = scratch(decode_.inverse_rms, b, 1).reshape(Extents<1>{b});  // compute type
@@ -587,8 +591,8 @@ class Transformer {
     if (kQkNorm) {
       v.q_projected = matrix(a.q_projected, n, kQWidth);
       v.k_projected = matrix(a.k_projected, n, kKvWidth);
-      v.q_inverse_rms = a.q_inverse_rms.view().slice(0, n * kHeads);
-      v.k_inverse_rms = a.k_inverse_rms.view().slice(0, n * kKvHeads);
+      v.q_inverse_rms = a.q_inverse_rms.view().slice(0, n * kQNormRows);
+      v.k_inverse_rms = a.k_inverse_rms.view().slice(0, n * kKNormRows);
     }
     v.middle = matrix(a.middle, n, kDim);
     v.ffn_input = matrix(a.ffn_input, n, kDim);
@@ -661,8 +665,8 @@ class Transformer {
       if (kQkNorm) {
         ensure(a.q_projected, n * kQWidth);
         ensure(a.k_projected, n * kKvWidth);
-        ensure(a.q_inverse_rms, n * kHeads);
-        ensure(a.k_inverse_rms, n * kKvHeads);
+        ensure(a.q_inverse_rms, n * kQNormRows);
+        ensure(a.k_inverse_rms, n * kKNormRows);
       }
       ensure(a.probs, b * kHeads * length * length);
       if constexpr (!std::is_same_v<T, C>) ensure(scores_, b * kHeads * length * length);

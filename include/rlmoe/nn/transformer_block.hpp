@@ -4,8 +4,9 @@
 //   middle = input + attention(rope(qk_norm(rmsnorm(input) [Wq Wk Wv]))) Wo
 //   output = middle + ffn(rmsnorm(middle))        ffn: a dense SwiGLU or the MoE layer
 //
-// qk_norm (Qwen3, OLMoE) is an RMSNorm over each head's dh values of q and of k, with one weight
-// vector [dh] for q and one for k; a block without it leaves q and k as projected. With
+// qk_norm is an RMSNorm over each head's dh values of q and of k, with one weight vector [dh] for
+// q and one for k (Qwen3), or over all of q's and all of k's values, with weights [H dh] and
+// [Hkv dh] (OLMoE): the weights' length says which. A block without it leaves q and k as projected. With
 // grouped-query attention, k and v have fewer heads than q ([N, Hkv dh]). With DeepSeek's
 // Multi-head Latent Attention (nn/latent_attention.hpp) q, k and v come from low-rank latents
 // instead of [Wq Wk Wv], and the rest of the block is the same.
@@ -40,7 +41,7 @@ template <class T>
 struct BlockWeights {
   VectorView<T> attn_norm, ffn_norm;   ///< [d]
   MatrixView<T> wq, wk, wv, wo;        ///< [d, H dh], [d, Hkv dh], [d, Hkv dh], [H dh, d]; MLA: see LatentWeights
-  VectorView<T> q_norm, k_norm;        ///< [dh] with qk_norm; empty without
+  VectorView<T> q_norm, k_norm;        ///< [dh] (per head) or [H dh], [Hkv dh] (whole rows) with qk_norm; empty without
   LatentWeights<T> latent;             ///< Multi-head Latent Attention's; empty without
   MatrixView<T> ffn_gate_up, ffn_down; ///< dense blocks: [d, 2h], [h, d]
   moe::MoeParameters<T> moe;           ///< MoE blocks
@@ -63,7 +64,7 @@ struct BlockActivations {
   MatrixView<T> input, normed, q, k, v, attended, middle, ffn_input, output;
   VectorView<compute_t<T>> inverse_rms, ffn_inverse_rms;  ///< [N]
   MatrixView<T> q_projected, k_projected;                 ///< with qk_norm: q and k before it
-  VectorView<compute_t<T>> q_inverse_rms, k_inverse_rms;  ///< with qk_norm: [N H], [N Hkv]
+  VectorView<compute_t<T>> q_inverse_rms, k_inverse_rms;  ///< with qk_norm: [N H], [N Hkv] (per head) or [N]
   layers::SwigluActivations<T> dense;          ///< dense blocks: [N, 2h], [N, h]
   LatentActivations<T> latent;                 ///< with Multi-head Latent Attention (v is [N, H dv])
 };
@@ -89,10 +90,11 @@ struct AddInPlace {
   RLMOE_HOST_DEVICE void operator()(index_t i) const { a.at_flat(i) += b.at_flat(i); }
 };
 
-/// [N, heads dh] as [N heads, dh]: one row per head, for the per-head norm.
+/// [N, heads dh] as [N heads dh / width, width]: one row per normalised group (a head, or the
+/// whole row), for the q/k norm of that width.
 template <class T>
-MatrixView<T> head_by_head(MatrixView<T> m, index_t head_dim) {
-  return m.reshape(Extents<2>{m.size() / head_dim, head_dim});
+MatrixView<T> head_by_head(MatrixView<T> m, index_t width) {
+  return m.reshape(Extents<2>{m.size() / width, width});
 }
 
 }  // namespace detail
@@ -109,10 +111,11 @@ void project_qkv(const B& backend, const BlockWeights<const T>& w, VectorView<co
   gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wk, C(0), qk_norm ? a.k_projected : a.k);
   gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wv, C(0), a.v);
   if (qk_norm) {
-    layers::rmsnorm_forward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.q_projected), dh), w.q_norm, epsilon,
-                                  detail::head_by_head(a.q, dh), a.q_inverse_rms);
-    layers::rmsnorm_forward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.k_projected), dh), w.k_norm, epsilon,
-                                  detail::head_by_head(a.k, dh), a.k_inverse_rms);
+    const index_t qw = w.q_norm.size(), kw = w.k_norm.size();
+    layers::rmsnorm_forward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.q_projected), qw), w.q_norm, epsilon,
+                                  detail::head_by_head(a.q, qw), a.q_inverse_rms);
+    layers::rmsnorm_forward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.k_projected), kw), w.k_norm, epsilon,
+                                  detail::head_by_head(a.k, kw), a.k_inverse_rms);
   }
   parallel_for(backend, a.q.size() / 2, layers::RotaryEmbedding<T>{a.q, positions, dh, shape.rope_base, false});
   parallel_for(backend, a.k.size() / 2, layers::RotaryEmbedding<T>{a.k, positions, dh, shape.rope_base, false});
@@ -169,12 +172,13 @@ void project_qkv_backward(const B& backend, const BlockWeights<const T>& w, cons
   // The gradients of the projections' outputs: through the per-head norms, if any.
   MatrixView<T> dq = s.dq, dk = s.dk;
   if (w.has_qk_norm()) {
-    layers::rmsnorm_backward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.q_projected), dh), w.q_norm,
-                                   a.q_inverse_rms, detail::head_by_head(MatrixView<const T>(s.dq), dh),
-                                   detail::head_by_head(s.dq_projected, dh), grad.q_norm);
-    layers::rmsnorm_backward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.k_projected), dh), w.k_norm,
-                                   a.k_inverse_rms, detail::head_by_head(MatrixView<const T>(s.dk), dh),
-                                   detail::head_by_head(s.dk_projected, dh), grad.k_norm);
+    const index_t qw = w.q_norm.size(), kw = w.k_norm.size();
+    layers::rmsnorm_backward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.q_projected), qw), w.q_norm,
+                                   a.q_inverse_rms, detail::head_by_head(MatrixView<const T>(s.dq), qw),
+                                   detail::head_by_head(s.dq_projected, qw), grad.q_norm);
+    layers::rmsnorm_backward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.k_projected), kw), w.k_norm,
+                                   a.k_inverse_rms, detail::head_by_head(MatrixView<const T>(s.dk), kw),
+                                   detail::head_by_head(s.dk_projected, kw), grad.k_norm);
     dq = s.dq_projected;
     dk = s.dk_projected;
   }

@@ -24,7 +24,10 @@
 //     static constexpr rlmoe::index_t kHeadDim = 128; // head width (default kModelDim / kHeads)
 //     static constexpr bool kQkNorm = true;           // RMSNorm on each head's q and k (default false)
 //     static constexpr bool kNormTopkProb = false;    // renormalise the top-k gates (default true)
-// Read them through kv_heads_v<S>, head_dim_v<S>, qk_norm_v<S> and norm_topk_prob_v<S>.
+//     static constexpr bool kQkNormFullWidth = true;  // OLMoE: the q/k norm spans all of q and all
+//                                                     // of k, not each head (default false)
+// Read them through kv_heads_v<S>, head_dim_v<S>, qk_norm_v<S>, norm_topk_prob_v<S> and
+// qk_norm_full_width_v<S>.
 //
 // DeepSeek-V2/V3's Multi-head Latent Attention replaces them when the Spec gives kKvLoraRank
 // (see nn/latent_attention.hpp):
@@ -105,6 +108,11 @@ constexpr bool qk_norm_of() {
   else return false;
 }
 template <class S>
+constexpr bool qk_norm_full_width_of() {
+  if constexpr (requires { { S::kQkNormFullWidth } -> std::convertible_to<bool>; }) return S::kQkNormFullWidth;
+  else return false;
+}
+template <class S>
 constexpr bool norm_topk_prob_of() {
   if constexpr (requires { { S::kNormTopkProb } -> std::convertible_to<bool>; }) return S::kNormTopkProb;
   else return true;
@@ -138,6 +146,9 @@ inline constexpr index_t value_head_dim_v = latent_attention_v<S> ? detail::v_he
 /// Whether q and k get a per-head RMSNorm before the rotary embedding: Spec::kQkNorm, or false.
 template <class S>
 inline constexpr bool qk_norm_v = detail::qk_norm_of<S>();
+/// Whether the q/k norm spans the whole of q and of k (OLMoE) rather than each head: Spec::kQkNormFullWidth, or false.
+template <class S>
+inline constexpr bool qk_norm_full_width_v = detail::qk_norm_full_width_of<S>();
 /// Whether the top-k gates are renormalised to sum to 1: Spec::kNormTopkProb, or true.
 template <class S>
 inline constexpr bool norm_topk_prob_v = detail::norm_topk_prob_of<S>();
@@ -158,6 +169,7 @@ struct CheckedSpec {
                 "Multi-head Latent Attention has one key and value per head and its own widths and norms: "
                 "drop kKvHeads, kHeadDim and kQkNorm from the Spec");
   static_assert(kv_heads_v<S> >= 1 && S::kHeads % kv_heads_v<S> == 0, "Spec::kKvHeads must divide Spec::kHeads");
+  static_assert(!qk_norm_full_width_v<S> || qk_norm_v<S>, "Spec::kQkNormFullWidth needs Spec::kQkNorm = true");
   static_assert(S::kLayers >= 1, "Spec::kLayers must be at least 1");
   static_assert(S::kMaxLength >= 2, "Spec::kMaxLength must be at least 2");
   static_assert(S::kFirstMoeLayer >= 0 && S::kFirstMoeLayer <= S::kLayers,
