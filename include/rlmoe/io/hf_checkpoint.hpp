@@ -108,60 +108,91 @@ struct TensorRecipe {
   }
 };
 
+/// A recipe list being built, with the pieces every family shares (the names transformers gives
+/// Llama-style decoders).
+class RecipeList {
+ public:
+  using A = TensorRecipe::Arrangement;
+
+  TensorRecipe& add(std::string parameter, Shape parameter_shape, A arrangement, std::vector<std::string> sources,
+                    std::vector<Shape> source_shapes, std::vector<std::int64_t> rows = {}) {
+    return out_.emplace_back(TensorRecipe{std::move(parameter), std::move(parameter_shape), arrangement, std::move(sources),
+                                          std::move(source_shapes), std::move(rows)});
+  }
+  /// A SwiGLU of width h: hf's gate_proj, up_proj, down_proj as rlmoe's gate_up [d, 2h] and down [h, d].
+  void swiglu(const std::string& p, const std::string& hf, std::int64_t d, std::int64_t h) {
+    add(p + "gate_up", {d, 2 * h}, A::GateUp, {hf + "gate_proj.weight", hf + "up_proj.weight"}, {{h, d}, {h, d}});
+    add(p + "down", {h, d}, A::Transposed, {hf + "down_proj.weight"}, {{d, h}});
+  }
+  /// A MoE layer's router [e, d] and its e routed SwiGLUs (hf's mlp.experts.N.*).
+  void routed_experts(const std::string& p, const std::string& hf, std::int64_t d, std::int64_t e, std::int64_t h) {
+    add(p + "moe.router", {e, d}, A::Same, {hf + "mlp.gate.weight"}, {{e, d}});
+    std::vector<std::string> gate_up, down;
+    for (std::int64_t x = 0; x < e; ++x) {
+      const std::string expert = hf + "mlp.experts." + std::to_string(x) + ".";
+      gate_up.push_back(expert + "gate_proj.weight");
+      gate_up.push_back(expert + "up_proj.weight");
+      down.push_back(expert + "down_proj.weight");
+    }
+    add(p + "moe.experts.gate_up", {e, d, 2 * h}, A::ExpertsGateUp, gate_up, std::vector<Shape>(gate_up.size(), Shape{h, d}));
+    add(p + "moe.experts.down", {e, h, d}, A::ExpertsDown, down, std::vector<Shape>(down.size(), Shape{d, h}));
+  }
+  /// The feed-forward half of layer l: its norm, then the MoE layer (`moe_extras` adds what a
+  /// family has besides the routed experts) or the dense SwiGLU.
+  template <class MoeExtras>
+  void feed_forward(const ArchitectureValues& v, index_t l, const MoeExtras& moe_extras) {
+    const std::string p = layer(l), hf = hf_layer(l);
+    const std::int64_t d = v.model_dim;
+    add(p + "ffn_norm", {d}, A::Same, {hf + "post_attention_layernorm.weight"}, {{d}});
+    if (l >= v.first_moe_layer) {
+      routed_experts(p, hf, d, v.routed_experts, v.expert_hidden);
+      moe_extras(p, hf);
+    } else {
+      swiglu(p + "ffn.", hf + "mlp.", d, v.dense_hidden);
+    }
+  }
+  void embedding(const ArchitectureValues& v) { add("embed", {v.vocab, v.model_dim}, A::Same, {"model.embed_tokens.weight"}, {{v.vocab, v.model_dim}}); }
+  void final_norm_and_head(const ArchitectureValues& v) {
+    const std::int64_t d = v.model_dim;
+    add("final_norm", {d}, A::Same, {"model.norm.weight"}, {{d}});
+    if (!v.tied_embeddings) add("lm_head", {d, v.vocab}, A::Transposed, {"lm_head.weight"}, {{v.vocab, d}});
+  }
+
+  static std::string layer(index_t l) { return "layers." + std::to_string(l) + "."; }
+  static std::string hf_layer(index_t l) { return "model.layers." + std::to_string(l) + "."; }
+  std::vector<TensorRecipe> take() { return std::move(out_); }
+
+ private:
+  std::vector<TensorRecipe> out_;
+};
+
 /// The recipes of a Qwen3-MoE, Qwen3 or OLMoE architecture (the same names), in the order of
 /// rlmoe's parameter layout.
 inline std::vector<TensorRecipe> qwen3_recipes(const ArchitectureValues& v) {
   using A = TensorRecipe::Arrangement;
-  std::vector<TensorRecipe> out;
-  const auto add = [&](std::string parameter, Shape parameter_shape, A arrangement, std::vector<std::string> sources,
-                       std::vector<Shape> source_shapes) {
-    out.push_back({std::move(parameter), std::move(parameter_shape), arrangement, std::move(sources), std::move(source_shapes), {}});
-  };
+  RecipeList r;
   const std::int64_t d = v.model_dim, q = v.heads * v.head_dim, kv = v.kv_heads * v.head_dim;
-  add("embed", {v.vocab, d}, A::Same, {"model.embed_tokens.weight"}, {{v.vocab, d}});
+  r.embedding(v);
   for (index_t l = 0; l < v.layers; ++l) {
-    const std::string p = "layers." + std::to_string(l) + ".", hf = "model.layers." + std::to_string(l) + ".";
-    add(p + "attn_norm", {d}, A::Same, {hf + "input_layernorm.weight"}, {{d}});
-    add(p + "wq", {d, q}, A::Transposed, {hf + "self_attn.q_proj.weight"}, {{q, d}});
-    add(p + "wk", {d, kv}, A::Transposed, {hf + "self_attn.k_proj.weight"}, {{kv, d}});
-    add(p + "wv", {d, kv}, A::Transposed, {hf + "self_attn.v_proj.weight"}, {{kv, d}});
-    add(p + "wo", {q, d}, A::Transposed, {hf + "self_attn.o_proj.weight"}, {{d, q}});
-    add(p + "q_norm", {v.q_norm_width()}, A::Same, {hf + "self_attn.q_norm.weight"}, {{v.q_norm_width()}});
-    add(p + "k_norm", {v.k_norm_width()}, A::Same, {hf + "self_attn.k_norm.weight"}, {{v.k_norm_width()}});
-    add(p + "ffn_norm", {d}, A::Same, {hf + "post_attention_layernorm.weight"}, {{d}});
-    if (l >= v.first_moe_layer) {
-      const std::int64_t e = v.routed_experts, h = v.expert_hidden;
-      add(p + "moe.router", {e, d}, A::Same, {hf + "mlp.gate.weight"}, {{e, d}});
-      std::vector<std::string> gate_up, down;
-      for (std::int64_t x = 0; x < e; ++x) {
-        const std::string expert = hf + "mlp.experts." + std::to_string(x) + ".";
-        gate_up.push_back(expert + "gate_proj.weight");
-        gate_up.push_back(expert + "up_proj.weight");
-        down.push_back(expert + "down_proj.weight");
-      }
-      add(p + "moe.experts.gate_up", {e, d, 2 * h}, A::ExpertsGateUp, gate_up, std::vector<Shape>(gate_up.size(), Shape{h, d}));
-      add(p + "moe.experts.down", {e, h, d}, A::ExpertsDown, down, std::vector<Shape>(down.size(), Shape{d, h}));
-    } else {
-      const std::int64_t h = v.dense_hidden;
-      add(p + "ffn.gate_up", {d, 2 * h}, A::GateUp, {hf + "mlp.gate_proj.weight", hf + "mlp.up_proj.weight"}, {{h, d}, {h, d}});
-      add(p + "ffn.down", {h, d}, A::Transposed, {hf + "mlp.down_proj.weight"}, {{d, h}});
-    }
+    const std::string p = RecipeList::layer(l), hf = RecipeList::hf_layer(l);
+    r.add(p + "attn_norm", {d}, A::Same, {hf + "input_layernorm.weight"}, {{d}});
+    r.add(p + "wq", {d, q}, A::Transposed, {hf + "self_attn.q_proj.weight"}, {{q, d}});
+    r.add(p + "wk", {d, kv}, A::Transposed, {hf + "self_attn.k_proj.weight"}, {{kv, d}});
+    r.add(p + "wv", {d, kv}, A::Transposed, {hf + "self_attn.v_proj.weight"}, {{kv, d}});
+    r.add(p + "wo", {q, d}, A::Transposed, {hf + "self_attn.o_proj.weight"}, {{d, q}});
+    r.add(p + "q_norm", {v.q_norm_width()}, A::Same, {hf + "self_attn.q_norm.weight"}, {{v.q_norm_width()}});
+    r.add(p + "k_norm", {v.k_norm_width()}, A::Same, {hf + "self_attn.k_norm.weight"}, {{v.k_norm_width()}});
+    r.feed_forward(v, l, [](const std::string&, const std::string&) {});
   }
-  add("final_norm", {d}, A::Same, {"model.norm.weight"}, {{d}});
-  if (!v.tied_embeddings) add("lm_head", {d, v.vocab}, A::Transposed, {"lm_head.weight"}, {{v.vocab, d}});
-  return out;
+  r.final_norm_and_head(v);
+  return r.take();
 }
 
 /// The recipes of a DeepSeek-V3 architecture (v.rope_interleave: the checkpoint's rotary layout).
 inline std::vector<TensorRecipe> deepseek_v3_recipes(const ArchitectureValues& v) {
   using A = TensorRecipe::Arrangement;
-  std::vector<TensorRecipe> out;
-  const auto add = [&](std::string parameter, Shape parameter_shape, A arrangement, std::vector<std::string> sources,
-                       std::vector<Shape> source_shapes, std::vector<std::int64_t> rows = {}) {
-    out.push_back({std::move(parameter), std::move(parameter_shape), arrangement, std::move(sources), std::move(source_shapes),
-                   std::move(rows)});
-  };
-  const std::int64_t d = v.model_dim, heads = v.heads, r = v.kv_lora_rank, rq = v.q_lora_rank, dn = v.qk_nope_head_dim;
+  RecipeList r;
+  const std::int64_t d = v.model_dim, heads = v.heads, rank = v.kv_lora_rank, rq = v.q_lora_rank, dn = v.qk_nope_head_dim;
   const std::int64_t dr = v.qk_rope_head_dim, dv = v.v_head_dim, qk = dn + dr;
   // The checkpoint row of rotary column c: de-interleaved when the checkpoint pairs neighbours.
   const auto rope_row = [&](std::int64_t c) { return v.rope_interleave ? (c < dr / 2 ? 2 * c : 2 * (c - dr / 2) + 1) : c; };
@@ -174,56 +205,36 @@ inline std::vector<TensorRecipe> deepseek_v3_recipes(const ArchitectureValues& v
     const std::int64_t h = c / qk, j = c % qk;
     return h * qk + (j < dn ? j : dn + rope_row(j - dn));
   });
-  add("embed", {v.vocab, d}, A::Same, {"model.embed_tokens.weight"}, {{v.vocab, d}});
+  r.embedding(v);
   for (index_t l = 0; l < v.layers; ++l) {
-    const std::string p = "layers." + std::to_string(l) + ".", hf = "model.layers." + std::to_string(l) + ".";
-    add(p + "attn_norm", {d}, A::Same, {hf + "input_layernorm.weight"}, {{d}});
+    const std::string p = RecipeList::layer(l), hf = RecipeList::hf_layer(l);
+    r.add(p + "attn_norm", {d}, A::Same, {hf + "input_layernorm.weight"}, {{d}});
     if (rq > 0) {
-      add(p + "wq_a", {d, rq}, A::Transposed, {hf + "self_attn.q_a_proj.weight"}, {{rq, d}});
-      add(p + "q_a_norm", {rq}, A::Same, {hf + "self_attn.q_a_layernorm.weight"}, {{rq}});
-      add(p + "wq", {rq, heads * qk}, A::TransposedRows, {hf + "self_attn.q_b_proj.weight"}, {{heads * qk, rq}}, q_rows);
+      r.add(p + "wq_a", {d, rq}, A::Transposed, {hf + "self_attn.q_a_proj.weight"}, {{rq, d}});
+      r.add(p + "q_a_norm", {rq}, A::Same, {hf + "self_attn.q_a_layernorm.weight"}, {{rq}});
+      r.add(p + "wq", {rq, heads * qk}, A::TransposedRows, {hf + "self_attn.q_b_proj.weight"}, {{heads * qk, rq}}, q_rows);
     } else {
-      add(p + "wq", {d, heads * qk}, A::TransposedRows, {hf + "self_attn.q_proj.weight"}, {{heads * qk, d}}, q_rows);
+      r.add(p + "wq", {d, heads * qk}, A::TransposedRows, {hf + "self_attn.q_proj.weight"}, {{heads * qk, d}}, q_rows);
     }
     const std::string kv_a = hf + "self_attn.kv_a_proj_with_mqa.weight", kv_b = hf + "self_attn.kv_b_proj.weight";
-    add(p + "wkv_a", {d, r}, A::TransposedRows, {kv_a}, {{r + dr, d}}, rows(r, [](std::int64_t c) { return c; }));
-    add(p + "wk_rope", {d, dr}, A::TransposedRows, {kv_a}, {{r + dr, d}}, rows(dr, [&](std::int64_t c) { return r + rope_row(c); }));
-    add(p + "kv_a_norm", {r}, A::Same, {hf + "self_attn.kv_a_layernorm.weight"}, {{r}});
-    add(p + "wk_nope", {r, heads * dn}, A::TransposedRows, {kv_b}, {{heads * (dn + dv), r}},
-        rows(heads * dn, [&](std::int64_t c) { return c / dn * (dn + dv) + c % dn; }));
-    add(p + "wv", {r, heads * dv}, A::TransposedRows, {kv_b}, {{heads * (dn + dv), r}},
-        rows(heads * dv, [&](std::int64_t c) { return c / dv * (dn + dv) + dn + c % dv; }));
-    add(p + "wo", {heads * dv, d}, A::Transposed, {hf + "self_attn.o_proj.weight"}, {{d, heads * dv}});
-    add(p + "ffn_norm", {d}, A::Same, {hf + "post_attention_layernorm.weight"}, {{d}});
-    if (l >= v.first_moe_layer) {
-      const std::int64_t e = v.routed_experts, h = v.expert_hidden, hs = v.shared_experts * v.expert_hidden;
-      add(p + "moe.router", {e, d}, A::Same, {hf + "mlp.gate.weight"}, {{e, d}});
-      add(p + "moe.bias", {e}, A::Same, {hf + "mlp.gate.e_score_correction_bias"}, {{e}});
-      out.back().target = TensorRecipe::Target::RoutingBias;
-      out.back().layer = l;
-      std::vector<std::string> gate_up, down;
-      for (std::int64_t x = 0; x < e; ++x) {
-        const std::string expert = hf + "mlp.experts." + std::to_string(x) + ".";
-        gate_up.push_back(expert + "gate_proj.weight");
-        gate_up.push_back(expert + "up_proj.weight");
-        down.push_back(expert + "down_proj.weight");
-      }
-      add(p + "moe.experts.gate_up", {e, d, 2 * h}, A::ExpertsGateUp, gate_up, std::vector<Shape>(gate_up.size(), Shape{h, d}));
-      add(p + "moe.experts.down", {e, h, d}, A::ExpertsDown, down, std::vector<Shape>(down.size(), Shape{d, h}));
-      if (hs > 0) {
-        const std::string shared = hf + "mlp.shared_experts.";
-        add(p + "moe.shared.gate_up", {d, 2 * hs}, A::GateUp, {shared + "gate_proj.weight", shared + "up_proj.weight"}, {{hs, d}, {hs, d}});
-        add(p + "moe.shared.down", {hs, d}, A::Transposed, {shared + "down_proj.weight"}, {{d, hs}});
-      }
-    } else {
-      const std::int64_t h = v.dense_hidden;
-      add(p + "ffn.gate_up", {d, 2 * h}, A::GateUp, {hf + "mlp.gate_proj.weight", hf + "mlp.up_proj.weight"}, {{h, d}, {h, d}});
-      add(p + "ffn.down", {h, d}, A::Transposed, {hf + "mlp.down_proj.weight"}, {{d, h}});
-    }
+    r.add(p + "wkv_a", {d, rank}, A::TransposedRows, {kv_a}, {{rank + dr, d}}, rows(rank, [](std::int64_t c) { return c; }));
+    r.add(p + "wk_rope", {d, dr}, A::TransposedRows, {kv_a}, {{rank + dr, d}}, rows(dr, [&](std::int64_t c) { return rank + rope_row(c); }));
+    r.add(p + "kv_a_norm", {rank}, A::Same, {hf + "self_attn.kv_a_layernorm.weight"}, {{rank}});
+    r.add(p + "wk_nope", {rank, heads * dn}, A::TransposedRows, {kv_b}, {{heads * (dn + dv), rank}},
+          rows(heads * dn, [&](std::int64_t c) { return c / dn * (dn + dv) + c % dn; }));
+    r.add(p + "wv", {rank, heads * dv}, A::TransposedRows, {kv_b}, {{heads * (dn + dv), rank}},
+          rows(heads * dv, [&](std::int64_t c) { return c / dv * (dn + dv) + dn + c % dv; }));
+    r.add(p + "wo", {heads * dv, d}, A::Transposed, {hf + "self_attn.o_proj.weight"}, {{d, heads * dv}});
+    r.feed_forward(v, l, [&](const std::string& moe, const std::string& hf_moe) {
+      TensorRecipe& bias = r.add(moe + "moe.bias", {v.routed_experts}, A::Same, {hf_moe + "mlp.gate.e_score_correction_bias"},
+                                 {{v.routed_experts}});
+      bias.target = TensorRecipe::Target::RoutingBias;
+      bias.layer = l;
+      if (v.shared_experts > 0) r.swiglu(moe + "moe.shared.", hf_moe + "mlp.shared_experts.", d, v.shared_experts * v.expert_hidden);
+    });
   }
-  add("final_norm", {d}, A::Same, {"model.norm.weight"}, {{d}});
-  if (!v.tied_embeddings) add("lm_head", {d, v.vocab}, A::Transposed, {"lm_head.weight"}, {{v.vocab, d}});
-  return out;
+  r.final_norm_and_head(v);
+  return r.take();
 }
 
 /// The recipes of an architecture, by its family.

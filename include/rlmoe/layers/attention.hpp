@@ -237,6 +237,20 @@ struct WriteKvCache {
   }
 };
 
+/// A decode step's softmax numerators in place: row[j] = exp(row[j] - max) for j < valid; returns
+/// their sum, the denominator.
+template <class C>
+RLMOE_HOST_DEVICE C exponentiate_scores(C* row, index_t valid) {
+  C max = row[0];
+  for (index_t j = 1; j < valid; ++j) max = math::max(max, row[j]);
+  C sum = C(0);
+  for (index_t j = 0; j < valid; ++j) {
+    row[j] = math::exp(row[j] - max);
+    sum += row[j];
+  }
+  return sum;
+}
+
 /// out[b, h, :] = softmax_j(q[b, h] . K[b, g, j] / sqrt(dh)) V[b, g, j] over j <= positions[b],
 /// g = h / (H / Hkv) the query head's key/value head. One thread per (sequence, query head):
 /// decoding reads the cache once, which is what bounds it.
@@ -254,18 +268,12 @@ struct DecodeAttention {
     const index_t g = h / (heads / keys.extent(1));
     const index_t valid = positions[b] + 1;
     const C scale = C(1) / math::sqrt(static_cast<C>(dh));
-    C max = C(0);
     for (index_t j = 0; j < valid; ++j) {
       C dot = C(0);
       for (index_t c = 0; c < dh; ++c) dot += static_cast<C>(q(b, h * dh + c)) * static_cast<C>(keys(b, g, j, c));
       scores(b, h, j) = dot * scale;
-      max = j == 0 ? scores(b, h, j) : math::max(max, scores(b, h, j));
     }
-    C sum = C(0);
-    for (index_t j = 0; j < valid; ++j) {
-      scores(b, h, j) = math::exp(scores(b, h, j) - max);
-      sum += scores(b, h, j);
-    }
+    const C sum = exponentiate_scores(&scores(b, h, 0), valid);
     for (index_t c = 0; c < dh; ++c) {
       C acc = C(0);
       for (index_t j = 0; j < valid; ++j) acc += scores(b, h, j) * static_cast<C>(values(b, g, j, c));

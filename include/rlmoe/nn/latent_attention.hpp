@@ -31,6 +31,7 @@
 #include "rlmoe/core/math.hpp"
 #include "rlmoe/core/precision.hpp"
 #include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/layers/attention.hpp"
 #include "rlmoe/layers/rmsnorm.hpp"
 #include "rlmoe/layers/rope.hpp"
 
@@ -240,20 +241,14 @@ struct LatentDecodeAttention {
     const index_t rope = cache.extent(2) - rank, head_width = q.extent(1) / heads, nope = head_width - rope;
     const index_t valid = positions[b] + 1;
     const C scale = C(1) / math::sqrt(static_cast<C>(head_width));
-    C max = C(0);
     for (index_t j = 0; j < valid; ++j) {
       C dot = C(0);
       for (index_t c = 0; c < rank; ++c) dot += static_cast<C>(q_absorbed(b, h * rank + c)) * static_cast<C>(cache(b, j, c));
       for (index_t c = 0; c < rope; ++c)
         dot += static_cast<C>(q(b, h * head_width + nope + c)) * static_cast<C>(cache(b, j, rank + c));
       scores(b, h, j) = dot * scale;
-      max = j == 0 ? scores(b, h, j) : math::max(max, scores(b, h, j));
     }
-    C sum = C(0);
-    for (index_t j = 0; j < valid; ++j) {
-      scores(b, h, j) = math::exp(scores(b, h, j) - max);
-      sum += scores(b, h, j);
-    }
+    const C sum = layers::exponentiate_scores(&scores(b, h, 0), valid);
     for (index_t c = 0; c < rank; ++c) {
       C acc = C(0);
       for (index_t j = 0; j < valid; ++j) acc += scores(b, h, j) * static_cast<C>(cache(b, j, c));
