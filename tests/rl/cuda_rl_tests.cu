@@ -2,6 +2,7 @@
 // backend on the same inputs.
 #include "support/cuda_test_main.hpp"
 
+#include "rl/grm_checks.hpp"
 #include "rl/rl_checks.hpp"
 
 namespace t = rlmoe::test;
@@ -13,6 +14,11 @@ using rlmoe::test::gpu;
 BOOST_AUTO_TEST_SUITE(cuda_rl_rewards)
 BOOST_AUTO_TEST_CASE(rules_custom_weighted_and_host_rewards) { t::check_score(gpu()); }
 BOOST_AUTO_TEST_CASE(non_finite_rewards_and_bad_configurations) { t::check_score_errors(gpu()); }
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(cuda_rl_grm)
+BOOST_AUTO_TEST_CASE(rule_reward_eq11_and_batch_extraction) { t::check_grm_reward_and_batch_extraction(gpu()); }
+BOOST_AUTO_TEST_CASE(voting_eq14_and_meta_rm_voting) { t::check_grm_voting(gpu()); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(cuda_rl_advantages)

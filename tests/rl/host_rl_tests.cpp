@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE rlmoe rl host
 #include "support/boost_test.hpp"
 
+#include "rl/grm_checks.hpp"
 #include "rl/rl_checks.hpp"
 
 namespace t = rlmoe::test;
@@ -11,6 +12,13 @@ using rlmoe::Host;
 BOOST_AUTO_TEST_SUITE(rl_rewards)
 BOOST_AUTO_TEST_CASE(rules_custom_weighted_and_host_rewards) { t::check_score(Host{}); }
 BOOST_AUTO_TEST_CASE(non_finite_rewards_and_bad_configurations) { t::check_score_errors(Host{}); }
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(rl_grm)
+BOOST_AUTO_TEST_CASE(extracts_scores_from_judgments) { t::check_grm_extraction(); }
+BOOST_AUTO_TEST_CASE(judgment_correctness_eq10) { t::check_grm_correctness(); }
+BOOST_AUTO_TEST_CASE(rule_reward_eq11_and_batch_extraction) { t::check_grm_reward_and_batch_extraction(Host{}); }
+BOOST_AUTO_TEST_CASE(voting_eq14_and_meta_rm_voting) { t::check_grm_voting(Host{}); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(rl_advantages)

@@ -1,0 +1,153 @@
+#pragma once
+// rl/grm/: a generative reward model's judgments (f_extract, Eq. 10's correctness, Eq. 11's reward)
+// and voting (Eq. 14, meta-RM-guided), each against hand-worked cases, on any backend.
+#include <cstdint>
+#include <vector>
+
+#include "rl/rl_checks.hpp"
+#include "rlmoe/rl/grm/judgment.hpp"
+#include "rlmoe/rl/grm/voting.hpp"
+
+namespace rlmoe::test {
+
+/// Digits are tokens 0-9; the delimiters 20-26; words 30 and up.
+inline constexpr rl::grm::JudgmentLayout kJudgment{20, 21, 22, 23, 24, 25, 26, 0, 1, 10};
+inline constexpr rl::token_t kJudgmentEos = 27, kOpen = 24, kClose = 25, kSep = 26;
+
+/// A judgment with principles and a critique, then the given score tokens, then EOS.
+inline std::vector<rl::token_t> judgment(const std::vector<rl::token_t>& score_tokens) {
+  std::vector<rl::token_t> out{20, 30, 31, 21, 22, 32, 33, 34, 23, kOpen};
+  out.insert(out.end(), score_tokens.begin(), score_tokens.end());
+  out.push_back(kClose);
+  out.push_back(kJudgmentEos);
+  return out;
+}
+
+inline rl::grm::JudgmentScores extract(const std::vector<rl::token_t>& tokens, index_t n) {
+  return rl::grm::extract_scores(rl::strip_eos({tokens.data(), static_cast<index_t>(tokens.size())}, kJudgmentEos), kJudgment, n);
+}
+
+inline void check_grm_extraction() {
+  const auto scores = [](const rl::grm::JudgmentScores& s) { return std::vector<std::int32_t>(s.scores, s.scores + s.count); };
+  // Well formed: "7 , 10 , 1" for three responses.
+  const auto three = extract(judgment({7, kSep, 1, 0, kSep, 1}), 3);
+  BOOST_TEST(three.found);
+  check_equal(scores(three), std::vector<std::int32_t>{7, 10, 1}, "7, 10, 1");
+  // One response.
+  BOOST_TEST((extract(judgment({9}), 1).found && extract(judgment({9}), 1).scores[0] == 9));
+  // Not readable: wrong count (either way), out of range (0, 11), a leading zero, an empty number,
+  // a word inside the section, no closing tag, no section.
+  for (const auto& [tokens, n, why] : std::vector<std::tuple<std::vector<rl::token_t>, index_t, const char*>>{
+           {judgment({7, kSep, 1}), 3, "two scores for three responses"},
+           {judgment({7, kSep, 1, kSep, 2, kSep, 3}), 3, "four scores for three responses"},
+           {judgment({0, kSep, 5}), 2, "a score of 0"},
+           {judgment({1, 1, kSep, 5}), 2, "a score of 11"},
+           {judgment({0, 7, kSep, 5}), 2, "a leading zero"},
+           {judgment({7, kSep, kSep, 5}), 2, "an empty score"},
+           {judgment({7, kSep, 30, kSep, 5}), 3, "a word among the scores"},
+           {std::vector<rl::token_t>{kOpen, 7, kSep, 5, kJudgmentEos}, 2, "no closing tag"},
+           {std::vector<rl::token_t>{20, 30, 21, 7, kSep, 5, kJudgmentEos}, 2, "no scores section"},
+       })
+    BOOST_TEST(!extract(tokens, n).found, why);
+  // The last scores section counts (a model may draft scores in its critique).
+  std::vector<rl::token_t> drafted{kOpen, 3, kSep, 3, kClose};
+  const auto final_scores = judgment({8, kSep, 2});
+  drafted.insert(drafted.end(), final_scores.begin(), final_scores.end());
+  check_equal(scores(extract(drafted, 2)), std::vector<std::int32_t>{8, 2}, "the last section");
+  BOOST_TEST(!extract(judgment({5}), rl::grm::kMaxResponses + 1).found, "more responses than the extractor holds");
+}
+
+inline void check_grm_correctness() {
+  using rl::grm::judgment_is_correct;
+  const auto with = [](std::vector<std::int32_t> s) {
+    rl::grm::JudgmentScores out;
+    for (std::int32_t x : s) out.scores[out.count++] = x;
+    out.found = true;
+    return out;
+  };
+  // n >= 2: the known best (index 1) must score strictly highest.
+  BOOST_TEST(judgment_is_correct(with({3, 8, 5}), {3, 1}));
+  BOOST_TEST(!judgment_is_correct(with({8, 3, 5}), {3, 1}), "another response scores highest");
+  BOOST_TEST(!judgment_is_correct(with({8, 8, 5}), {3, 1}), "a tie at the top is not a choice");
+  BOOST_TEST(judgment_is_correct(with({2, 9}), {2, 1}));
+  // n = 1: the score must equal the rating.
+  BOOST_TEST(judgment_is_correct(with({6}), {1, 6}));
+  BOOST_TEST(!judgment_is_correct(with({7}), {1, 6}));
+  // Unreadable scores, a count that is not n, a truth out of range.
+  rl::grm::JudgmentScores missing = with({3, 8, 5});
+  missing.found = false;
+  BOOST_TEST(!judgment_is_correct(missing, {3, 1}));
+  BOOST_TEST(!judgment_is_correct(with({3, 8}), {3, 1}));
+  BOOST_TEST(!judgment_is_correct(with({3, 8, 5}), {3, 3}));
+  BOOST_TEST(!judgment_is_correct(with({3, 8, 5}), {0, 0}), "no truth");
+}
+
+/// Eq. 11 over a rollout in a kernel, and f_extract over the same rollout.
+template <class B>
+void check_grm_reward_and_batch_extraction(const B& backend) {
+  HostRollout h;
+  h.group_size = 3;
+  h.prompt_width = 2;
+  h.reference_width = 2;
+  h.completion_width = 24;
+  // Example 0: three responses, the second best. Example 1: one response rated 4.
+  h.add_group({40, 41}, {3, 1}, {judgment({2, kSep, 9, kSep, 4}), judgment({9, kSep, 9, kSep, 4}), judgment({2, kSep, 9})});
+  h.add_group({42, 43}, {1, 4}, {judgment({4}), judgment({5}), std::vector<rl::token_t>{30, 31, kJudgmentEos}});
+  check_equal(score_on(backend, rl::grm::GrmRuleReward{kJudgment, kJudgmentEos}, h), std::vector<float>{1, -1, -1, 1, -1, -1},
+              "Eq. 11: +1 correct, -1 wrong or unreadable");
+  BOOST_TEST(throws_with<ConfigError>([&] { (void)score_on(backend, rl::grm::GrmRuleReward{}, h); }, {"JudgmentLayout", "scores_open"}));
+
+  // Both examples' judgments read as one response each (n = 1) fail where they give two or three.
+  BackendRollout<B> r(backend, h);
+  Buffer<std::int32_t, B> scores(backend, 2 * 3 * 3);
+  Buffer<std::uint8_t, B> valid(backend, 2 * 3);
+  rl::grm::extract_judgments(backend, r.view, kJudgment, kJudgmentEos, TensorView<std::int32_t, 3>(scores.data(), Extents<3>{2, 3, 3}),
+                             valid.view(2, 3));
+  check_equal(to_host(backend, valid.view()), std::vector<std::uint8_t>{1, 1, 0, 0, 0, 0}, "readable as three scores");
+  check_equal(to_host(backend, scores.view()), std::vector<std::int32_t>{2, 9, 4, 9, 9, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+              "scores [P, k, n]");
+}
+
+/// Eq. 14 and meta-RM-guided voting, hand-worked.
+template <class B>
+void check_grm_voting(const B& backend) {
+  // Example 0: three judgments of three responses, one unreadable: votes (2+7, 9+3, 4+4) = (9, 12, 8).
+  // Example 1: responses 0 and 2 tie at 10, so the seed decides between them (never 1).
+  const std::vector<std::int32_t> s{2, 9, 4, 7, 3, 4, 10, 10, 10,  //
+                                    5, 1, 5, 5, 2, 5, 0, 0, 0};
+  const std::vector<std::uint8_t> ok{1, 1, 0, 1, 1, 0};
+  Buffer<std::int32_t, B> scores = to_backend(backend, s), votes(backend, 6), best(backend, 2);
+  Buffer<std::uint8_t, B> valid = to_backend(backend, ok);
+  const TensorView<const std::int32_t, 3> scores_view(scores.data(), Extents<3>{2, 3, 3});
+  std::vector<int> picked(3, 0);
+  for (std::uint64_t seed = 0; seed < 64; ++seed) {
+    rl::grm::vote(backend, scores_view, valid.view(2, 3), seed, votes.view(2, 3), best.view());
+    const auto b = to_host(backend, best.view());
+    BOOST_TEST(b[0] == 1, "the most votes win");
+    ++picked[static_cast<std::size_t>(b[1])];
+    if (seed == 0) check_equal(to_host(backend, votes.view()), std::vector<std::int32_t>{9, 12, 8, 10, 3, 10}, "votes");
+    rl::grm::vote(backend, scores_view, valid.view(2, 3), seed, votes.view(2, 3), best.view());
+    BOOST_TEST(to_host(backend, best.view()) == b, "the same seed breaks ties the same way");
+  }
+  BOOST_TEST(picked[1] == 0, "a response outside the tie is never picked");
+  BOOST_TEST((picked[0] > 10 && picked[2] > 10), "each tied response wins under some seeds: " << picked[0] << ", " << picked[2]);
+
+  // Meta RM: keep the 1 best-rated readable judgment of each example. Example 0 rates judgment 0
+  // highest among the readable (judgment 2 is rated higher but unreadable): votes (2, 9, 4).
+  // Example 1 keeps judgment 1: votes (5, 2, 5), a tie between 0 and 2.
+  const std::vector<float> m{0.7f, 0.1f, 0.9f, 0.2f, 0.6f, 0.95f};
+  Buffer<float, B> meta = to_backend(backend, m);
+  rl::grm::meta_vote(backend, scores_view, valid.view(2, 3), meta.view(2, 3), 1, 5, votes.view(2, 3), best.view());
+  check_equal(to_host(backend, votes.view()), std::vector<std::int32_t>{2, 9, 4, 5, 2, 5}, "meta-RM votes with k_meta = 1");
+  BOOST_TEST(to_host(backend, best.view())[0] == 1);
+  // k_meta = k: the same as plain voting.
+  rl::grm::meta_vote(backend, scores_view, valid.view(2, 3), meta.view(2, 3), 3, 5, votes.view(2, 3), best.view());
+  check_equal(to_host(backend, votes.view()), std::vector<std::int32_t>{9, 12, 8, 10, 3, 10}, "meta-RM votes with k_meta = k");
+  BOOST_TEST(throws_with<ConfigError>([&] {
+    rl::grm::meta_vote(backend, scores_view, valid.view(2, 3), meta.view(2, 3), 4, 5, votes.view(2, 3), best.view());
+  }, {"keep is 4", "k = 3"}));
+  BOOST_TEST(throws_with<ShapeError>([&] { rl::grm::vote(backend, scores_view, valid.view(3, 2), 0, votes.view(2, 3), best.view()); },
+                                     {"grm voting: valid"}));
+}
+
+}  // namespace rlmoe::test
