@@ -107,6 +107,7 @@
 #include "rlmoe/rl/group_sampler.hpp"
 #include "rlmoe/rl/grpo_config.hpp"
 #include "rlmoe/rl/grpo_step.hpp"
+#include "rlmoe/rl/grm/arithmetic_judging.hpp"
 #include "rlmoe/rl/grm/judgment.hpp"
 #include "rlmoe/rl/grm/voting.hpp"
 #include "rlmoe/rl/grpo_trainer.hpp"

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "rl/rl_checks.hpp"
+#include "rlmoe/rl/grm/arithmetic_judging.hpp"
 #include "rlmoe/rl/grm/judgment.hpp"
 #include "rlmoe/rl/grm/voting.hpp"
 
@@ -148,6 +149,82 @@ void check_grm_voting(const B& backend) {
   }, {"keep is 4", "k = 3"}));
   BOOST_TEST(throws_with<ShapeError>([&] { rl::grm::vote(backend, scores_view, valid.view(3, 2), 0, votes.view(2, 3), best.view()); },
                                      {"grm voting: valid"}));
+}
+
+/// The judging task: its examples hold one right candidate among distinct wrong ones, its prompts
+/// read back, and its demonstrations are correct judgments (Eq. 11's +1) that re-derive the sum,
+/// for n = 1, 3 and 8; a judgment that prefers another candidate earns -1.
+template <class B>
+void check_arithmetic_judging(const B& backend) {
+  static_assert(rl::tasks::Task<rl::grm::ArithmeticJudging>);
+  using V = rl::grm::JudgingVocabulary;
+  for (const index_t n : {1, 3, 8}) {
+    rl::grm::ArithmeticJudging task;
+    task.responses = n;
+    HostRollout h;
+    h.group_size = 2;  // the demonstration, and a judgment that prefers another candidate
+    h.prompt_width = task.max_prompt_length();
+    h.reference_width = 2;
+    h.completion_width = task.max_completion_length();
+    int single_right = 0;
+    for (index_t i = 0; i < 100; ++i) {
+      const rl::grm::JudgingExample e = task.example(7, i);
+      const rl::tasks::Problem p = task.problem(7, i);
+      BOOST_TEST_REQUIRE(static_cast<index_t>(e.candidates.size()) == n);
+      int right = 0;
+      for (std::size_t c = 0; c < e.candidates.size(); ++c) {
+        right += e.candidates[c] == e.sum();
+        BOOST_TEST(e.candidates[c] >= 0);
+        for (std::size_t d = 0; d < c; ++d) BOOST_TEST(e.candidates[c] != e.candidates[d], "candidates repeat in example " << i);
+      }
+      if (n > 1) {
+        BOOST_TEST(right == 1, "example " << i << " has " << right << " right candidates");
+        BOOST_TEST(e.candidates[static_cast<std::size_t>(e.right)] == e.sum());
+        check_equal(p.reference, std::vector<rl::token_t>{static_cast<rl::token_t>(n), static_cast<rl::token_t>(e.right)}, "reference");
+      } else {
+        single_right += right;
+        check_equal(p.reference, std::vector<rl::token_t>{1, e.ideal_score(0)}, "reference of a single candidate: its rating");
+      }
+      const rl::grm::JudgingExample back = task.read(p.prompt);
+      BOOST_TEST((back.a == e.a && back.b == e.b && back.candidates == e.candidates), "prompt " << V::text(p.prompt) << " reads back");
+      BOOST_TEST(static_cast<index_t>(p.prompt.size()) <= task.max_prompt_length());
+      const std::vector<rl::token_t> ideal = task.demonstration(p);
+      BOOST_TEST(static_cast<index_t>(ideal.size()) <= task.max_completion_length());
+      // The critique re-derives the sum: "a + b = sum" after <critique>.
+      std::vector<rl::token_t> derivation = V::digits(e.a);
+      derivation.push_back(V::kPlus);
+      for (rl::token_t d : V::digits(e.b)) derivation.push_back(d);
+      derivation.push_back(V::kEquals);
+      for (rl::token_t d : V::digits(e.sum())) derivation.push_back(d);
+      BOOST_TEST((std::search(ideal.begin(), ideal.end(), derivation.begin(), derivation.end()) == ideal.begin() + 4),
+                 V::text(ideal));
+      // Another judgment: the ideal one with the first two scores swapped (n >= 2), or one point off (n = 1).
+      rl::grm::JudgmentScores s = rl::grm::extract_scores(rl::strip_eos({ideal.data(), static_cast<index_t>(ideal.size())}, V::kEos),
+                                                           V::kLayout, n);
+      BOOST_TEST_REQUIRE(s.found, V::text(ideal));
+      const index_t other = e.right == 0 ? 1 : 0;
+      if (n > 1) std::swap(s.scores[e.right], s.scores[other]);
+      else s.scores[0] = s.scores[0] == 10 ? 9 : s.scores[0] + 1;
+      std::vector<rl::token_t> wrong(ideal.begin(), ideal.begin() + static_cast<std::ptrdiff_t>(std::find(ideal.begin(), ideal.end(), V::kScoresOpen) - ideal.begin()) + 1);
+      for (index_t r = 0; r < n; ++r) {
+        if (r > 0) wrong.push_back(V::kComma);
+        for (rl::token_t d : V::digits(s.scores[r])) wrong.push_back(d);
+      }
+      wrong.push_back(V::kScoresClose);
+      wrong.push_back(V::kEos);
+      h.add_group(p.prompt, p.reference, {ideal, wrong});
+    }
+    if (n == 1) BOOST_TEST((single_right > 30 && single_right < 70), "a single candidate is right " << single_right << " times in 100");
+    std::vector<float> want;
+    for (index_t i = 0; i < 100; ++i) want.insert(want.end(), {1.0f, -1.0f});
+    check_equal(score_on(backend, task.reward(), h), want, "Eq. 11 on demonstrations and on swapped scores");
+    std::vector<float> accuracy;
+    for (index_t i = 0; i < 100; ++i) accuracy.insert(accuracy.end(), {1.0f, 0.0f});
+    check_equal(score_on(backend, task.accuracy(), h), accuracy, "accuracy");
+  }
+  rl::grm::ArithmeticJudging bad;
+  bad.responses = 9;
+  BOOST_TEST(throws_with<ConfigError>([&] { (void)bad.problem(1, 0); }, {"responses is 9"}));
 }
 
 }  // namespace rlmoe::test

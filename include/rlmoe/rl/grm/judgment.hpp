@@ -112,17 +112,28 @@ RLMOE_HOST_DEVICE constexpr bool judgment_is_correct(const JudgmentScores& s, co
   return true;
 }
 
+/// Whether a sampled judgment is correct against its prompt's reference [n, truth].
+RLMOE_HOST_DEVICE constexpr bool judges_correctly(const Sample& sample, const JudgmentLayout& layout, token_t eos) {
+  const JudgmentTruth truth = read_truth(sample.reference);
+  return judgment_is_correct(extract_scores(strip_eos(sample.completion, eos), layout, truth.responses), truth);
+}
+
 /// Eq. 11, the reward that trains a GRM with GRPO: +1 for a correct judgment, -1 otherwise (no
 /// format reward: an unreadable judgment is simply incorrect). Device-callable.
 struct GrmRuleReward {
   JudgmentLayout layout;
   token_t eos = kNoToken;
 
-  RLMOE_HOST_DEVICE float operator()(const Sample& sample) const {
-    const JudgmentTruth truth = read_truth(sample.reference);
-    const JudgmentScores scores = extract_scores(strip_eos(sample.completion, eos), layout, truth.responses);
-    return judgment_is_correct(scores, truth) ? 1.0f : -1.0f;
-  }
+  RLMOE_HOST_DEVICE float operator()(const Sample& sample) const { return judges_correctly(sample, layout, eos) ? 1.0f : -1.0f; }
+  void validate() const { layout.validate(); }
+};
+
+/// What evaluation counts of a GRM: 1 for a correct judgment, 0 otherwise.
+struct JudgmentAccuracy {
+  JudgmentLayout layout;
+  token_t eos = kNoToken;
+
+  RLMOE_HOST_DEVICE float operator()(const Sample& sample) const { return judges_correctly(sample, layout, eos) ? 1.0f : 0.0f; }
   void validate() const { layout.validate(); }
 };
 

@@ -1,0 +1,215 @@
+#pragma once
+// A judging task with known ground truth in which a critique is useful: an addition problem and n
+// candidate answers, exactly one right; the generative reward model judges them. Its ideal
+// judgment picks a principle, re-derives the sum in the critique, marks each candidate, then
+// scores them:
+//
+//   prompt     4 7 + 8 = R 5 5 R 5 4 R 6 5                    (n = 3 candidates, each after R)
+//   judgment   <principles> correctness </principles>
+//              <critique> 4 7 + 8 = 5 5 right wrong wrong </critique>
+//              <scores> 1 0 , 8 , 1 </scores> <eos>
+//
+// A candidate's score is 10 when it is right and max(1, 9 - |candidate - sum|) when it is wrong,
+// so near misses score higher than far ones but never as high as the right answer. The reference
+// is [n, truth] (grm/judgment.hpp): the right candidate's index for n >= 2, and for n = 1 the
+// rating, the candidate's score by the same rule (a single candidate is right half the time).
+// Training rewards Eq. 11's +1/-1; accuracy counts correct judgments.
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rlmoe/core/error.hpp"
+#include "rlmoe/rl/grm/judgment.hpp"
+#include "rlmoe/rl/tasks/task.hpp"
+
+namespace rlmoe::rl::grm {
+
+/// The judging task's tokens: digits, the problem's symbols, the judgment's delimiters, the
+/// principles a judgment may choose and the critique's marks.
+struct JudgingVocabulary {
+  static constexpr token_t kPlus = 10, kEquals = 11, kResponse = 12, kEos = 13;
+  static constexpr token_t kPrinciplesOpen = 14, kPrinciplesClose = 15, kCritiqueOpen = 16, kCritiqueClose = 17;
+  static constexpr token_t kScoresOpen = 18, kScoresClose = 19, kComma = 20;
+  /// The principles a judgment may state: the answer's exactness, its form, its brevity.
+  static constexpr token_t kCorrectness = 21, kFormat = 22, kBrevity = 23;
+  static constexpr token_t kRight = 24, kWrong = 25;
+  static constexpr index_t kSize = 26;
+  static constexpr token_t kPad = kEos;
+
+  static constexpr JudgmentLayout kLayout{kPrinciplesOpen, kPrinciplesClose, kCritiqueOpen, kCritiqueClose, kScoresOpen,
+                                          kScoresClose,    kComma,           0,              1,           10};
+
+  /// Readable text of a token sequence.
+  static std::string text(const std::vector<token_t>& tokens) {
+    static const char* names[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "=", " R ",
+                                  "<eos>", "<principles>", "</principles>", "<critique>", "</critique>",
+                                  "<scores>", "</scores>", ",", "correctness", "format", "brevity", " right", " wrong"};
+    std::string out;
+    for (token_t t : tokens) out += t >= 0 && t < kSize ? names[t] : "?";
+    return out;
+  }
+  /// The decimal digits of n, most significant first.
+  static std::vector<token_t> digits(long long n) {
+    std::vector<token_t> out;
+    do {
+      out.insert(out.begin(), static_cast<token_t>(n % 10));
+      n /= 10;
+    } while (n > 0);
+    return out;
+  }
+};
+
+/// One example of the task: the operands, the candidates in the order shown, the right one.
+struct JudgingExample {
+  std::int64_t a = 0, b = 0;
+  std::vector<std::int64_t> candidates;
+  index_t right = 0;  ///< the index of the right candidate (n = 1: 0, whether or not it is right)
+
+  [[nodiscard]] std::int64_t sum() const { return a + b; }
+  /// The score an ideal judgment gives candidate i.
+  [[nodiscard]] std::int32_t ideal_score(index_t i) const {
+    const std::int64_t miss = std::llabs(candidates[static_cast<std::size_t>(i)] - sum());
+    return miss == 0 ? 10 : static_cast<std::int32_t>(miss >= 8 ? 1 : 9 - miss);
+  }
+};
+
+struct ArithmeticJudging {
+  static constexpr std::string_view kName = "arithmetic-judging";
+  using Vocabulary = JudgingVocabulary;
+  index_t responses = 3;   ///< n, candidates per example (1 to 8)
+  index_t max_digits = 2;  ///< operands have 1 to max_digits digits
+
+  void validate() const {
+    RLMOE_CHECK(responses >= 1 && responses <= 8, ConfigError, "ArithmeticJudging: responses is ", responses,
+                " but must lie in [1, 8]");
+    RLMOE_CHECK(max_digits >= 1 && max_digits <= 6, ConfigError, "ArithmeticJudging: max_digits is ", max_digits,
+                " but must lie in [1, 6]");
+  }
+
+  [[nodiscard]] std::int64_t largest() const {
+    std::int64_t n = 1;
+    for (index_t i = 0; i < max_digits; ++i) n *= 10;
+    return n - 1;
+  }
+
+  /// The example behind problem `index` of `seed`: distinct wrong candidates near the sum (off
+  /// by 1 to 3, by ten, or with two digits swapped), the right one at a random place.
+  [[nodiscard]] JudgingExample example(std::uint64_t seed, index_t index) const {
+    validate();
+    JudgingExample e;
+    e.a = tasks::problem_integer(seed, index, 0, 0, largest());
+    e.b = tasks::problem_integer(seed, index, 1, 0, largest());
+    const std::int64_t sum = e.sum();
+    // n = 1: the single candidate is right half the time.
+    const bool single_right = responses == 1 && tasks::problem_integer(seed, index, 2, 0, 1) == 1;
+    e.right = responses == 1 ? 0 : static_cast<index_t>(tasks::problem_integer(seed, index, 2, 0, responses - 1));
+    int draw = 3;
+    for (index_t i = 0; i < responses; ++i) {
+      if (i == e.right && (responses > 1 || single_right)) {
+        e.candidates.push_back(sum);
+        continue;
+      }
+      const auto taken = [&](std::int64_t x) {
+        return x < 0 || x == sum || std::find(e.candidates.begin(), e.candidates.end(), x) != e.candidates.end();
+      };
+      std::int64_t wrong = -1;
+      for (int attempt = 0; taken(wrong); ++attempt) {
+        const std::int64_t kind = tasks::problem_integer(seed, index, draw++, 0, 3);
+        const std::int64_t sign = tasks::problem_integer(seed, index, draw++, 0, 1) == 0 ? -1 : 1;
+        if (attempt >= 32) wrong = sum + 11 + attempt;  // small sums run out of near misses
+        else if (kind <= 1) wrong = sum + sign * tasks::problem_integer(seed, index, draw++, 1, 3);
+        else if (kind == 2) wrong = sum + sign * 10;
+        else wrong = swapped_digits(sum, tasks::problem_integer(seed, index, draw++, 0, 1000));
+      }
+      e.candidates.push_back(wrong);
+    }
+    return e;
+  }
+
+  [[nodiscard]] tasks::Problem problem(std::uint64_t seed, index_t index) const {
+    const JudgingExample e = example(seed, index);
+    tasks::Problem p;
+    append(p.prompt, Vocabulary::digits(e.a));
+    p.prompt.push_back(Vocabulary::kPlus);
+    append(p.prompt, Vocabulary::digits(e.b));
+    p.prompt.push_back(Vocabulary::kEquals);
+    for (std::int64_t c : e.candidates) {
+      p.prompt.push_back(Vocabulary::kResponse);
+      append(p.prompt, Vocabulary::digits(c));
+    }
+    p.reference = {static_cast<token_t>(responses), responses == 1 ? e.ideal_score(0) : static_cast<token_t>(e.right)};
+    return p;
+  }
+
+  /// The example a prompt shows, read back from its tokens: its numbers are a, b and the candidates.
+  [[nodiscard]] JudgingExample read(const std::vector<token_t>& prompt) const {
+    std::vector<std::int64_t> numbers;
+    bool in_number = false;
+    for (std::size_t i = 0; i < prompt.size(); ++i) {
+      const token_t t = prompt[i];
+      RLMOE_CHECK(t >= 0 && t <= Vocabulary::kResponse, ConfigError, "ArithmeticJudging: prompt token ", t, " at ", i,
+                  " is not part of a problem");
+      if (t <= 9) {
+        if (!in_number) numbers.push_back(0);
+        numbers.back() = numbers.back() * 10 + t;
+      }
+      in_number = t <= 9;
+    }
+    RLMOE_CHECK(numbers.size() >= 3, ConfigError, "ArithmeticJudging: a prompt holds a, b and at least one candidate, this one ",
+                numbers.size(), " numbers");
+    JudgingExample e;
+    e.a = numbers[0];
+    e.b = numbers[1];
+    e.candidates.assign(numbers.begin() + 2, numbers.end());
+    for (std::size_t i = 0; i < e.candidates.size(); ++i)
+      if (e.candidates[i] == e.sum()) e.right = static_cast<index_t>(i);
+    return e;
+  }
+
+  /// The ideal judgment of a problem: the correctness principle, the sum re-derived and each
+  /// candidate marked, then the ideal scores.
+  [[nodiscard]] std::vector<token_t> demonstration(const tasks::Problem& p) const {
+    const JudgingExample e = read(p.prompt);
+    std::vector<token_t> out{Vocabulary::kPrinciplesOpen, Vocabulary::kCorrectness, Vocabulary::kPrinciplesClose,
+                             Vocabulary::kCritiqueOpen};
+    append(out, Vocabulary::digits(e.a));
+    out.push_back(Vocabulary::kPlus);
+    append(out, Vocabulary::digits(e.b));
+    out.push_back(Vocabulary::kEquals);
+    append(out, Vocabulary::digits(e.sum()));
+    for (std::int64_t c : e.candidates) out.push_back(c == e.sum() ? Vocabulary::kRight : Vocabulary::kWrong);
+    out.push_back(Vocabulary::kCritiqueClose);
+    out.push_back(Vocabulary::kScoresOpen);
+    for (index_t i = 0; i < static_cast<index_t>(e.candidates.size()); ++i) {
+      if (i > 0) out.push_back(Vocabulary::kComma);
+      append(out, Vocabulary::digits(e.ideal_score(i)));
+    }
+    out.push_back(Vocabulary::kScoresClose);
+    out.push_back(Vocabulary::kEos);
+    return out;
+  }
+
+  [[nodiscard]] GrmRuleReward reward() const { return {Vocabulary::kLayout, Vocabulary::kEos}; }
+  [[nodiscard]] JudgmentAccuracy accuracy() const { return {Vocabulary::kLayout, Vocabulary::kEos}; }
+  [[nodiscard]] index_t max_prompt_length() const { return 2 * max_digits + 2 + responses * (max_digits + 2); }
+  /// Principles (3), the critique (a + b = sum and n marks), the scores (up to 2 digits and a comma each), EOS.
+  [[nodiscard]] index_t max_completion_length() const { return 3 + (2 + 3 * max_digits + 3 + responses) + (2 + 3 * responses) + 1; }
+
+ private:
+  static void append(std::vector<token_t>& out, const std::vector<token_t>& more) { out.insert(out.end(), more.begin(), more.end()); }
+  /// n with two of its digits (chosen by `pick`) swapped; n itself when it has one digit or equal digits.
+  static std::int64_t swapped_digits(std::int64_t n, std::int64_t pick) {
+    std::vector<token_t> d = Vocabulary::digits(n);
+    if (d.size() < 2) return n + 1;
+    const std::size_t i = static_cast<std::size_t>(pick) % (d.size() - 1);
+    std::swap(d[i], d[i + 1]);
+    std::int64_t out = 0;
+    for (token_t x : d) out = out * 10 + x;
+    return out;
+  }
+};
+
+}  // namespace rlmoe::rl::grm
