@@ -109,6 +109,7 @@
 #include "rlmoe/rl/grpo_step.hpp"
 #include "rlmoe/rl/grm/arithmetic_judging.hpp"
 #include "rlmoe/rl/grm/judgment.hpp"
+#include "rlmoe/rl/grm/rejective_fine_tuning.hpp"
 #include "rlmoe/rl/grm/voting.hpp"
 #include "rlmoe/rl/grpo_trainer.hpp"
 #include "rlmoe/rl/kl.hpp"

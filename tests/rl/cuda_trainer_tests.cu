@@ -18,6 +18,7 @@ BOOST_AUTO_TEST_CASE(deterministic) { t::check_trainer_determinism(gpu()); }
 BOOST_AUTO_TEST_CASE(learns_a_one_token_task) { t::check_one_token_task(gpu()); }
 BOOST_AUTO_TEST_CASE(resumes_exactly) { t::check_resume(gpu()); }
 BOOST_AUTO_TEST_CASE(refuses_other_runs_untouched_and_survives_a_torn_log) { t::check_resume_refusals(gpu()); }
+BOOST_AUTO_TEST_CASE(grm_rejective_fine_tuning) { t::check_rejective_fine_tuning(gpu()); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(cuda_rl_own_vocabulary)

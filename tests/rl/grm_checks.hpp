@@ -185,6 +185,10 @@ void check_arithmetic_judging(const B& backend) {
         single_right += right;
         check_equal(p.reference, std::vector<rl::token_t>{1, e.ideal_score(0)}, "reference of a single candidate: its rating");
       }
+      std::vector<rl::token_t> hinted = p.prompt;
+      hinted.push_back(V::kHint);
+      for (rl::token_t d : V::digits(p.reference[1])) hinted.push_back(d);
+      check_equal(task.hinted_prompt(p), hinted, "the hinted prompt names the truth");
       const rl::grm::JudgingExample back = task.read(p.prompt);
       BOOST_TEST((back.a == e.a && back.b == e.b && back.candidates == e.candidates), "prompt " << V::text(p.prompt) << " reads back");
       BOOST_TEST(static_cast<index_t>(p.prompt.size()) <= task.max_prompt_length());

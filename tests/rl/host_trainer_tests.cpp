@@ -20,6 +20,7 @@ BOOST_AUTO_TEST_CASE(learns_a_one_token_task) { t::check_one_token_task(Host{});
 BOOST_AUTO_TEST_CASE(resumes_exactly) { t::check_resume(Host{}); }
 BOOST_AUTO_TEST_CASE(refuses_other_runs_untouched_and_survives_a_torn_log) { t::check_resume_refusals(Host{}); }
 BOOST_AUTO_TEST_CASE(refuses_invalid_configurations) { t::check_trainer_refusals(Host{}); }
+BOOST_AUTO_TEST_CASE(grm_rejective_fine_tuning) { t::check_rejective_fine_tuning(Host{}); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(rl_own_vocabulary)

@@ -11,6 +11,7 @@
 
 #include <omp.h>
 
+#include "rlmoe/rl/grm/rejective_fine_tuning.hpp"
 #include "rlmoe/rl/grpo_trainer.hpp"
 #include "rlmoe/rl/tasks/reverse.hpp"
 #include "rlmoe/rlmoe.hpp"
@@ -415,6 +416,48 @@ void check_trainer_refusals(const B& backend) {
         rl::GrpoTrainer<B, TrainerSpec, rl::tasks::ReverseDigits> t(backend, rl::tasks::ReverseDigits{2, 3}, small_config(), loss);
       },
       {"epsilon_low is 2"}));
+}
+
+/// Rejective fine-tuning: the filter on a hand-worked case, then steps on CopyDigit (a judgment is
+/// correct when it copies the digit): every step's counts add up, nothing is trained on when nothing
+/// is kept, and sampling-then-keeping-the-correct raises the greedy accuracy from chance.
+template <class B>
+void check_rejective_fine_tuning(const B& backend) {
+  // Four examples of three judgments: all correct (too easy), two of three, none, one.
+  rl::grm::RftStepResult counted;
+  const auto kept = rl::grm::kept_judgments({1, 1, 1, 1, 0, 1, 0, 0, 0, 0, 1, 0}, 3, counted);
+  check_equal(kept, std::vector<index_t>{3, 5, 10}, "kept judgments");
+  BOOST_TEST((counted.correct == 6 && counted.too_easy == 1 && counted.none_correct == 1));
+
+  rl::GrpoConfig c = small_config();
+  rl::grm::RftConfig rft;
+  rft.examples_per_step = 32;
+  rft.samples = 4;
+  rft.learning_rate = 3e-3;
+  rl::GrpoTrainer<B, TrainerSpec, CopyDigit> trainer(backend, CopyDigit{}, c);
+  trainer.initialize();
+  rl::grm::RejectiveFineTuning<B, TrainerSpec, CopyDigit> step(backend, CopyDigit{}, c, rft);
+  const double before = trainer.evaluate().accuracy;
+  double last = 0.0;
+  for (index_t s = 0; s < 40; ++s) {
+    const auto params = to_host(backend, std::as_const(trainer.policy()).parameters());
+    const rl::grm::RftStepResult r = step(trainer.policy(), trainer.optimizer(), s);
+    BOOST_TEST_REQUIRE((r.examples == 32 && r.judgments == 128));
+    BOOST_TEST(r.kept == r.correct - 4 * r.too_easy, "step " << s);
+    BOOST_TEST(std::isfinite(r.loss) == (r.kept > 0));
+    if (r.kept == 0) check_equal(to_host(backend, std::as_const(trainer.policy()).parameters()), params, "no update without kept judgments");
+    last = r.accuracy();
+  }
+  const double after = trainer.evaluate().accuracy;
+  BOOST_TEST_MESSAGE("rejective fine-tuning on copy-digit: greedy accuracy " << before << " -> " << after << ", last sampled " << last);
+  BOOST_TEST(after > before + 0.5, "greedy accuracy " << before << " -> " << after);
+  rft.hinted = true;
+  BOOST_TEST(throws_with<ConfigError>([&] { rl::grm::RejectiveFineTuning<B, TrainerSpec, CopyDigit>(backend, CopyDigit{}, c, rft); },
+                                      {"hinted", "copy-digit", "hinted_prompt"}));
+  rft.hinted = false;
+  rft.samples = 0;
+  BOOST_TEST(throws_with<ConfigError>([&] { rl::grm::RejectiveFineTuning<B, TrainerSpec, CopyDigit>(backend, CopyDigit{}, c, rft); },
+                                      {"RftConfig: samples is 0"}));
 }
 
 }  // namespace rlmoe::test

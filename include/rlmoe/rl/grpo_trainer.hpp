@@ -86,6 +86,8 @@ class GrpoTrainer {
   }
 
   [[nodiscard]] Policy& policy() { return policy_; }
+  /// The policy's optimizer, for steps of one's own (rejective fine-tuning, say).
+  [[nodiscard]] optim::AdamW<B>& optimizer() { return optimizer_; }
   [[nodiscard]] const GrpoConfig& config() const { return grpo_.config(); }
   [[nodiscard]] index_t steps_done() const { return step_; }
   [[nodiscard]] index_t cold_start_steps_done() const { return cold_start_done_; }

@@ -36,7 +36,8 @@ struct JudgingVocabulary {
   /// The principles a judgment may state: the answer's exactness, its form, its brevity.
   static constexpr token_t kCorrectness = 21, kFormat = 22, kBrevity = 23;
   static constexpr token_t kRight = 24, kWrong = 25;
-  static constexpr index_t kSize = 26;
+  static constexpr token_t kHint = 26;  ///< hinted sampling: "hint" and the best response's index (or the rating)
+  static constexpr index_t kSize = 27;
   static constexpr token_t kPad = kEos;
 
   static constexpr JudgmentLayout kLayout{kPrinciplesOpen, kPrinciplesClose, kCritiqueOpen, kCritiqueClose, kScoresOpen,
@@ -46,7 +47,8 @@ struct JudgingVocabulary {
   static std::string text(const std::vector<token_t>& tokens) {
     static const char* names[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "=", " R ",
                                   "<eos>", "<principles>", "</principles>", "<critique>", "</critique>",
-                                  "<scores>", "</scores>", ",", "correctness", "format", "brevity", " right", " wrong"};
+                                  "<scores>", "</scores>", ",", "correctness", "format", "brevity", " right", " wrong",
+                                  " hint "};
     std::string out;
     for (token_t t : tokens) out += t >= 0 && t < kSize ? names[t] : "?";
     return out;
@@ -167,6 +169,15 @@ struct ArithmeticJudging {
     for (std::size_t i = 0; i < e.candidates.size(); ++i)
       if (e.candidates[i] == e.sum()) e.right = static_cast<index_t>(i);
     return e;
+  }
+
+  /// Rejective fine-tuning's hinted sampling: the prompt, then the hint token and the best
+  /// response's index (n >= 2) or the rating (n = 1), in digits.
+  [[nodiscard]] std::vector<token_t> hinted_prompt(const tasks::Problem& p) const {
+    std::vector<token_t> out = p.prompt;
+    out.push_back(Vocabulary::kHint);
+    append(out, Vocabulary::digits(p.reference.at(1)));
+    return out;
   }
 
   /// The ideal judgment of a problem: the correctness principle, the sum re-derived and each
