@@ -17,12 +17,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/rl/grm/judgment.hpp"
+#include "rlmoe/rl/tasks/digit_vocabulary.hpp"
 #include "rlmoe/rl/tasks/task.hpp"
 
 namespace rlmoe::rl::grm {
@@ -45,23 +47,15 @@ struct JudgingVocabulary {
 
   /// Readable text of a token sequence.
   static std::string text(const std::vector<token_t>& tokens) {
-    static const char* names[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "=", " R ",
-                                  "<eos>", "<principles>", "</principles>", "<critique>", "</critique>",
-                                  "<scores>", "</scores>", ",", "correctness", "format", "brevity", " right", " wrong",
-                                  " hint "};
-    std::string out;
-    for (token_t t : tokens) out += t >= 0 && t < kSize ? names[t] : "?";
-    return out;
+    static const char* const names[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "=", " R ",
+                                        "<eos>", "<principles>", "</principles>", "<critique>", "</critique>",
+                                        "<scores>", "</scores>", ",", "correctness", "format", "brevity", " right", " wrong",
+                                        " hint "};
+    static_assert(std::size(names) == kSize);
+    return tasks::token_text(tokens, names);
   }
   /// The decimal digits of n, most significant first.
-  static std::vector<token_t> digits(long long n) {
-    std::vector<token_t> out;
-    do {
-      out.insert(out.begin(), static_cast<token_t>(n % 10));
-      n /= 10;
-    } while (n > 0);
-    return out;
-  }
+  static std::vector<token_t> digits(long long n) { return tasks::decimal_digits(n); }
 };
 
 /// One example of the task: the operands, the candidates in the order shown, the right one.

@@ -3,6 +3,7 @@
 // sequence and R1's four tags. Small on purpose: the built-in tasks train a model from scratch
 // in minutes on a CPU. A task names its vocabulary as `using Vocabulary = ...;` (tasks/task.hpp);
 // a task with other tokens brings its own struct with kSize, kEos and kPad.
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,24 @@
 #include "rlmoe/rl/rollout.hpp"
 
 namespace rlmoe::rl::tasks {
+
+/// The decimal digits of n >= 0, most significant first, as tokens 0-9.
+inline std::vector<token_t> decimal_digits(long long n) {
+  std::vector<token_t> out;
+  do {
+    out.insert(out.begin(), static_cast<token_t>(n % 10));
+    n /= 10;
+  } while (n > 0);
+  return out;
+}
+
+/// Readable text of tokens whose names are names[0 .. count); "?" for any other.
+template <std::size_t N>
+std::string token_text(const std::vector<token_t>& tokens, const char* const (&names)[N]) {
+  std::string out;
+  for (token_t t : tokens) out += t >= 0 && static_cast<std::size_t>(t) < N ? names[t] : "?";
+  return out;
+}
 
 struct DigitVocabulary {
   static constexpr token_t kPlus = 10;
@@ -29,22 +48,14 @@ struct DigitVocabulary {
 
   /// Readable text of a token sequence, e.g. "12+7=19<eos>".
   static std::string text(const std::vector<token_t>& tokens) {
-    static const char* names[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "=", "<eos>",
-                                  "<think>", "</think>", "<answer>", "</answer>"};
-    std::string out;
-    for (token_t t : tokens) out += t >= 0 && t < kSize ? names[t] : "?";
-    return out;
+    static const char* const names[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "=", "<eos>",
+                                        "<think>", "</think>", "<answer>", "</answer>"};
+    static_assert(std::size(names) == kSize);
+    return token_text(tokens, names);
   }
 
   /// The decimal digits of n, most significant first.
-  static std::vector<token_t> digits(long long n) {
-    std::vector<token_t> out;
-    do {
-      out.insert(out.begin(), static_cast<token_t>(n % 10));
-      n /= 10;
-    } while (n > 0);
-    return out;
-  }
+  static std::vector<token_t> digits(long long n) { return decimal_digits(n); }
 };
 
 }  // namespace rlmoe::rl::tasks
