@@ -20,6 +20,7 @@
 // Hugging Face's kv_a_proj_with_mqa is rlmoe's [Wkv_a | Wk_rope] and kv_b_proj its per-head
 // [Wk_nope | Wv]; io/hf_checkpoint.hpp splits and joins them.
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "rlmoe/backend/backend.hpp"
@@ -43,12 +44,12 @@ inline constexpr float kLatentNormEpsilon = 1e-6f;
 /// MLA's own weights (Wq [q_in, H (dn + dr)], Wv [r, H dv] and Wo are the block's wq, wv, wo).
 template <class T>
 struct LatentWeights {
-  MatrixView<T> wq_a;     ///< [d, rq]; empty without q's bottleneck
-  VectorView<T> q_a_norm; ///< [rq]
-  MatrixView<T> wkv_a;    ///< [d, r]
-  VectorView<T> kv_a_norm;///< [r]
-  MatrixView<T> wk_rope;  ///< [d, dr]
-  MatrixView<T> wk_nope;  ///< [r, H dn]
+  MatrixView<T> wq_a;       ///< [d, rq]; empty without q's bottleneck
+  VectorView<T> q_a_norm;   ///< [rq]
+  MatrixView<T> wkv_a;      ///< [d, r]
+  VectorView<T> kv_a_norm;  ///< [r]
+  MatrixView<T> wk_rope;    ///< [d, dr]
+  MatrixView<T> wk_nope;    ///< [r, H dn]
 
   [[nodiscard]] bool present() const { return wkv_a.data() != nullptr; }
   [[nodiscard]] bool has_q_bottleneck() const { return wq_a.data() != nullptr; }
