@@ -226,6 +226,48 @@ void check_arithmetic_judging(const B& backend) {
     for (index_t i = 0; i < 100; ++i) accuracy.insert(accuracy.end(), {1.0f, 0.0f});
     check_equal(score_on(backend, task.accuracy(), h), accuracy, "accuracy");
   }
+  // Shuffled resamplings (the paper shuffles the responses before each judgment): the ideal
+  // judgment of each shuffle is correct, and its scores, put back in the original order on the
+  // backend, are the original's ideal scores.
+  for (const index_t n : {3, 8}) {
+    rl::grm::ArithmeticJudging task;
+    task.responses = n;
+    const index_t problems = 20, draws = 4;
+    std::vector<std::int32_t> shown, order, want;
+    int moved = 0;
+    for (index_t i = 0; i < problems; ++i) {
+      const rl::tasks::Problem p = task.problem(3, i);
+      const auto original = task.demonstration(p);
+      const auto ideal = rl::grm::extract_scores({original.data(), static_cast<index_t>(original.size())}, V::kLayout, n);
+      for (index_t draw = 0; draw < draws; ++draw) {
+        const rl::grm::ShuffledProblem s = task.shuffled(p, 11, static_cast<std::uint64_t>(i * draws + draw));
+        const rl::grm::JudgingExample e = task.read(p.prompt), se = task.read(s.problem.prompt);
+        std::vector<index_t> sorted = s.order;
+        std::sort(sorted.begin(), sorted.end());
+        for (index_t c = 0; c < n; ++c) {
+          BOOST_TEST(sorted[static_cast<std::size_t>(c)] == c, "the order is a permutation");
+          BOOST_TEST(se.candidates[static_cast<std::size_t>(c)] == e.candidates[static_cast<std::size_t>(s.order[static_cast<std::size_t>(c)])]);
+          moved += s.order[static_cast<std::size_t>(c)] != c;
+        }
+        BOOST_TEST(se.candidates[static_cast<std::size_t>(s.problem.reference[1])] == e.sum(), "the truth follows the right candidate");
+        const auto judged = task.demonstration(s.problem);
+        const auto scores = rl::grm::extract_scores({judged.data(), static_cast<index_t>(judged.size())}, V::kLayout, n);
+        BOOST_TEST(rl::grm::judgment_is_correct(scores, rl::grm::read_truth({s.problem.reference.data(), 2})));
+        for (index_t c = 0; c < n; ++c) {
+          shown.push_back(scores.scores[c]);
+          order.push_back(static_cast<std::int32_t>(s.order[static_cast<std::size_t>(c)]));
+          want.push_back(ideal.scores[c]);
+        }
+      }
+    }
+    BOOST_TEST(moved > 0, "the shuffles move candidates");
+    Buffer<std::int32_t, B> shown_b = to_backend(backend, shown), order_b = to_backend(backend, order), out(backend, problems * draws * n);
+    const Extents<3> shape{problems, draws, n};
+    rl::grm::unshuffle_scores(backend, TensorView<const std::int32_t, 3>(shown_b.data(), shape),
+                              TensorView<const std::int32_t, 3>(order_b.data(), shape), TensorView<std::int32_t, 3>(out.data(), shape));
+    check_equal(to_host(backend, out.view()), want, "unshuffled scores");
+  }
+
   rl::grm::ArithmeticJudging bad;
   bad.responses = 9;
   BOOST_TEST(throws_with<ConfigError>([&] { (void)bad.problem(1, 0); }, {"responses is 9"}));

@@ -20,9 +20,11 @@
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rlmoe/core/error.hpp"
+#include "rlmoe/core/random.hpp"
 #include "rlmoe/rl/grm/judgment.hpp"
 #include "rlmoe/rl/tasks/digit_vocabulary.hpp"
 #include "rlmoe/rl/tasks/task.hpp"
@@ -56,6 +58,13 @@ struct JudgingVocabulary {
   }
   /// The decimal digits of n, most significant first.
   static std::vector<token_t> digits(long long n) { return tasks::decimal_digits(n); }
+};
+
+/// A problem whose candidates are shown in another order: order[i] is the original index of the
+/// candidate shown at position i (scores read from its judgment go back through it).
+struct ShuffledProblem {
+  tasks::Problem problem;
+  std::vector<index_t> order;
 };
 
 /// One example of the task: the operands, the candidates in the order shown, the right one.
@@ -163,6 +172,32 @@ struct ArithmeticJudging {
     for (std::size_t i = 0; i < e.candidates.size(); ++i)
       if (e.candidates[i] == e.sum()) e.right = static_cast<index_t>(i);
     return e;
+  }
+
+  /// The paper shuffles the responses before each sampled judgment: `p` with its candidates in
+  /// the order of a Fisher-Yates shuffle drawn from (seed, draw), its truth following the right
+  /// candidate (n = 1: unchanged).
+  [[nodiscard]] ShuffledProblem shuffled(const tasks::Problem& p, std::uint64_t seed, std::uint64_t draw) const {
+    const JudgingExample e = read(p.prompt);
+    const index_t n = static_cast<index_t>(e.candidates.size());
+    ShuffledProblem out;
+    for (index_t i = 0; i < n; ++i) out.order.push_back(i);
+    RandomStream stream(seed, draw);
+    for (index_t i = n - 1; i > 0; --i)
+      std::swap(out.order[static_cast<std::size_t>(i)], out.order[stream.next_u32() % static_cast<std::uint32_t>(i + 1)]);
+    append(out.problem.prompt, Vocabulary::digits(e.a));
+    out.problem.prompt.push_back(Vocabulary::kPlus);
+    append(out.problem.prompt, Vocabulary::digits(e.b));
+    out.problem.prompt.push_back(Vocabulary::kEquals);
+    for (index_t original : out.order) {
+      out.problem.prompt.push_back(Vocabulary::kResponse);
+      append(out.problem.prompt, Vocabulary::digits(e.candidates[static_cast<std::size_t>(original)]));
+    }
+    out.problem.reference = p.reference;
+    if (n > 1)
+      for (index_t i = 0; i < n; ++i)
+        if (out.order[static_cast<std::size_t>(i)] == e.right) out.problem.reference[1] = static_cast<token_t>(i);
+    return out;
   }
 
   /// Rejective fine-tuning's hinted sampling: the prompt, then the hint token and the best

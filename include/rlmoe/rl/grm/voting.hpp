@@ -1,7 +1,7 @@
 #pragma once
 // Inference-time scaling of a generative reward model by voting (DeepSeek-GRM, Eq. 14): k
 // judgments of the same example are sampled (each over its own shuffle of the responses, mapped
-// back to the original order before voting), and each response's votes are its scores summed over
+// back to the original order by unshuffle_scores before voting), and each response's votes are its scores summed over
 // the k judgments, S*_i = sum_k S_i,k; the best response is the argmax. Ties are broken by a
 // seeded shuffle: among the tied responses, the one a Philox draw keyed on (seed, example)
 // picks, the same on every backend. Judgments whose scores could not be read (valid = 0) cast no
@@ -72,6 +72,26 @@ struct VoteExample {
       }
   }
 };
+
+/// Scores in the order each judgment was shown ([P, k, n]) back to the responses' original order:
+/// out(p, j, order(p, j, i)) = shown(p, j, i). One thread per score.
+struct UnshuffleScores {
+  TensorView<const std::int32_t, 3> shown, order;
+  TensorView<std::int32_t, 3> out;
+  RLMOE_HOST_DEVICE void operator()(index_t x) const {
+    const index_t k = shown.extent(1), n = shown.extent(2), p = x / (k * n), j = (x / n) % k, i = x % n;
+    out(p, j, order(p, j, i)) = shown(p, j, i);
+  }
+};
+
+/// Scores of shuffled judgments back in the original order (order(p, j, :) a permutation of 0..n-1).
+template <Backend B>
+void unshuffle_scores(const B& backend, TensorView<const std::int32_t, 3> shown, TensorView<const std::int32_t, 3> order,
+                      TensorView<std::int32_t, 3> out) {
+  require_shape(order, shown.shape(), "grm unshuffle_scores: order");
+  require_shape(out, shown.shape(), "grm unshuffle_scores: out");
+  parallel_for(backend, shown.size(), UnshuffleScores{shown, order, out});
+}
 
 namespace detail {
 
