@@ -203,6 +203,14 @@ void check_trainer_step(const B& backend) {
   const rl::StepMetrics cold = trainer.cold_start_step();
   BOOST_TEST(cold.phase == "cold_start");
   BOOST_TEST(std::isfinite(cold.loss));
+
+  // A loop of one's own: cold-start steps, then GRPO. The first GRPO step's reference is the
+  // policy after the cold start (not the initial one), so its KL is zero.
+  rl::GrpoTrainer<B, TrainerSpec, HighTokens> own(backend, HighTokens{}, c);
+  own.initialize();
+  for (int s = 0; s < 3; ++s) (void)own.cold_start_step();
+  BOOST_TEST(own.step().kl == 0.0, "the first GRPO step's reference is the policy after its cold start");
+  BOOST_TEST(own.step().kl > 0.0, "later steps move away from it");
 }
 
 template <class B>

@@ -99,8 +99,10 @@ class GrpoTrainer {
     ++cold_start_done_;  // only once the step is done: a step that throws is not counted
     return m;
   }
-  /// The next GRPO step.
+  /// The next GRPO step. The first one starts RL: the reference policy (of the KL term and
+  /// metric) becomes the policy as it is then, after whatever cold start came before, as in R1.
   StepMetrics step() {
+    if (step_ == 0 && reference_) reference_->copy_from(policy_);
     const StepMetrics m = grpo_(policy_, reference_.get(), optimizer_, step_);
     ++step_;
     return m;
@@ -132,8 +134,7 @@ class GrpoTrainer {
       progress.update(m.step, {{"cold start loss", number(m.loss, 4)}});
     }
     if (step_ == 0 && std::isnan(summary_.rl_start_accuracy)) {
-      // RL starts here: the reference policy is the policy after its cold start, as in R1.
-      if (reference_) reference_->copy_from(policy_);
+      // RL starts here (step() makes the policy after its cold start the reference).
       StepMetrics m;
       m.phase = "rl_start";
       record_evaluation(m, summary_.rl_start_accuracy);
