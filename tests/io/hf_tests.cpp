@@ -176,6 +176,18 @@ void check_same_tensors(const std::string& original_path, const std::string& exp
   }
 }
 
+/// Loads fixture `name` into `model` and exports it as F32 into `out` over the fixture's config;
+/// every tensor of the export must equal the fixture's. Returns the options used.
+template <class Spec>
+hf::SaveOptions export_fixture_as_f32(Model<Spec>& model, const std::string& name, const std::string& out) {
+  hf::load_hf_checkpoint(model, fixture(name));
+  hf::SaveOptions options;
+  options.base_config = hf::HfCheckpoint::open(fixture(name)).config();
+  hf::save_hf_checkpoint(model, out, options);
+  check_same_tensors(fixture(name) + "/model.safetensors", out + "/model.safetensors");
+  return options;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(io_hf)
@@ -208,12 +220,8 @@ BOOST_AUTO_TEST_CASE(decode_with_the_kv_cache_reproduces_the_logits) {
 
 BOOST_AUTO_TEST_CASE(olmoe_export_writes_the_checkpoint_back_tensor_for_tensor) {
   Model<OlmoeTiny> model(Host{}, {rlmoe::moe::Balancing::None});
-  hf::load_hf_checkpoint(model, fixture("olmoe_tiny"));
   t::TemporaryDirectory dir;
-  hf::SaveOptions options;
-  options.base_config = hf::HfCheckpoint::open(fixture("olmoe_tiny")).config();
-  hf::save_hf_checkpoint(model, dir.file("f32"), options);
-  check_same_tensors(fixture("olmoe_tiny") + "/model.safetensors", dir.file("f32/model.safetensors"));
+  export_fixture_as_f32(model, "olmoe_tiny", dir.file("f32"));
   const auto config = hf::HfCheckpoint::open(dir.file("f32")).config();
   BOOST_TEST(config.at("model_type", "config").string("model_type") == "olmoe");
   BOOST_TEST(config.at("intermediate_size", "config").integer("intermediate_size") == 32, "OLMoE's experts are intermediate_size wide");
@@ -224,12 +232,8 @@ BOOST_AUTO_TEST_CASE(deepseek_v3_export_writes_the_checkpoint_back_tensor_for_te
   // The fixture's weights are bf16: an F32 export holds them exactly, so every tensor (the split
   // kv projections joined again, the rotary rows interleaved again, the biases) equals the original.
   Model<DeepseekV3Tiny> model(Host{});
-  hf::load_hf_checkpoint(model, fixture("deepseek_v3_tiny"));
   t::TemporaryDirectory dir;
-  hf::SaveOptions options;
-  options.base_config = hf::HfCheckpoint::open(fixture("deepseek_v3_tiny")).config();
-  hf::save_hf_checkpoint(model, dir.file("f32"), options);
-  check_same_tensors(fixture("deepseek_v3_tiny") + "/model.safetensors", dir.file("f32/model.safetensors"));
+  hf::SaveOptions options = export_fixture_as_f32(model, "deepseek_v3_tiny", dir.file("f32"));
   const auto exported = io::SafetensorsFile::read(dir.file("f32/model.safetensors"));
   BOOST_TEST((exported.tensor("model.layers.1.mlp.gate.e_score_correction_bias").dtype == io::Dtype::F32));
   const auto config = hf::HfCheckpoint::open(dir.file("f32")).config();

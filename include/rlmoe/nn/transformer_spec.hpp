@@ -73,49 +73,32 @@ concept TransformerSpec = requires {
 
 namespace detail {
 
-template <class S>
-constexpr index_t kv_heads_of() {
-  if constexpr (requires { { S::kKvHeads } -> std::convertible_to<index_t>; }) return S::kKvHeads;
-  else return S::kHeads;
-}
-template <class S>
-constexpr bool latent_attention_of() {
-  if constexpr (requires { { S::kKvLoraRank } -> std::convertible_to<index_t>; }) return S::kKvLoraRank > 0;
-  else return false;
-}
-/// An optional index_t member of MLA's (0 when absent).
-#define RLMOE_OPTIONAL_LATENT_MEMBER(function, member)                                       \
+/// The getter of an optional Spec member: S::member when declared, else `fallback`.
+#define RLMOE_OPTIONAL_SPEC_MEMBER(function, type, member, fallback)                         \
   template <class S>                                                                         \
-  constexpr index_t function() {                                                             \
-    if constexpr (requires { { S::member } -> std::convertible_to<index_t>; }) return S::member; \
-    else return 0;                                                                           \
+  constexpr type function() {                                                                \
+    if constexpr (requires { { S::member } -> std::convertible_to<type>; }) return S::member; \
+    else return fallback;                                                                    \
   }
-RLMOE_OPTIONAL_LATENT_MEMBER(kv_lora_rank_of, kKvLoraRank)
-RLMOE_OPTIONAL_LATENT_MEMBER(q_lora_rank_of, kQLoraRank)
-RLMOE_OPTIONAL_LATENT_MEMBER(qk_nope_head_dim_of, kQkNopeHeadDim)
-RLMOE_OPTIONAL_LATENT_MEMBER(qk_rope_head_dim_of, kQkRopeHeadDim)
-RLMOE_OPTIONAL_LATENT_MEMBER(v_head_dim_of, kVHeadDim)
-#undef RLMOE_OPTIONAL_LATENT_MEMBER
+RLMOE_OPTIONAL_SPEC_MEMBER(kv_heads_of, index_t, kKvHeads, S::kHeads)
+RLMOE_OPTIONAL_SPEC_MEMBER(qk_norm_of, bool, kQkNorm, false)
+RLMOE_OPTIONAL_SPEC_MEMBER(qk_norm_full_width_of, bool, kQkNormFullWidth, false)
+RLMOE_OPTIONAL_SPEC_MEMBER(norm_topk_prob_of, bool, kNormTopkProb, true)
+// Multi-head Latent Attention's (0 when absent).
+RLMOE_OPTIONAL_SPEC_MEMBER(kv_lora_rank_of, index_t, kKvLoraRank, 0)
+RLMOE_OPTIONAL_SPEC_MEMBER(q_lora_rank_of, index_t, kQLoraRank, 0)
+RLMOE_OPTIONAL_SPEC_MEMBER(qk_nope_head_dim_of, index_t, kQkNopeHeadDim, 0)
+RLMOE_OPTIONAL_SPEC_MEMBER(qk_rope_head_dim_of, index_t, kQkRopeHeadDim, 0)
+RLMOE_OPTIONAL_SPEC_MEMBER(v_head_dim_of, index_t, kVHeadDim, 0)
+#undef RLMOE_OPTIONAL_SPEC_MEMBER
+
+template <class S>
+constexpr bool latent_attention_of() { return kv_lora_rank_of<S>() > 0; }
 template <class S>
 constexpr index_t head_dim_of() {
   if constexpr (latent_attention_of<S>()) return qk_nope_head_dim_of<S>() + qk_rope_head_dim_of<S>();
   else if constexpr (requires { { S::kHeadDim } -> std::convertible_to<index_t>; }) return S::kHeadDim;
   else return S::kHeads > 0 ? S::kModelDim / S::kHeads : 0;
-}
-template <class S>
-constexpr bool qk_norm_of() {
-  if constexpr (requires { { S::kQkNorm } -> std::convertible_to<bool>; }) return S::kQkNorm;
-  else return false;
-}
-template <class S>
-constexpr bool qk_norm_full_width_of() {
-  if constexpr (requires { { S::kQkNormFullWidth } -> std::convertible_to<bool>; }) return S::kQkNormFullWidth;
-  else return false;
-}
-template <class S>
-constexpr bool norm_topk_prob_of() {
-  if constexpr (requires { { S::kNormTopkProb } -> std::convertible_to<bool>; }) return S::kNormTopkProb;
-  else return true;
 }
 
 }  // namespace detail
