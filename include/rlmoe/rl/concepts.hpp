@@ -19,6 +19,15 @@ concept RewardFunction = std::copy_constructible<R> && requires(const R& reward,
   { reward(sample) } -> std::convertible_to<float>;
 };
 
+/// Scores a whole rollout at once: for rewards that need a group's completions together (a
+/// generative reward model judging them side by side, rl/grm/grm_reward.hpp). It runs on the
+/// host, launching its own work on the backend it holds, and writes the N rewards, in backend
+/// memory, with reward.score_rollout(rollout, rewards).
+template <class R>
+concept RolloutReward = std::copy_constructible<R> && requires(const R& reward, const RolloutView& rollout, VectorView<float> rewards) {
+  reward.score_rollout(rollout, rewards);
+};
+
 /// Turns the rewards of one group into advantages: estimator(rewards, advantages), both views of
 /// the group's G entries. Device-callable.
 template <class E>

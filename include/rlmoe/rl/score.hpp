@@ -1,6 +1,7 @@
 #pragma once
 // score(backend, reward, rollout, rewards, components): the reward of every completion of the
-// batch, in one kernel for a device-callable reward (a host loop for a HostReward), with each
+// batch, in one kernel for a device-callable reward (a host loop for a HostReward; a
+// RolloutReward scores the whole rollout itself), with each
 // component of a WeightedSum written to components[k, i] when a [C, N] view is given.
 //
 // A NaN or infinite reward is an error naming the completion, its prompt and its components.
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <exception>
 #include <sstream>
+#include <type_traits>
 #include <vector>
 
 #include "rlmoe/backend/backend.hpp"
@@ -25,24 +27,9 @@
 #include "rlmoe/rl/rollout.hpp"
 
 namespace rlmoe::rl {
-namespace detail {
 
-template <class R>
-struct ScoreSamples {
-  R reward;
-  RolloutView rollout;
-  VectorView<float> rewards;
-  MatrixView<float> components;  // [C, N] or empty
-
-  RLMOE_HOST_DEVICE void operator()(index_t i) const {
-    float values[reward_components<R>()];
-    rewards[i] = evaluate_reward(reward, rollout.sample(i), values);
-    if (components.data() != nullptr)
-      for (int k = 0; k < reward_components<R>(); ++k) components(k, i) = values[k];
-  }
-};
-
-/// The token arrays of a rollout copied to host memory, with a RolloutView over the copies.
+/// The token arrays of a rollout copied to host memory, with a RolloutView over the copies: what
+/// host-side rewards read (HostReward, GrmReward, the meta RM's rows).
 struct HostRolloutCopy {
   std::vector<token_t> prompt_tokens, reference_tokens, completion_tokens;
   std::vector<std::int32_t> prompt_lengths, reference_lengths, completion_lengths;
@@ -68,6 +55,23 @@ struct HostRolloutCopy {
     view.completion_tokens = {completion_tokens.data(), r.completion_tokens.shape()};
     view.completion_lengths = {completion_lengths.data(), r.completion_lengths.shape()};
     view.completion_mask = {};  // rewards do not read the mask
+  }
+};
+
+namespace detail {
+
+template <class R>
+struct ScoreSamples {
+  R reward;
+  RolloutView rollout;
+  VectorView<float> rewards;
+  MatrixView<float> components;  // [C, N] or empty
+
+  RLMOE_HOST_DEVICE void operator()(index_t i) const {
+    float values[reward_components<R>()];
+    rewards[i] = evaluate_reward(reward, rollout.sample(i), values);
+    if (components.data() != nullptr)
+      for (int k = 0; k < reward_components<R>(); ++k) components(k, i) = values[k];
   }
 };
 
@@ -123,11 +127,14 @@ template <Backend B>
 
 }  // namespace detail
 
-/// R: a RewardFunction (a refused one gets one message saying what it lacks, and nothing else).
+/// R: a RewardFunction, or a RolloutReward, which scores the whole rollout itself (a refused one
+/// gets one message saying what it lacks, and nothing else).
 template <Backend B, class R>
 void score(const B& backend, const R& reward, const RolloutView& rollout, VectorView<float> rewards,
            MatrixView<float> components = {}) {
-  if constexpr (RewardFunctionCheck<R>::value) {
+  constexpr bool kRolloutReward = RolloutReward<R>;
+  // disjunction: a RolloutReward is not checked as a RewardFunction (whose messages would fire).
+  if constexpr (std::disjunction_v<std::bool_constant<kRolloutReward>, RewardFunctionCheck<R>>) {
     rollout.validate();
     const index_t n = rollout.num_completions();
     require_shape(rewards, Extents<1>{n}, "score: rewards");
@@ -137,7 +144,10 @@ void score(const B& backend, const R& reward, const RolloutView& rollout, Vector
       require_contiguous(components, "score: components");
     }
     if constexpr (requires { reward.validate(); }) reward.validate();
-    if constexpr (is_host_reward<R>) {
+    if constexpr (kRolloutReward) {
+      reward.score_rollout(rollout, rewards);
+      if (components.data() != nullptr) copy(backend, components.reshape(rewards.shape()), VectorView<const float>(rewards));
+    } else if constexpr (is_host_reward<R>) {
       detail::score_on_host(backend, reward, rollout, rewards, components);
     } else {
       parallel_for(backend, n, detail::ScoreSamples<R>{reward, rollout, rewards, components});

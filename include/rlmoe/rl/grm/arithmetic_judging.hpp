@@ -25,6 +25,7 @@
 
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/random.hpp"
+#include "rlmoe/rl/grm/judge.hpp"
 #include "rlmoe/rl/grm/judgment.hpp"
 #include "rlmoe/rl/tasks/digit_vocabulary.hpp"
 #include "rlmoe/rl/tasks/task.hpp"
@@ -137,16 +138,53 @@ struct ArithmeticJudging {
   [[nodiscard]] tasks::Problem problem(std::uint64_t seed, index_t index) const {
     const JudgingExample e = example(seed, index);
     tasks::Problem p;
-    append(p.prompt, Vocabulary::digits(e.a));
-    p.prompt.push_back(Vocabulary::kPlus);
-    append(p.prompt, Vocabulary::digits(e.b));
-    p.prompt.push_back(Vocabulary::kEquals);
-    for (std::int64_t c : e.candidates) {
-      p.prompt.push_back(Vocabulary::kResponse);
-      append(p.prompt, Vocabulary::digits(c));
-    }
+    std::vector<std::vector<token_t>> candidates;
+    for (std::int64_t c : e.candidates) candidates.push_back(Vocabulary::digits(c));
+    p.prompt = prompt(query(e.a, e.b), candidates);
     p.reference = {static_cast<token_t>(responses), responses == 1 ? e.ideal_score(0) : static_cast<token_t>(e.right)};
     return p;
+  }
+
+  /// The query "a + b =".
+  [[nodiscard]] static std::vector<token_t> query(std::int64_t a, std::int64_t b) {
+    std::vector<token_t> out = Vocabulary::digits(a);
+    out.push_back(Vocabulary::kPlus);
+    append(out, Vocabulary::digits(b));
+    out.push_back(Vocabulary::kEquals);
+    return out;
+  }
+
+  /// The GRM's prompt for a query and its responses: the query, then each response after R. The
+  /// tokens are this vocabulary's digits, + and = (which tasks::Addition's vocabulary shares, so
+  /// that a policy's answers can be judged as they are): a response shows only its digits (the
+  /// rest of a malformed answer is dropped), at most max_digits + 1 of them (a longer one cannot
+  /// be the sum), so that every prompt fits max_prompt_length().
+  [[nodiscard]] std::vector<token_t> prompt(const std::vector<token_t>& query, const std::vector<std::vector<token_t>>& candidates) const {
+    RLMOE_CHECK(static_cast<index_t>(candidates.size()) == responses, ConfigError, "ArithmeticJudging: ", candidates.size(),
+                " responses to judge but the task judges ", responses);
+    RLMOE_CHECK(static_cast<index_t>(query.size()) <= 2 * max_digits + 2, ConfigError, "ArithmeticJudging: a query of ", query.size(),
+                " tokens; operands of up to ", max_digits, " digits make at most ", 2 * max_digits + 2);
+    std::vector<token_t> out;
+    for (std::size_t i = 0; i < query.size(); ++i) {
+      RLMOE_CHECK(query[i] >= 0 && query[i] <= Vocabulary::kEquals, ConfigError, "ArithmeticJudging: query token ", query[i], " at ", i,
+                  " is not a digit, + or =");
+      out.push_back(query[i]);
+    }
+    for (const std::vector<token_t>& candidate : candidates) {
+      out.push_back(Vocabulary::kResponse);
+      index_t shown = 0;
+      for (token_t t : candidate)
+        if (t >= 0 && t <= 9 && shown++ <= max_digits) out.push_back(t);
+    }
+    return out;
+  }
+
+  /// The request a problem's prompt shows: its query and candidates (grm/judge.hpp).
+  [[nodiscard]] JudgingRequest request(const tasks::Problem& p) const {
+    const JudgingExample e = read(p.prompt);
+    JudgingRequest out{query(e.a, e.b), {}};
+    for (std::int64_t c : e.candidates) out.responses.push_back(Vocabulary::digits(c));
+    return out;
   }
 
   /// The example a prompt shows, read back from its tokens: its numbers are a, b and the candidates.
@@ -185,14 +223,9 @@ struct ArithmeticJudging {
     RandomStream stream(seed, draw);
     for (index_t i = n - 1; i > 0; --i)
       std::swap(out.order[static_cast<std::size_t>(i)], out.order[stream.next_u32() % static_cast<std::uint32_t>(i + 1)]);
-    append(out.problem.prompt, Vocabulary::digits(e.a));
-    out.problem.prompt.push_back(Vocabulary::kPlus);
-    append(out.problem.prompt, Vocabulary::digits(e.b));
-    out.problem.prompt.push_back(Vocabulary::kEquals);
-    for (index_t original : out.order) {
-      out.problem.prompt.push_back(Vocabulary::kResponse);
-      append(out.problem.prompt, Vocabulary::digits(e.candidates[static_cast<std::size_t>(original)]));
-    }
+    std::vector<std::vector<token_t>> shown;
+    for (index_t original : out.order) shown.push_back(Vocabulary::digits(e.candidates[static_cast<std::size_t>(original)]));
+    out.problem.prompt = prompt(query(e.a, e.b), shown);
     out.problem.reference = p.reference;
     if (n > 1)
       for (index_t i = 0; i < n; ++i)

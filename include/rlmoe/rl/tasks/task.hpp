@@ -9,7 +9,7 @@
 //     using Vocabulary = MyVocabulary;    // static constexpr index_t kSize; token_t kEos, kPad
 //     rlmoe::rl::tasks::Problem problem(std::uint64_t seed, rlmoe::index_t index) const;   // deterministic
 //     std::vector<rlmoe::rl::token_t> demonstration(const rlmoe::rl::tasks::Problem&) const;  // an ideal completion
-//     MyReward reward() const;            // RewardFunction: the training signal
+//     MyReward reward() const;            // RewardFunction (or RolloutReward): the training signal
 //     rlmoe::rl::ExactMatch accuracy() const;  // RewardFunction, 1 for a correct answer: what evaluation counts
 //     rlmoe::index_t max_prompt_length() const, max_completion_length() const;
 //   };
@@ -62,7 +62,7 @@ concept HasDemonstration = requires(const T& task, const Problem& problem) {
 };
 template <class T>
 concept HasReward = requires(const T& task) {
-  { task.reward() } -> RewardFunction;
+  requires RewardFunction<decltype(task.reward())> || RolloutReward<decltype(task.reward())>;
 };
 template <class T>
 concept HasAccuracy = requires(const T& task) {
@@ -118,7 +118,7 @@ struct TaskCheck {
                 "rlmoe Task: needs `std::vector<rlmoe::rl::token_t> demonstration(const rlmoe::rl::tasks::Problem&) const`");
   static_assert(detail::HasReward<T>,
                 "rlmoe Task: needs `R reward() const` returning a RewardFunction R, a copyable functor with "
-                "`float operator()(const rlmoe::rl::Sample&) const`");
+                "`float operator()(const rlmoe::rl::Sample&) const` (or a RolloutReward, which scores a whole rollout)");
   static_assert(detail::HasAccuracy<T>,
                 "rlmoe Task: needs `R accuracy() const` returning a RewardFunction R that gives 1 for a correct answer "
                 "(rlmoe::rl::ExactMatch, say)");
