@@ -1,6 +1,7 @@
 // rl/: the group sampler and the GRPO trainer on the Cuda backend.
 #include "support/cuda_test_main.hpp"
 
+#include "rl/grm_model_checks.hpp"
 #include "rl/letter_task.hpp"
 
 namespace t = rlmoe::test;
@@ -19,6 +20,13 @@ BOOST_AUTO_TEST_CASE(learns_a_one_token_task) { t::check_one_token_task(gpu()); 
 BOOST_AUTO_TEST_CASE(resumes_exactly) { t::check_resume(gpu()); }
 BOOST_AUTO_TEST_CASE(refuses_other_runs_untouched_and_survives_a_torn_log) { t::check_resume_refusals(gpu()); }
 BOOST_AUTO_TEST_CASE(grm_rejective_fine_tuning) { t::check_rejective_fine_tuning(gpu()); }
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(cuda_rl_grm_models)
+BOOST_AUTO_TEST_CASE(judge_shuffles_samples_and_unshuffles) { t::check_grm_judge(gpu()); }
+BOOST_AUTO_TEST_CASE(meta_rm_scalar_and_training) { t::check_meta_rm(gpu()); }
+BOOST_AUTO_TEST_CASE(grm_reward_and_rollout_rewards) { t::check_grm_reward(gpu()); }
+BOOST_AUTO_TEST_CASE(voting_evaluator_against_packed_votes) { t::check_voting_evaluator(gpu()); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(cuda_rl_own_vocabulary)

@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE rlmoe trainer host
 #include "support/boost_test.hpp"
 
+#include "rl/grm_model_checks.hpp"
 #include "rl/letter_task.hpp"
 
 namespace t = rlmoe::test;
@@ -21,6 +22,14 @@ BOOST_AUTO_TEST_CASE(resumes_exactly) { t::check_resume(Host{}); }
 BOOST_AUTO_TEST_CASE(refuses_other_runs_untouched_and_survives_a_torn_log) { t::check_resume_refusals(Host{}); }
 BOOST_AUTO_TEST_CASE(refuses_invalid_configurations) { t::check_trainer_refusals(Host{}); }
 BOOST_AUTO_TEST_CASE(grm_rejective_fine_tuning) { t::check_rejective_fine_tuning(Host{}); }
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(rl_grm_models)
+BOOST_AUTO_TEST_CASE(judge_shuffles_samples_and_unshuffles) { t::check_grm_judge(Host{}); }
+BOOST_AUTO_TEST_CASE(meta_rm_scalar_and_training) { t::check_meta_rm(Host{}); }
+BOOST_AUTO_TEST_CASE(meta_rm_gradient_against_finite_differences) { t::check_meta_rm_gradient(); }
+BOOST_AUTO_TEST_CASE(grm_reward_and_rollout_rewards) { t::check_grm_reward(Host{}); }
+BOOST_AUTO_TEST_CASE(voting_evaluator_against_packed_votes) { t::check_voting_evaluator(Host{}); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(rl_own_vocabulary)

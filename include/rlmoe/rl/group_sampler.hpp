@@ -178,6 +178,7 @@ class GroupSampler {
                 " new tokens exceed the model's maximum length ", Spec::kMaxLength);
     upload_problems(problems, out);
     out.reset_routing();
+    completions_ = n;  // the views below are this batch's first n entries of buffers kept from larger ones
     ensure(next_tokens_, n);
     ensure(positions_, n);
     ensure(finished_, n);
@@ -233,12 +234,12 @@ class GroupSampler {
   void ensure(Buffer<U, B>& buffer, index_t size) {
     if (buffer.size() < size) buffer = Buffer<U, B>(backend_, size);
   }
-  VectorView<token_t> next_tokens() { return next_tokens_.view(); }
-  VectorView<std::int32_t> positions() { return positions_.view(); }
-  VectorView<std::uint8_t> finished() { return finished_.view(); }
+  VectorView<token_t> next_tokens() { return next_tokens_.view().slice(0, completions_); }
+  VectorView<std::int32_t> positions() { return positions_.view().slice(0, completions_); }
+  VectorView<std::uint8_t> finished() { return finished_.view().slice(0, completions_); }
 
   [[nodiscard]] bool all_finished() const {
-    const auto flags = to_host(backend_, finished_.view());
+    const auto flags = to_host(backend_, finished_.view().slice(0, completions_));
     return std::all_of(flags.begin(), flags.end(), [](std::uint8_t f) { return f != 0; });
   }
 
@@ -282,6 +283,7 @@ class GroupSampler {
   Buffer<token_t, B> next_tokens_;
   Buffer<std::int32_t, B> positions_;
   Buffer<std::uint8_t, B> finished_;
+  index_t completions_ = 0;  // of the batch being sampled
   Buffer<float, B> prompt_logits_, logits_;
 };
 
