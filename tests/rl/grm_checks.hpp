@@ -158,9 +158,10 @@ template <class B>
 void check_arithmetic_judging(const B& backend) {
   static_assert(rl::tasks::Task<rl::grm::ArithmeticJudging>);
   using V = rl::grm::JudgingVocabulary;
-  for (const index_t n : {1, 3, 8}) {
+  for (const auto& [n, none_right] : {std::pair<index_t, double>{1, 0.0}, {3, 0.0}, {8, 0.0}, {3, 1.0}}) {
     rl::grm::ArithmeticJudging task;
     task.responses = n;
+    task.none_right = none_right;
     HostRollout h;
     h.group_size = 2;  // the demonstration, and a judgment that prefers another candidate
     h.prompt_width = task.max_prompt_length();
@@ -178,9 +179,11 @@ void check_arithmetic_judging(const B& backend) {
         for (std::size_t d = 0; d < c; ++d) BOOST_TEST(e.candidates[c] != e.candidates[d], "candidates repeat in example " << i);
       }
       if (n > 1) {
-        BOOST_TEST(right == 1, "example " << i << " has " << right << " right candidates");
-        BOOST_TEST(e.candidates[static_cast<std::size_t>(e.right)] == e.sum());
-        check_equal(p.reference, std::vector<rl::token_t>{static_cast<rl::token_t>(n), static_cast<rl::token_t>(e.right)}, "reference");
+        BOOST_TEST(right == (none_right > 0.0 ? 0 : 1), "example " << i << " has " << right << " right candidates");
+        for (index_t c = 0; c < n; ++c)
+          if (c != e.best) BOOST_TEST(e.ideal_score(c) < e.ideal_score(e.best), "the best candidate of example " << i << " is the only best");
+        if (none_right > 0.0) BOOST_TEST((std::llabs(e.candidates[static_cast<std::size_t>(e.best)] - e.sum()) <= 2), "a nearest miss");
+        check_equal(p.reference, std::vector<rl::token_t>{static_cast<rl::token_t>(n), static_cast<rl::token_t>(e.best)}, "reference");
       } else {
         single_right += right;
         check_equal(p.reference, std::vector<rl::token_t>{1, e.ideal_score(0)}, "reference of a single candidate: its rating");
@@ -190,7 +193,8 @@ void check_arithmetic_judging(const B& backend) {
       for (rl::token_t d : V::digits(p.reference[1])) hinted.push_back(d);
       check_equal(task.hinted_prompt(p), hinted, "the hinted prompt names the truth");
       const rl::grm::JudgingExample back = task.read(p.prompt);
-      BOOST_TEST((back.a == e.a && back.b == e.b && back.candidates == e.candidates), "prompt " << V::text(p.prompt) << " reads back");
+      BOOST_TEST((back.a == e.a && back.b == e.b && back.candidates == e.candidates && back.best == e.best),
+                 "prompt " << V::text(p.prompt) << " reads back");
       BOOST_TEST(static_cast<index_t>(p.prompt.size()) <= task.max_prompt_length());
       const std::vector<rl::token_t> ideal = task.demonstration(p);
       BOOST_TEST(static_cast<index_t>(ideal.size()) <= task.max_completion_length());
@@ -206,8 +210,8 @@ void check_arithmetic_judging(const B& backend) {
       rl::grm::JudgmentScores s = rl::grm::extract_scores(rl::strip_eos({ideal.data(), static_cast<index_t>(ideal.size())}, V::kEos),
                                                            V::kLayout, n);
       BOOST_TEST_REQUIRE(s.found, V::text(ideal));
-      const index_t other = e.right == 0 ? 1 : 0;
-      if (n > 1) std::swap(s.scores[e.right], s.scores[other]);
+      const index_t other = e.best == 0 ? 1 : 0;
+      if (n > 1) std::swap(s.scores[e.best], s.scores[other]);
       else s.scores[0] = s.scores[0] == 10 ? 9 : s.scores[0] + 1;
       std::vector<rl::token_t> wrong(ideal.begin(), ideal.begin() + static_cast<std::ptrdiff_t>(std::find(ideal.begin(), ideal.end(), V::kScoresOpen) - ideal.begin()) + 1);
       for (index_t r = 0; r < n; ++r) {
@@ -268,9 +272,23 @@ void check_arithmetic_judging(const B& backend) {
     check_equal(to_host(backend, out.view()), want, "unshuffled scores");
   }
 
+  // none_right is a share of the examples; the others are the examples none_right 0 draws.
+  const rl::grm::ArithmeticJudging half{3, 1, 0.5}, plain{3, 1};
+  int none = 0;
+  for (index_t i = 0; i < 200; ++i) {
+    const rl::grm::JudgingExample e = half.example(5, i);
+    const bool has_right = e.candidates[static_cast<std::size_t>(e.best)] == e.sum();
+    none += !has_right;
+    if (has_right) BOOST_TEST(e.candidates == plain.example(5, i).candidates, "example " << i);
+  }
+  BOOST_TEST((none > 70 && none < 130), none << " of 200 examples with none right at none_right 0.5");
+
   rl::grm::ArithmeticJudging bad;
   bad.responses = 9;
   BOOST_TEST(throws_with<ConfigError>([&] { (void)bad.problem(1, 0); }, {"responses is 9"}));
+  bad.responses = 3;
+  bad.none_right = 1.5;
+  BOOST_TEST(throws_with<ConfigError>([&] { (void)bad.problem(1, 0); }, {"none_right is 1.5"}));
 }
 
 }  // namespace rlmoe::test

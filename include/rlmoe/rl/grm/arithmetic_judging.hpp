@@ -1,12 +1,12 @@
 #pragma once
 // A judging task with known ground truth in which a critique is useful: an addition problem and n
 // candidate answers, exactly one right; the generative reward model judges them. Its ideal
-// judgment picks a principle, re-derives the sum in the critique, marks each candidate, then
-// scores them:
+// judgment picks a principle, re-derives the sum in the critique and restates each candidate next
+// to its mark (so that the mark compares two nearby numbers), then scores them:
 //
 //   prompt     4 7 + 8 = R 5 5 R 5 4 R 6 5                    (n = 3 candidates, each after R)
 //   judgment   <principles> correctness </principles>
-//              <critique> 4 7 + 8 = 5 5 right wrong wrong </critique>
+//              <critique> 4 7 + 8 = 5 5 R 5 5 right R 5 4 wrong R 6 5 wrong </critique>
 //              <scores> 1 0 , 8 , 1 </scores> <eos>
 //
 // A candidate's score is 10 when it is right and max(1, 9 - |candidate - sum|) when it is wrong,
@@ -14,6 +14,10 @@
 // is [n, truth] (grm/judgment.hpp): the right candidate's index for n >= 2, and for n = 1 the
 // rating, the candidate's score by the same rule (a single candidate is right half the time).
 // Training rewards Eq. 11's +1/-1; accuracy counts correct judgments.
+//
+// (Marks right after the sum alone, "= 5 5 right wrong wrong", teach a 2-layer judge far more
+// slowly: 0.39 held-out accuracy after 400 cold-start steps against 0.85 with the restated
+// candidates, measured for docs/grm.md.)
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -68,11 +72,11 @@ struct ShuffledProblem {
   std::vector<index_t> order;
 };
 
-/// One example of the task: the operands, the candidates in the order shown, the right one.
+/// One example of the task: the operands, the candidates in the order shown, the best one.
 struct JudgingExample {
   std::int64_t a = 0, b = 0;
   std::vector<std::int64_t> candidates;
-  index_t right = 0;  ///< the index of the right candidate (n = 1: 0, whether or not it is right)
+  index_t best = 0;  ///< the right candidate, or with none right the nearest miss (n = 1: 0, right or not)
 
   [[nodiscard]] std::int64_t sum() const { return a + b; }
   /// The score an ideal judgment gives candidate i.
@@ -87,12 +91,19 @@ struct ArithmeticJudging {
   using Vocabulary = JudgingVocabulary;
   index_t responses = 3;   ///< n, candidates per example (1 to 8)
   index_t max_digits = 2;  ///< operands have 1 to max_digits digits
+  /// With n >= 2, the fraction of examples none of whose candidates is right: the best is then the
+  /// nearest miss (off by 1 or 2, the others further), so a judge must compute the sum rather than
+  /// find it among the candidates. A GRM that judges a policy's answers needs them: otherwise it
+  /// learns to copy a candidate as "the sum" and calls one of any n answers right.
+  double none_right = 0.0;
 
   void validate() const {
     RLMOE_CHECK(responses >= 1 && responses <= 8, ConfigError, "ArithmeticJudging: responses is ", responses,
                 " but must lie in [1, 8]");
     RLMOE_CHECK(max_digits >= 1 && max_digits <= 6, ConfigError, "ArithmeticJudging: max_digits is ", max_digits,
                 " but must lie in [1, 6]");
+    RLMOE_CHECK(none_right >= 0.0 && none_right <= 1.0, ConfigError, "ArithmeticJudging: none_right is ", none_right,
+                " but must lie in [0, 1]");
   }
 
   [[nodiscard]] std::int64_t largest() const {
@@ -102,7 +113,8 @@ struct ArithmeticJudging {
   }
 
   /// The example behind problem `index` of `seed`: distinct wrong candidates near the sum (off
-  /// by 1 to 3, by ten, or with two digits swapped), the right one at a random place.
+  /// by 1 to 3, by ten, or with two digits swapped), the right one at a random place; or, for a
+  /// none_right share of examples, a nearest miss (off by 1 or 2) there and the others further.
   [[nodiscard]] JudgingExample example(std::uint64_t seed, index_t index) const {
     validate();
     JudgingExample e;
@@ -111,15 +123,23 @@ struct ArithmeticJudging {
     const std::int64_t sum = e.sum();
     // n = 1: the single candidate is right half the time.
     const bool single_right = responses == 1 && tasks::problem_integer(seed, index, 2, 0, 1) == 1;
-    e.right = responses == 1 ? 0 : static_cast<index_t>(tasks::problem_integer(seed, index, 2, 0, responses - 1));
+    e.best = responses == 1 ? 0 : static_cast<index_t>(tasks::problem_integer(seed, index, 2, 0, responses - 1));
+    // Its own draw (slot kNoneRightDraw), so that none_right = 0 leaves every other draw as it was.
+    const bool none = responses > 1 && static_cast<double>(tasks::problem_integer(seed, index, kNoneRightDraw, 0, 999)) < 1000.0 * none_right;
+    std::int64_t best = sum, nearest = 0;  // the best candidate and its miss
+    if (none) {
+      nearest = tasks::problem_integer(seed, index, kNoneRightDraw + 1, 1, 2);
+      best = sum - nearest >= 0 && tasks::problem_integer(seed, index, kNoneRightDraw + 2, 0, 1) == 0 ? sum - nearest : sum + nearest;
+    }
     int draw = 3;
     for (index_t i = 0; i < responses; ++i) {
-      if (i == e.right && (responses > 1 || single_right)) {
-        e.candidates.push_back(sum);
+      if (i == e.best && (responses > 1 || single_right)) {
+        e.candidates.push_back(best);
         continue;
       }
       const auto taken = [&](std::int64_t x) {
-        return x < 0 || x == sum || std::find(e.candidates.begin(), e.candidates.end(), x) != e.candidates.end();
+        return x < 0 || std::llabs(x - sum) <= nearest || x == best ||
+               std::find(e.candidates.begin(), e.candidates.end(), x) != e.candidates.end();
       };
       std::int64_t wrong = -1;
       for (int attempt = 0; taken(wrong); ++attempt) {
@@ -141,7 +161,7 @@ struct ArithmeticJudging {
     std::vector<std::vector<token_t>> candidates;
     for (std::int64_t c : e.candidates) candidates.push_back(Vocabulary::digits(c));
     p.prompt = prompt(query(e.a, e.b), candidates);
-    p.reference = {static_cast<token_t>(responses), responses == 1 ? e.ideal_score(0) : static_cast<token_t>(e.right)};
+    p.reference = {static_cast<token_t>(responses), responses == 1 ? e.ideal_score(0) : static_cast<token_t>(e.best)};
     return p;
   }
 
@@ -208,7 +228,7 @@ struct ArithmeticJudging {
     e.b = numbers[1];
     e.candidates.assign(numbers.begin() + 2, numbers.end());
     for (std::size_t i = 0; i < e.candidates.size(); ++i)
-      if (e.candidates[i] == e.sum()) e.right = static_cast<index_t>(i);
+      if (e.ideal_score(static_cast<index_t>(i)) > e.ideal_score(e.best)) e.best = static_cast<index_t>(i);
     return e;
   }
 
@@ -229,7 +249,7 @@ struct ArithmeticJudging {
     out.problem.reference = p.reference;
     if (n > 1)
       for (index_t i = 0; i < n; ++i)
-        if (out.order[static_cast<std::size_t>(i)] == e.right) out.problem.reference[1] = static_cast<token_t>(i);
+        if (out.order[static_cast<std::size_t>(i)] == e.best) out.problem.reference[1] = static_cast<token_t>(i);
     return out;
   }
 
@@ -242,8 +262,8 @@ struct ArithmeticJudging {
     return out;
   }
 
-  /// The ideal judgment of a problem: the correctness principle, the sum re-derived and each
-  /// candidate marked, then the ideal scores.
+  /// The ideal judgment of a problem: the correctness principle, the sum re-derived, each
+  /// candidate restated and marked, then the ideal scores.
   [[nodiscard]] std::vector<token_t> demonstration(const tasks::Problem& p) const {
     const JudgingExample e = read(p.prompt);
     std::vector<token_t> out{Vocabulary::kPrinciplesOpen, Vocabulary::kCorrectness, Vocabulary::kPrinciplesClose,
@@ -253,7 +273,11 @@ struct ArithmeticJudging {
     append(out, Vocabulary::digits(e.b));
     out.push_back(Vocabulary::kEquals);
     append(out, Vocabulary::digits(e.sum()));
-    for (std::int64_t c : e.candidates) out.push_back(c == e.sum() ? Vocabulary::kRight : Vocabulary::kWrong);
+    for (std::int64_t c : e.candidates) {
+      out.push_back(Vocabulary::kResponse);
+      append(out, Vocabulary::digits(c));
+      out.push_back(c == e.sum() ? Vocabulary::kRight : Vocabulary::kWrong);
+    }
     out.push_back(Vocabulary::kCritiqueClose);
     out.push_back(Vocabulary::kScoresOpen);
     for (index_t i = 0; i < static_cast<index_t>(e.candidates.size()); ++i) {
@@ -268,10 +292,15 @@ struct ArithmeticJudging {
   [[nodiscard]] GrmRuleReward reward() const { return {Vocabulary::kLayout, Vocabulary::kEos}; }
   [[nodiscard]] JudgmentAccuracy accuracy() const { return {Vocabulary::kLayout, Vocabulary::kEos}; }
   [[nodiscard]] index_t max_prompt_length() const { return 2 * max_digits + 2 + responses * (max_digits + 2); }
-  /// Principles (3), the critique (a + b = sum and n marks), the scores (up to 2 digits and a comma each), EOS.
-  [[nodiscard]] index_t max_completion_length() const { return 3 + (2 + 3 * max_digits + 3 + responses) + (2 + 3 * responses) + 1; }
+  /// Principles (3), the critique (a + b = sum, then R, a candidate of up to max_digits + 1 digits
+  /// and its mark for each), the scores (up to 2 digits and a comma each), EOS.
+  [[nodiscard]] index_t max_completion_length() const {
+    return 3 + (2 + 3 * max_digits + 3 + responses * (max_digits + 3)) + (2 + 3 * responses) + 1;
+  }
 
  private:
+  static constexpr int kNoneRightDraw = 1 << 20;  // past every draw of the candidates
+
   static void append(std::vector<token_t>& out, const std::vector<token_t>& more) { out.insert(out.end(), more.begin(), more.end()); }
   /// n with two of its digits (chosen by `pick`) swapped; n itself when it has one digit or equal digits.
   static std::int64_t swapped_digits(std::int64_t n, std::int64_t pick) {

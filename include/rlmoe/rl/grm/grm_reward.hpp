@@ -8,11 +8,16 @@
 //   r_i = (sum over readable judgments j of S_i,j) / (readable judgments x max_score)   in (0, 1]
 //
 // (Eq. 14's votes S*_i, normalised; 0 for every completion of a group none of whose judgments
-// could be read, which gives that group no advantage). A RolloutReward: GrpoStep's score() calls
+// could be read, which gives that group no advantage). Completions with the same tokens are one
+// answer: they get the mean of their rewards. (A sampled judgment scores two copies of an answer
+// differently by chance, and GRPO's group normalisation would turn that noise into advantages of
+// full size: a group of three right answers scored 10, 10, 9 would push the policy off its own
+// right answer.) A RolloutReward: GrpoStep's score() calls
 // score_rollout() with the whole rollout. Copies share the GRM and its judge; the GRM is not
 // trained by the policy's steps (it is only sampled).
 //
 //   tasks::WithReward judged(tasks::Addition{}, grm::GrmReward<B, GrmSpec>(backend, grm, judge, k, eos));
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -66,6 +71,7 @@ class GrmReward {
         for (index_t j = 0; j < s.judgments; ++j) sum += scores[static_cast<std::size_t>((p * s.judgments + j) * g + i)];
         out[static_cast<std::size_t>(p * g + i)] = static_cast<float>(sum / (static_cast<double>(readable) * s.max_score));
       }
+      merge_identical(requests[static_cast<std::size_t>(p)].responses, out.data() + p * g);
     }
     copy(s.judge.backend(), rewards, VectorView<const float>(out.data(), rewards.shape()));
     synchronize(s.judge.backend());  // `out` is about to go
@@ -81,6 +87,20 @@ class GrmReward {
     std::int32_t max_score;
     std::uint64_t calls = 0;
   };
+
+  /// Each response's reward becomes the mean over the responses with its tokens.
+  static void merge_identical(const std::vector<std::vector<token_t>>& responses, float* rewards) {
+    const std::size_t g = responses.size();
+    std::vector<float> merged(g);
+    for (std::size_t i = 0; i < g; ++i) {
+      double sum = 0.0;
+      int same = 0;
+      for (std::size_t j = 0; j < g; ++j)
+        if (responses[j] == responses[i]) sum += rewards[j], ++same;
+      merged[i] = static_cast<float>(sum / same);
+    }
+    std::copy(merged.begin(), merged.end(), rewards);
+  }
 
   /// Group p's prompt and its completions (without their end token), from the rollout's memory.
   std::vector<JudgingRequest> to_requests(const RolloutView& rollout) const {
