@@ -158,10 +158,15 @@ template <class B>
 void check_arithmetic_judging(const B& backend) {
   static_assert(rl::tasks::Task<rl::grm::ArithmeticJudging>);
   using V = rl::grm::JudgingVocabulary;
-  for (const auto& [n, none_right] : {std::pair<index_t, double>{1, 0.0}, {3, 0.0}, {8, 0.0}, {3, 1.0}}) {
+  struct Setting {
+    index_t n;
+    double none_right, repeated;
+  };
+  for (const auto& [n, none_right, repeated] : {Setting{1, 0.0, 0.0}, {3, 0.0, 0.0}, {8, 0.0, 0.0}, {3, 1.0, 0.0}, {4, 0.5, 1.0}}) {
     rl::grm::ArithmeticJudging task;
     task.responses = n;
     task.none_right = none_right;
+    task.repeated = repeated;
     HostRollout h;
     h.group_size = 2;  // the demonstration, and a judgment that prefers another candidate
     h.prompt_width = task.max_prompt_length();
@@ -172,17 +177,19 @@ void check_arithmetic_judging(const B& backend) {
       const rl::grm::JudgingExample e = task.example(7, i);
       const rl::tasks::Problem p = task.problem(7, i);
       BOOST_TEST_REQUIRE(static_cast<index_t>(e.candidates.size()) == n);
-      int right = 0;
+      int right = 0, repeats = 0;
       for (std::size_t c = 0; c < e.candidates.size(); ++c) {
         right += e.candidates[c] == e.sum();
         BOOST_TEST(e.candidates[c] >= 0);
-        for (std::size_t d = 0; d < c; ++d) BOOST_TEST(e.candidates[c] != e.candidates[d], "candidates repeat in example " << i);
+        for (std::size_t d = 0; d < c; ++d) repeats += e.candidates[c] == e.candidates[d];
       }
+      BOOST_TEST(repeats == (repeated > 0.0 ? 1 : 0), "example " << i << " repeats " << repeats << " candidates");
       if (n > 1) {
-        BOOST_TEST(right == (none_right > 0.0 ? 0 : 1), "example " << i << " has " << right << " right candidates");
+        if (none_right == 0.0 || none_right == 1.0)
+          BOOST_TEST(right == (none_right > 0.0 ? 0 : 1), "example " << i << " has " << right << " right candidates");
         for (index_t c = 0; c < n; ++c)
           if (c != e.best) BOOST_TEST(e.ideal_score(c) < e.ideal_score(e.best), "the best candidate of example " << i << " is the only best");
-        if (none_right > 0.0) BOOST_TEST((std::llabs(e.candidates[static_cast<std::size_t>(e.best)] - e.sum()) <= 2), "a nearest miss");
+        BOOST_TEST((std::llabs(e.candidates[static_cast<std::size_t>(e.best)] - e.sum()) <= (none_right > 0.0 ? 2 : 0)), "the best");
         check_equal(p.reference, std::vector<rl::token_t>{static_cast<rl::token_t>(n), static_cast<rl::token_t>(e.best)}, "reference");
       } else {
         single_right += right;
@@ -289,6 +296,11 @@ void check_arithmetic_judging(const B& backend) {
   bad.responses = 3;
   bad.none_right = 1.5;
   BOOST_TEST(throws_with<ConfigError>([&] { (void)bad.problem(1, 0); }, {"none_right is 1.5"}));
+  bad.none_right = 0.0;
+  bad.repeated = -0.1;
+  BOOST_TEST(throws_with<ConfigError>([&] { (void)bad.problem(1, 0); }, {"repeated is -0.1"}));
+  bad.repeated = 0.5;
+  BOOST_TEST(throws_with<ConfigError>([&] { (void)bad.problem(1, 0); }, {"repeated is 0.5 with 3 responses; repeats need n >= 4"}));
 }
 
 }  // namespace rlmoe::test

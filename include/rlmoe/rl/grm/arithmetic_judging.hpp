@@ -96,6 +96,11 @@ struct ArithmeticJudging {
   /// find it among the candidates. A GRM that judges a policy's answers needs them: otherwise it
   /// learns to copy a candidate as "the sum" and calls one of any n answers right.
   double none_right = 0.0;
+  /// With n >= 4, the fraction of examples in which one wrong candidate repeats another (a
+  /// policy's group often holds an answer more than once; the best candidate stays unique). Not
+  /// with n = 3: the best would always be the odd one out, a shortcut a GRM learns (measured:
+  /// it then marked the unique answer of a policy's group right whatever the sum).
+  double repeated = 0.0;
 
   void validate() const {
     RLMOE_CHECK(responses >= 1 && responses <= 8, ConfigError, "ArithmeticJudging: responses is ", responses,
@@ -104,6 +109,9 @@ struct ArithmeticJudging {
                 " but must lie in [1, 6]");
     RLMOE_CHECK(none_right >= 0.0 && none_right <= 1.0, ConfigError, "ArithmeticJudging: none_right is ", none_right,
                 " but must lie in [0, 1]");
+    RLMOE_CHECK(repeated >= 0.0 && repeated <= 1.0, ConfigError, "ArithmeticJudging: repeated is ", repeated, " but must lie in [0, 1]");
+    RLMOE_CHECK(repeated == 0.0 || responses >= 4, ConfigError, "ArithmeticJudging: repeated is ", repeated, " with ", responses,
+                " responses; repeats need n >= 4 (with 3, the best would always be the odd one out)");
   }
 
   [[nodiscard]] std::int64_t largest() const {
@@ -114,7 +122,8 @@ struct ArithmeticJudging {
 
   /// The example behind problem `index` of `seed`: distinct wrong candidates near the sum (off
   /// by 1 to 3, by ten, or with two digits swapped), the right one at a random place; or, for a
-  /// none_right share of examples, a nearest miss (off by 1 or 2) there and the others further.
+  /// none_right share of examples, a nearest miss (off by 1 or 2) there and the others further;
+  /// for a `repeated` share, one wrong candidate then copied over another.
   [[nodiscard]] JudgingExample example(std::uint64_t seed, index_t index) const {
     validate();
     JudgingExample e;
@@ -151,6 +160,15 @@ struct ArithmeticJudging {
         else wrong = swapped_digits(sum, tasks::problem_integer(seed, index, draw++, 0, 1000));
       }
       e.candidates.push_back(wrong);
+    }
+    if (responses >= 4 && static_cast<double>(tasks::problem_integer(seed, index, kNoneRightDraw + 3, 0, 999)) < 1000.0 * repeated) {
+      // Two wrong candidates, the second a copy of the first.
+      std::vector<std::size_t> wrong;
+      for (std::size_t i = 0; i < e.candidates.size(); ++i)
+        if (static_cast<index_t>(i) != e.best) wrong.push_back(i);
+      const std::size_t from = static_cast<std::size_t>(tasks::problem_integer(seed, index, kNoneRightDraw + 4, 0, static_cast<std::int64_t>(wrong.size()) - 1));
+      const std::size_t to = (from + 1 + static_cast<std::size_t>(tasks::problem_integer(seed, index, kNoneRightDraw + 5, 0, static_cast<std::int64_t>(wrong.size()) - 2))) % wrong.size();
+      e.candidates[wrong[to]] = e.candidates[wrong[from]];
     }
     return e;
   }
