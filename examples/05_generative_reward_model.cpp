@@ -56,7 +56,7 @@ struct Sizes {
   index_t meta_examples, meta_judgments, meta_steps, meta_batch;
   index_t policy_cold_start, policy_steps, policy_judgments;
 };
-const Sizes kFull{800, 40, 150, 200, {1, 2, 4, 8, 16, 32}, 256, 8, 150, 64, 20, 100, 2};
+const Sizes kFull{800, 40, 150, 200, {1, 2, 4, 8, 16, 32}, 256, 8, 150, 64, 20, 100, 4};
 const Sizes kSmall{20, 2, 2, 12, {1, 2, 4}, 8, 2, 2, 8, 2, 2, 1};
 
 struct Options {
@@ -150,10 +150,7 @@ void meta_training_set(const B& backend, grm::Judge<B, JudgeSpec>& judge, rlmoe:
   const index_t n = task.responses;
   labels.clear();
   for (std::size_t i = 0; i < valid.size(); ++i) {
-    grm::JudgmentScores judged;
-    judged.found = valid[i] != 0;
-    judged.count = n;
-    std::copy_n(scores.begin() + static_cast<std::ptrdiff_t>(i) * n, n, judged.scores);
+    const grm::JudgmentScores judged = grm::judgment_scores(scores.data() + i * static_cast<std::size_t>(n), n, valid[i] != 0);
     labels.push_back(grm::judgment_is_correct(judged, truth[i / static_cast<std::size_t>(s.meta_judgments)]) ? 1.0f : 0.0f);
   }
 }
@@ -169,10 +166,13 @@ double train_policy(const B& backend, const Task& task, const Options& o, const 
   c.cold_start_steps = s.policy_cold_start;
   c.cold_start_batch = 32;
   c.warmup_steps = 5;
+  c.learning_rate = 5e-4;
   c.eval_prompts = 200;
   c.pass_at_k = 0;
   c.progress = false;
-  rl::GrpoTrainer<B, PolicySpec, Task> trainer(backend, task, c);
+  rl::ClippedSurrogate<rl::K3, rl::TokenMean> loss;
+  loss.beta = 0.04f;  // a KL term keeps both policies near their start while the rewards disagree
+  rl::GrpoTrainer<B, PolicySpec, Task> trainer(backend, task, c, loss);
   trainer.initialize();
   for (index_t i = 0; i < c.cold_start_steps; ++i) trainer.cold_start_step();
   const double start = trainer.evaluate().accuracy;

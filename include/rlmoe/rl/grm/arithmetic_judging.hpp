@@ -1,6 +1,7 @@
 #pragma once
 // A judging task with known ground truth in which a critique is useful: an addition problem and n
-// candidate answers, exactly one right; the generative reward model judges them. Its ideal
+// candidate answers, one right (or, for a none_right share, none: the nearest miss is then the
+// best); the generative reward model judges them. Its ideal
 // judgment picks a principle, re-derives the sum in the critique and restates each candidate next
 // to its mark (so that the mark compares two nearby numbers), then scores them:
 //

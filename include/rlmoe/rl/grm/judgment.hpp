@@ -89,6 +89,16 @@ RLMOE_HOST_DEVICE constexpr JudgmentScores extract_scores(TokenSpan judgment, co
   return out;
 }
 
+/// The scores f_extract found (or not) as a JudgmentScores again, from a row of n extracted scores
+/// ([.., n] as extract_judgments writes them, back on the host).
+RLMOE_HOST_DEVICE constexpr JudgmentScores judgment_scores(const std::int32_t* row, index_t n, bool found) {
+  JudgmentScores s;
+  s.found = found;
+  s.count = n;
+  for (index_t i = 0; i < n && i < kMaxResponses; ++i) s.scores[i] = row[i];
+  return s;
+}
+
 /// The known truth of an example: n responses, and the best one's index (n >= 2) or the rating (n = 1).
 struct JudgmentTruth {
   index_t responses = 0;

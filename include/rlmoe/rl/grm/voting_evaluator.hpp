@@ -86,13 +86,8 @@ class VotingEvaluator {
     const std::vector<std::uint8_t> valid = to_host(backend_, judge_.valid().flatten());
     const index_t n = judge_.responses();
     double correct = 0.0;
-    for (std::size_t e = 0; e < truth_.size(); ++e) {
-      JudgmentScores s;
-      s.found = valid[e] != 0;
-      s.count = n;
-      std::copy_n(scores.begin() + static_cast<std::ptrdiff_t>(e) * n, n, s.scores);
-      correct += judgment_is_correct(s, truth_[e]);
-    }
+    for (std::size_t e = 0; e < truth_.size(); ++e)
+      correct += judgment_is_correct(judgment_scores(scores.data() + e * static_cast<std::size_t>(n), n, valid[e] != 0), truth_[e]);
     return correct / static_cast<double>(truth_.size());
   }
 
