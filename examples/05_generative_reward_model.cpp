@@ -157,12 +157,12 @@ void meta_training_set(const B& backend, grm::Judge<B, JudgeSpec>& judge, rlmoe:
 
 /// Stage 4: a policy trained on 1-digit addition by GRPO with `task`'s reward; its held-out accuracy.
 template <rlmoe::Backend B, class Task>
-double train_policy(const B& backend, const Task& task, const Options& o, const Sizes& s, const char* name) {
+double train_policy(const B& backend, const Task& task, index_t group, const Options& o, const Sizes& s, const char* name) {
   rl::GrpoConfig c;
   c.seed = o.seed;
   c.steps = s.policy_steps;
   c.prompts_per_step = 16;
-  c.group_size = 3;  // the GRM judges 3 responses at a time
+  c.group_size = group;  // the GRM judges a group's answers together
   c.cold_start_steps = s.policy_cold_start;
   c.cold_start_batch = 32;
   c.warmup_steps = 5;
@@ -276,15 +276,15 @@ int run(const B& backend, const Options& o) {
   rlmoe::io::write_png(o.out + "/scaling.png", rlmoe::io::plot({greedy, voting, meta_voting}, plot));
   std::printf("  wrote %s/scaling.png\n", o.out.c_str());
 
-  std::printf("4. 1-digit addition by GRPO: exact-match reward against the GRM's judgments (%lld per group of 3)\n",
-              static_cast<long long>(s.policy_judgments));
+  std::printf("4. 1-digit addition by GRPO: exact-match reward against the GRM's judgments (%lld per group of %lld)\n",
+              static_cast<long long>(s.policy_judgments), static_cast<long long>(task.responses));
   const rl::tasks::Addition addition{1};
-  const double rule = train_policy(backend, addition, o, s, "exact match");
+  const double rule = train_policy(backend, addition, task.responses, o, s, "exact match");
   auto policy_judge = grm::judge_for<B, JudgeSpec>(backend, task, voting_sampling);
   const rl::tasks::WithReward judged(
       addition, grm::GrmReward<B, JudgeSpec>(trainer.policy(), std::move(policy_judge), s.policy_judgments,
                                              rl::tasks::DigitVocabulary::kEos, o.seed));
-  const double by_grm = train_policy(backend, judged, o, s, "the GRM");
+  const double by_grm = train_policy(backend, judged, task.responses, o, s, "the GRM");
 
   if (!o.check || o.small) return 0;  // a small run is too short for the figures
   const auto at = [&](index_t k) {
