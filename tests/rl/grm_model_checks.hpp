@@ -194,6 +194,10 @@ void check_meta_rm(const B& backend) {
   BOOST_TEST(throws_with<ConfigError>([&] { meta.train_step(rows, std::vector<float>(12, 0.5f), 1e-3); }, {"label 0 is 0.5"}));
   BOOST_TEST(throws_with<ShapeError>([&] { meta.train_step(rows, std::vector<float>(3, 1.0f), 1e-3); }, {"3 labels for 12 judgments"}));
   BOOST_TEST(throws_with<ConfigError>([&] { rl::grm::MetaRm<B, JudgeTestSpec>(backend, 5, 5, 0); }, {"yes and no are both 5"}));
+  rl::grm::MetaRm<B, JudgeTestSpec> broken(backend, JudgingV::kRight, JudgingV::kWrong, JudgingV::kPad);
+  broken.initialize(3);
+  fill(backend, broken.model().parameters(), std::numeric_limits<float>::quiet_NaN());
+  BOOST_TEST(throws_with<NumericError>([&] { broken.train_step(rows, labels, 1e-3); }, {"grm::MetaRm: the BCE of 12 judgments is nan"}));
   std::vector<rl::token_t> too_long(JudgeTestSpec::kMaxLength, 1);
   BOOST_TEST(throws_with<ShapeError>([&] { (void)meta.rate({too_long}); }, {"exceed the model's maximum length 52"}));
 }

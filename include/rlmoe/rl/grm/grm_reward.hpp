@@ -12,11 +12,12 @@
 // answer: they get the mean of their rewards. (A sampled judgment scores two copies of an answer
 // differently by chance, and GRPO's group normalisation would turn that noise into advantages of
 // full size: a group of three right answers scored 10, 10, 9 would push the policy off its own
-// right answer.) A RolloutReward: GrpoStep's score() calls
-// score_rollout() with the whole rollout. Copies share the GRM and its judge; the GRM is not
-// trained by the policy's steps (it is only sampled).
+// right answer.) A RolloutReward: GrpoStep's score() calls score_rollout() with the whole
+// rollout. Copies share the GRM and its judge; the GRM is not trained by the policy's steps (it
+// is only sampled). The rollout's group size must be the n the judge's task judges.
 //
-//   tasks::WithReward judged(tasks::Addition{}, grm::GrmReward<B, GrmSpec>(backend, grm, judge, k, eos));
+//   tasks::WithReward judged(tasks::Addition{1},
+//                            grm::GrmReward<B, GrmSpec>(grm, grm::judge_for<B, GrmSpec>(backend, judging, sampling), k, eos, seed));
 #include <algorithm>
 #include <cstdint>
 #include <memory>

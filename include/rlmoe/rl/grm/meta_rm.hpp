@@ -12,6 +12,9 @@
 //
 // Each judgment is run as two rows (ending in yes and in no), whose completion log-probs are the
 // two terms of s; the gradient enters the model's backward pass through them.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <type_traits>
@@ -122,8 +125,11 @@ class MetaRm {
     const Buffer<float, B> device_labels = to_backend(backend_, labels);
     const MatrixView<C> logp(logp_.data(), Extents<2>{2 * n, 1}), d_logp(d_logp_.data(), Extents<2>{2 * n, 1});
     transform_reduce(backend_, n, VerdictCrossEntropy<C>{logp, device_labels.view(), d_logp}, loss_.view(), Sum{}, 0.0);
+    const double loss = to_host(backend_, loss_.view())[0];
+    RLMOE_CHECK(std::isfinite(loss), NumericError, "grm::MetaRm: the BCE of ", n, " judgments is ", loss,
+                " (a non-finite verdict log-probability); no gradient was taken");
     model_.backward(d_logp);
-    return to_host(backend_, loss_.view())[0];
+    return loss;
   }
 
   /// One AdamW step on a batch of labelled judgments; returns the batch's loss before it.
