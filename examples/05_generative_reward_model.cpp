@@ -14,6 +14,7 @@
 //
 // --size full (the default) checks the figures docs/benchmarks.md reports; --size small runs every
 // stage briefly (CI) and checks nothing but that they ran.
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <numeric>
