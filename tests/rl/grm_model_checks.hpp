@@ -197,7 +197,7 @@ void check_meta_rm(const B& backend) {
   rl::grm::MetaRm<B, JudgeTestSpec> broken(backend, JudgingV::kRight, JudgingV::kWrong, JudgingV::kPad);
   broken.initialize(3);
   fill(backend, broken.model().parameters(), std::numeric_limits<float>::quiet_NaN());
-  BOOST_TEST(throws_with<NumericError>([&] { broken.train_step(rows, labels, 1e-3); }, {"grm::MetaRm: the BCE of 12 judgments is nan"}));
+  BOOST_TEST(throws_with<NumericError>([&] { broken.train_step(rows, labels, 1e-3); }, {"grm::MetaRm: the BCE of 12 judgments is ", "nan", "no gradient was taken"}));
   std::vector<rl::token_t> too_long(JudgeTestSpec::kMaxLength, 1);
   BOOST_TEST(throws_with<ShapeError>([&] { (void)meta.rate({too_long}); }, {"exceed the model's maximum length 52"}));
 }
