@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iomanip>
 #include <sstream>
@@ -14,6 +16,28 @@
 #include <rlmoe/rlmoe.hpp>
 
 namespace rlmoe::bench {
+
+/// The command line every benchmark takes: [--quick] small sizes (a smoke test), [--cuda-only]
+/// skip the Host cases (on a lent GPU machine, whose minutes are better spent on the GPU's).
+struct Options {
+  bool quick = false;
+  bool host = true;
+};
+
+inline Options parse_options(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      options.quick = true;
+    } else if (std::strcmp(argv[i], "--cuda-only") == 0) {
+      options.host = false;
+    } else {
+      std::fprintf(stderr, "%s: unknown argument '%s' (expected --quick or --cuda-only)\n", argv[0], argv[i]);
+      std::exit(2);
+    }
+  }
+  return options;
+}
 
 /// Median of `repetitions` timings of f after `warmup` untimed runs.
 template <Backend B, class F>

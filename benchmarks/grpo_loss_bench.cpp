@@ -6,7 +6,7 @@
 // Inputs are a pure function of the token index (inputs.hpp's hash, mirrored in the twin), so
 // both programs see the same batch and can compare their loss values.
 //
-//   grpo_loss_bench [--quick]
+//   grpo_loss_bench [--quick] [--cuda-only]
 #include <cstring>
 #include <string>
 #include <vector>
@@ -86,9 +86,10 @@ void run_all(const B& backend, const std::vector<index_t>& sizes, int repetition
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  const rlmoe::bench::Options options = rlmoe::bench::parse_options(argc, argv);
+  const bool quick = options.quick;
   const index_t m = index_t{1} << 20;
-  run_all(rlmoe::Host{}, quick ? std::vector<index_t>{m} : std::vector<index_t>{m, 4 * m, 16 * m}, quick ? 3 : 7);
+  if (options.host) run_all(rlmoe::Host{}, quick ? std::vector<index_t>{m} : std::vector<index_t>{m, 4 * m, 16 * m}, quick ? 3 : 7);
 #if defined(__CUDACC__)
   if (rlmoe::cuda_device_count() > 0)
     run_all(rlmoe::Cuda{}, quick ? std::vector<index_t>{m} : std::vector<index_t>{m, 4 * m, 16 * m, 64 * m}, 30);

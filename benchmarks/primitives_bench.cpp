@@ -3,7 +3,7 @@
 // primitives, counting each input read once and each output written once, against the measured
 // copy bandwidth) or GFLOP/s (products).
 //
-//   primitives_bench [--quick]      Host backend (and, when built by nvcc and a GPU is present, Cuda)
+//   primitives_bench [--quick] [--cuda-only]      Host backend (and, when built by nvcc and a GPU is present, Cuda)
 #include <cstring>
 #include <string>
 #include <vector>
@@ -198,11 +198,12 @@ void run_all(const B& backend, const Sizes& sizes) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  const rlmoe::bench::Options options = rlmoe::bench::parse_options(argc, argv);
+  const bool quick = options.quick;
   const Sizes host = quick ? Sizes{1 << 24, 1 << 20, 1 << 20, {16, 1024}, 1 << 18, 256, 256, 256, 512, 8, 3}
                            : Sizes{1 << 28, 1 << 24, 1 << 24, {16, 256, 4096, 1 << 20}, 1 << 22, 1024, 2048, 1024, 2048, 8, 7};
   rlmoe::Host host_backend;
-  run_all(host_backend, host);
+  if (options.host) run_all(host_backend, host);
 #if defined(__CUDACC__)
   if (rlmoe::cuda_device_count() > 0) {
     const Sizes device = quick ? host

@@ -3,11 +3,14 @@
 // full-length sequences and back-propagating a log-probability gradient, as a GRPO training pass
 // does. One JSON line per case with tokens/s and an estimate of the TFLOP/s (6 FLOPs per active
 // parameter per token, plus the attention's 12 L d per token). benchmarks/reference/
-// transformer_torch.py is the PyTorch twin of the same model.
+// transformer_torch.py is the PyTorch twin of the same model. On Cuda the model runs twice: with
+// float storage, and with bf16 storage (tensor-core GEMMs, float master weights; the "storage"
+// field tells them apart), the twin's fp32/TF32/bf16-autocast variants beside them.
 //
-//   transformer_bench [--quick]
+//   transformer_bench [--quick] [--cuda-only]
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "bench_common.hpp"
@@ -27,6 +30,11 @@ struct BenchSpec {
   static constexpr bool kTiedEmbeddings = true;
 };
 
+/// The same model in mixed precision: bf16 weights and activations, float master weights.
+struct BenchSpecBf16 : BenchSpec {
+  using Storage = rlmoe::bfloat16;
+};
+
 /// Parameters each token passes through: attention, dense or top-k + shared experts, router, head.
 double active_parameters() {
   using S = BenchSpec;
@@ -44,9 +52,9 @@ struct Tokens {
   }
 };
 
-template <rlmoe::Backend B>
+template <rlmoe::Backend B, class Spec = BenchSpec>
 void bench(const B& backend, index_t sequences, index_t length, int repetitions) {
-  rlmoe::nn::Transformer<B, BenchSpec> model(backend);
+  rlmoe::nn::Transformer<B, Spec> model(backend);
   model.initialize(1);
   const index_t n = sequences * length, width = length - 1;
   Buffer<std::int32_t, B> tokens(backend, n), lengths(backend, sequences), prompt_lengths(backend, sequences);
@@ -65,7 +73,8 @@ void bench(const B& backend, index_t sequences, index_t length, int repetitions)
   const double step_ms = rlmoe::bench::median_ms(backend, step, 1, repetitions);
   const double flops = 3.0 * (2.0 * active_parameters() + 12.0 * BenchSpec::kLayers * length * BenchSpec::kModelDim / 2.0) * n;
   rlmoe::bench::JsonLine().add("bench", "transformer_forward_backward").add("backend", B::kName.data())
-      .add("device", rlmoe::bench::device_name(backend)).add("sequences", sequences).add("length", length)
+      .add("device", rlmoe::bench::device_name(backend))
+      .add("storage", std::is_same_v<rlmoe::nn::storage_t<Spec>, rlmoe::bfloat16> ? "bf16" : "float32").add("sequences", sequences).add("length", length)
       .add("parameters", model.parameters().size()).add("active_parameters_per_token", active_parameters())
       .add("forward_ms", forward_ms).add("forward_backward_ms", step_ms).add("tokens_per_s", n / (step_ms * 1e-3))
       .add("tflop_per_s", flops / (step_ms * 1e-3) / 1e12).print();
@@ -74,10 +83,17 @@ void bench(const B& backend, index_t sequences, index_t length, int repetitions)
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  bench(rlmoe::Host{}, 1, quick ? 64 : 256, quick ? 1 : 3);
+  const rlmoe::bench::Options options = rlmoe::bench::parse_options(argc, argv);
+  const bool quick = options.quick;
+  if (options.host) {
+    bench(rlmoe::Host{}, 1, quick ? 64 : 256, quick ? 1 : 3);
+    if (quick) bench<rlmoe::Host, BenchSpecBf16>(rlmoe::Host{}, 1, 64, 1);  // bf16 is emulated on Host: a smoke test
+  }
 #if defined(__CUDACC__)
-  if (rlmoe::cuda_device_count() > 0) bench(rlmoe::Cuda{}, quick ? 2 : 16, quick ? 128 : 512, 10);
+  if (rlmoe::cuda_device_count() > 0) {
+    bench(rlmoe::Cuda{}, quick ? 2 : 16, quick ? 128 : 512, 10);
+    bench<rlmoe::Cuda, BenchSpecBf16>(rlmoe::Cuda{}, quick ? 2 : 16, quick ? 128 : 512, 10);
+  }
 #endif
   return 0;
 }

@@ -2,11 +2,12 @@
 """PyTorch twin of benchmarks/transformer_bench.cpp: the same model (tied embeddings, pre-RMSNorm
 blocks, half-split rotary embeddings, causal attention through F.scaled_dot_product_attention,
 a dense SwiGLU first layer, then MoE layers with a sigmoid gate, top-2 of 16 experts in
-DeepSeek-V3's per-expert loop and one shared expert), float32, scoring every token and
-back-propagating the mean log-probability, as a GRPO training pass does. Prints one JSON line in
+DeepSeek-V3's per-expert loop and one shared expert), scoring every token and back-propagating
+the mean log-probability, as a GRPO training pass does. --precision picks float32 products (fp32),
+TF32 tensor cores for float32 products (tf32), or bf16 autocast (bf16). Prints one JSON line in
 the benchmark's format.
 
-    python3 benchmarks/reference/transformer_torch.py [--quick] [--device cuda] [--compile]
+    python3 benchmarks/reference/transformer_torch.py [--quick] [--device cuda] [--compile] [--precision fp32|tf32|bf16]
 """
 import argparse
 import json
@@ -79,7 +80,8 @@ class Model(torch.nn.Module):
             if count == 0:
                 continue
             idx, top = torch.where(indices == i)
-            y = y.index_add(0, idx, swiglu(x[idx], layer.experts_gate_up[i], layer.experts_down[i]) * weights[idx, top, None])
+            expert = swiglu(x[idx], layer.experts_gate_up[i], layer.experts_down[i]) * weights[idx, top, None]
+            y = y.index_add(0, idx, expert.to(y.dtype))  # bf16 under autocast, y float
         return y + swiglu(x, layer.shared_gate_up, layer.shared_down)
 
     def forward(self, tokens):
@@ -108,29 +110,36 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default="fp32")
     args = parser.parse_args()
     device = args.device
     if device == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = False  # float32 products, as rlmoe's
-        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = args.precision == "tf32"  # fp32: float32 products, as rlmoe's
+        torch.backends.cudnn.allow_tf32 = args.precision == "tf32"
     sequences, length = (2, 128) if args.quick else ((16, 512) if device == "cuda" else (1, 256))
     model = Model().to(device)
     forward = torch.compile(model) if args.compile else model
     tokens = torch.randint(0, VOCAB, (sequences, length), device=device)
 
+    def autocast():
+        return torch.autocast(device, dtype=torch.bfloat16, enabled=args.precision == "bf16")
+
     def forward_only():
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             forward(tokens)
 
     def step():
         model.zero_grad(set_to_none=True)
-        forward(tokens).mean().backward()
+        with autocast():
+            logp = forward(tokens)
+        logp.float().mean().backward()
 
     reps = 10 if device == "cuda" else 3
     forward_ms = median_ms(forward_only, device, reps, warmup=1)
     step_ms = median_ms(step, device, reps, warmup=1)
     n = sequences * length
     print(json.dumps({"bench": "transformer_forward_backward", "backend": "torch-compiled" if args.compile else "torch",
+                      "precision": args.precision,
                       "device": torch.cuda.get_device_name() if device == "cuda" else "cpu", "sequences": sequences,
                       "length": length, "forward_ms": forward_ms, "forward_backward_ms": step_ms,
                       "tokens_per_s": n / (step_ms * 1e-3)}), flush=True)
