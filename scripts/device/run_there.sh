@@ -5,11 +5,13 @@
 #      share the GPU, so no timing from this phase is a figure);
 #   2. the benchmarks and their PyTorch twins, one at a time, alone on the GPU;
 #   3. compute-sanitizer (memcheck over every CUDA suite, racecheck/synccheck/initcheck over the
-#      backend suite), side by side, until the phase's time is up.
+#      backend suite, racecheck over the MoE suite), side by side, until the phase's time is up.
 # Each program has a time limit; one that runs out is reported as such. The logs are packed into
 # $OUT/logs.tar.gz (a lease returns few files); each phase's lines of $OUT/summary.txt are printed
 # as it ends.
 #   RLMOE_PHASE_SECONDS="240 200 150" bash scripts/device/run_there.sh
+# RLMOE_SELECT, an extended regular expression, keeps only the runs whose names (as in the
+# summary) match it: a rerun of what failed, say.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 out="${OUT:-device-out}"
@@ -30,6 +32,7 @@ names=()
 launch() {
   local name=$1 limit=$2
   shift 2
+  [[ $name =~ ${RLMOE_SELECT:-.} ]] || return 0
   (
     begin=$(date +%s%N)
     timeout --kill-after=10 "$limit" "$@" > "$logs/$name.log" 2>&1
@@ -64,6 +67,7 @@ for example in .device/[0-9][0-9]_*_cuda; do launch "$(basename "$example")" "$p
 [[ -x .device/04_hf_grpo_cuda ]] &&
   launch 04_hf_grpo_cuda_deepseek_v3 "$phase1" .device/04_hf_grpo_cuda --family deepseek_v3 --out runs/hf_grpo_deepseek_v3
 wait "${pids[@]}"
+find runs -name '*.png' -exec cp --parents {} "$logs/" \; 2>/dev/null  # the examples' pictures
 summarize
 
 # Phase 2: figures, one program at a time. Each benchmark and twin gets its share of the phase.
@@ -72,6 +76,7 @@ deadline=$(($(date +%s) + phase2))
 bench() {  # bench NAME COMMAND...
   local name=$1 left=$((deadline - $(date +%s)))
   shift
+  [[ $name =~ ${RLMOE_SELECT:-.} ]] || return 0
   ((left > 5)) || { echo "$name: no time left in phase 2" | tee -a "$out/summary.txt"; return; }
   launch "$name" "$left" "$@"
   wait "${pids[@]}"
@@ -80,15 +85,16 @@ bench() {  # bench NAME COMMAND...
 reference=benchmarks/reference
 bench primitives_bench_cuda .device/primitives_bench_cuda --cuda-only
 bench grpo_loss_bench_cuda .device/grpo_loss_bench_cuda --cuda-only
-bench grpo_loss_torch python3 "$reference/grpo_loss_torch.py"
-bench grpo_loss_torch_compile python3 "$reference/grpo_loss_torch.py" --compile
+bench grpo_loss_torch python3 "$reference/grpo_loss_torch.py" --compile  # eager and compiled
 bench moe_bench_cuda .device/moe_bench_cuda --cuda-only
 bench moe_torch python3 "$reference/moe_torch.py"
 bench transformer_bench_cuda .device/transformer_bench_cuda --cuda-only
 for precision in fp32 tf32 bf16; do
   bench "transformer_torch_$precision" python3 "$reference/transformer_torch.py" --precision "$precision"
 done
-bench transformer_torch_bf16_compile python3 "$reference/transformer_torch.py" --precision bf16 --compile
+for precision in bf16 tf32 fp32; do  # torch.compile takes its time: last, as far as the phase goes
+  bench "transformer_torch_${precision}_compile" python3 "$reference/transformer_torch.py" --precision "$precision" --compile
+done
 
 # Phase 3: compute-sanitizer, side by side.
 if command -v compute-sanitizer > /dev/null; then
@@ -99,6 +105,7 @@ if command -v compute-sanitizer > /dev/null; then
   for tool in racecheck synccheck initcheck; do
     launch "${tool}_cuda_backend_tests" "$phase3" compute-sanitizer --tool "$tool" --error-exitcode 1 .device/cuda_backend_tests
   done
+  launch racecheck_cuda_moe_tests "$phase3" compute-sanitizer --tool racecheck --error-exitcode 1 .device/cuda_moe_tests
   wait "${pids[@]}"
   summarize
 fi

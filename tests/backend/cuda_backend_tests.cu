@@ -82,6 +82,8 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(cuda_grouped_gemm)
 BOOST_AUTO_TEST_CASE(float32) { t::check_grouped_gemm<Cuda, float>(gpu()); }
 BOOST_AUTO_TEST_CASE(float64) { t::check_grouped_gemm<Cuda, double>(gpu()); }
+BOOST_AUTO_TEST_CASE(bfloat16_into_float32) { t::check_grouped_gemm_bf16<Cuda, float>(gpu()); }
+BOOST_AUTO_TEST_CASE(bfloat16_into_bfloat16) { t::check_grouped_gemm_bf16<Cuda, rlmoe::bfloat16>(gpu()); }
 BOOST_AUTO_TEST_SUITE_END()
 
 // The same random real-valued inputs through both backends.

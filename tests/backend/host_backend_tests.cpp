@@ -112,4 +112,6 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(host_grouped_gemm)
 BOOST_AUTO_TEST_CASE(float32) { t::check_grouped_gemm<Host, float>(Host{}); }
 BOOST_AUTO_TEST_CASE(float64) { t::check_grouped_gemm<Host, double>(Host{}); }
+BOOST_AUTO_TEST_CASE(bfloat16_into_float32) { t::check_grouped_gemm_bf16<Host, float>(Host{}); }
+BOOST_AUTO_TEST_CASE(bfloat16_into_bfloat16) { t::check_grouped_gemm_bf16<Host, rlmoe::bfloat16>(Host{}); }
 BOOST_AUTO_TEST_SUITE_END()

@@ -543,4 +543,42 @@ void check_grouped_gemm(const B& backend) {
   BOOST_TEST(throws_with<ShapeError>([&] { grouped_gemm(backend, problems); }, {"grouped_gemm: problem 1", "inner extents"}));
 }
 
+/// Grouped products of bfloat16 A and B into C in float or bfloat16 (Out), the MoE layer's
+/// expert GEMMs in mixed precision: small integers, whose products and sums are exact in float, so
+/// each C must be the exact float64 result rounded once to Out.
+template <class B, class Out>
+void check_grouped_gemm_bf16(const B& backend) {
+  const std::vector<GemmShape> shapes = {{7, 5, 3}, {0, 5, 3}, {7, 5, 0}, {33, 17, 64}, {1, 1, 1}, {64, 96, 130}, {7, 0, 3}};
+  for (Transpose ta : {Transpose::No, Transpose::Yes})
+    for (Transpose tb : {Transpose::No, Transpose::Yes})
+      for (double beta : {0.0, 1.0}) {
+        std::vector<GemmOperands<bfloat16>> operands;
+        std::vector<HostMatrix<Out>> c_start;
+        std::vector<BackendMatrix<bfloat16, B>> a, b;
+        std::vector<BackendMatrix<Out, B>> c;
+        std::vector<GemmProblem<bfloat16, Out>> problems;
+        std::uint64_t seed = 1900;
+        for (const GemmShape& s : shapes) {
+          operands.emplace_back(s, ta, tb, 1, false, seed += 3);
+          c_start.emplace_back(s.m, s.n, 1, beta == 0.0 ? std::vector<Out>(static_cast<std::size_t>(s.m * s.n), std::numeric_limits<Out>::quiet_NaN())
+                                                         : random_integers<Out>(static_cast<std::size_t>(s.m * s.n), seed + 7, -4, 4));
+        }
+        for (std::size_t i = 0; i < shapes.size(); ++i) {
+          a.emplace_back(backend, operands[i].a);
+          b.emplace_back(backend, operands[i].b);
+          c.emplace_back(backend, c_start[i]);
+        }
+        for (std::size_t i = 0; i < shapes.size(); ++i)
+          problems.push_back({ta, tb, 1.5f, MatrixView<const bfloat16>(a[i].view), MatrixView<const bfloat16>(b[i].view),
+                              static_cast<float>(beta), c[i].view});
+        grouped_gemm(backend, problems);
+        for (std::size_t i = 0; i < shapes.size(); ++i) {
+          std::vector<double> expected = reference_gemm(ta, tb, 1.5, operands[i].a, operands[i].b, beta, c_start[i]);
+          for (double& x : expected) x = static_cast<double>(static_cast<float>(Out(static_cast<float>(x))));
+          check_close(as_double(to_host(backend, c[i].buffer.view())), expected, 0.0, 0.0,
+                      "bf16 grouped_gemm problem " + std::to_string(i) + " " + name(ta) + name(tb) + " beta " + std::to_string(beta));
+        }
+      }
+}
+
 }  // namespace rlmoe::test

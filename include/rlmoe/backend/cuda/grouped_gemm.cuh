@@ -4,8 +4,15 @@
 // transposes and scalars are read from host arrays; the matrix pointers must be device arrays, so
 // they are staged through the backend's workspace. Products with an empty output are skipped and
 // products with k == 0 become C = beta * C, which cuBLAS does not promise for grouped calls.
+//
+// cuBLAS's grouped GEMM does not take every type combination that a single GEMM does: on an H200
+// with CUDA 13.0 it answered CUBLAS_STATUS_NOT_SUPPORTED for bfloat16 operands. Where it refuses a
+// bfloat16 combination, the products run one by one through cuBLASLt (Gemm<Cuda>), and that
+// combination is not offered to the grouped call again in this process.
+#include <atomic>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "rlmoe/backend/cuda.hpp"
@@ -41,12 +48,24 @@ cublasStatus_t grouped_gemm(cublasHandle_t h, const cublasOperation_t* ta, const
                                        CUBLAS_COMPUTE_32F);
 }
 
+/// Whether cuBLAS's grouped GEMM still gets bfloat16 operands with this output type: true until it
+/// refuses them once.
+template <class Out>
+std::atomic<bool>& grouped_bf16_accepted() {
+  static std::atomic<bool> accepted{true};
+  return accepted;
+}
+
 }  // namespace cublas_detail
 
 template <>
 struct GroupedGemm<Cuda> {
   template <class In, class Out>
   static void run(const Cuda& cuda, std::span<const GemmProblem<In, Out>> problems) {
+    constexpr bool kBf16 = std::is_same_v<In, bfloat16>;
+    if constexpr (kBf16) {
+      if (!cublas_detail::grouped_bf16_accepted<Out>().load(std::memory_order_relaxed)) return run_each(cuda, problems);
+    }
     using Scalar = typename GemmProblem<In, Out>::Scalar;
     // Host-side argument arrays in cuBLAS's column-major terms (operands swapped, see gemm.cuh).
     std::vector<cublasOperation_t> trans_first, trans_second;
@@ -91,10 +110,22 @@ struct GroupedGemm<Cuda> {
     const auto* device_first = static_cast<const In* const*>(staging);
     const auto* device_second = device_first + count;
     auto* device_out = static_cast<Out* const*>(staging) + 2 * count;
-    RLMOE_CUBLAS_CHECK(cublas_detail::grouped_gemm(cuda.cublas(), trans_first.data(), trans_second.data(),
-                                                   rows.data(), cols.data(), inner.data(), alpha.data(), device_first,
-                                                   ld_first.data(), device_second, ld_second.data(), beta.data(),
-                                                   device_out, ld_out.data(), count, group_size.data()));
+    const cublasStatus_t status = cublas_detail::grouped_gemm(
+        cuda.cublas(), trans_first.data(), trans_second.data(), rows.data(), cols.data(), inner.data(), alpha.data(), device_first,
+        ld_first.data(), device_second, ld_second.data(), beta.data(), device_out, ld_out.data(), count, group_size.data());
+    if constexpr (kBf16) {
+      if (status == CUBLAS_STATUS_NOT_SUPPORTED) {
+        cublas_detail::grouped_bf16_accepted<Out>().store(false, std::memory_order_relaxed);
+        return run_each(cuda, problems);
+      }
+    }
+    rlmoe::detail::check_cublas(status, "cublas<t>gemmGroupedBatched", __FILE__, __LINE__);
+  }
+
+ private:
+  template <class In, class Out>
+  static void run_each(const Cuda& cuda, std::span<const GemmProblem<In, Out>> problems) {
+    for (const GemmProblem<In, Out>& p : problems) Gemm<Cuda>::run(cuda, p);
   }
 };
 
