@@ -30,7 +30,6 @@
 
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/random.hpp"
-#include "rlmoe/rl/grm/judge.hpp"
 #include "rlmoe/rl/grm/judgment.hpp"
 #include "rlmoe/rl/tasks/digit_vocabulary.hpp"
 #include "rlmoe/rl/tasks/task.hpp"
@@ -218,7 +217,7 @@ struct ArithmeticJudging {
     return out;
   }
 
-  /// The request a problem's prompt shows: its query and candidates (grm/judge.hpp).
+  /// The request a problem's prompt shows: its query and candidates (grm/judgment.hpp).
   [[nodiscard]] JudgingRequest request(const tasks::Problem& p) const {
     const JudgingExample e = read(p.prompt);
     JudgingRequest out{query(e.a, e.b), {}};
@@ -258,10 +257,8 @@ struct ArithmeticJudging {
     const JudgingExample e = read(p.prompt);
     const index_t n = static_cast<index_t>(e.candidates.size());
     ShuffledProblem out;
-    for (index_t i = 0; i < n; ++i) out.order.push_back(i);
     RandomStream stream(seed, draw);
-    for (index_t i = n - 1; i > 0; --i)
-      std::swap(out.order[static_cast<std::size_t>(i)], out.order[stream.next_u32() % static_cast<std::uint32_t>(i + 1)]);
+    out.order = shuffled_order(n, stream);
     std::vector<std::vector<token_t>> shown;
     for (index_t original : out.order) shown.push_back(Vocabulary::digits(e.candidates[static_cast<std::size_t>(original)]));
     out.problem.prompt = prompt(query(e.a, e.b), shown);

@@ -30,12 +30,6 @@
 
 namespace rlmoe::rl::grm {
 
-/// What a GRM judges: a query and its responses (token ids, each response without its end).
-struct JudgingRequest {
-  std::vector<token_t> query;
-  std::vector<std::vector<token_t>> responses;
-};
-
 /// The GRM's prompt for a query and its responses, in the order given.
 using PromptOf = std::function<std::vector<token_t>(const std::vector<token_t>& query, const std::vector<std::vector<token_t>>& responses)>;
 
@@ -45,13 +39,13 @@ inline constexpr std::uint64_t kJudgeShuffleStream = 0x73687566ull;  // "shuf"
 /// order[i]: the original index of the response shown at position i of judgment j of request e;
 /// the identity without `shuffle`. A Fisher-Yates shuffle, the same on every backend.
 inline std::vector<index_t> judgment_order(index_t n, bool shuffle, std::uint64_t seed, std::uint64_t round, std::uint64_t judgment) {
-  std::vector<index_t> order(static_cast<std::size_t>(n));
-  for (index_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
-  if (!shuffle) return order;
+  if (!shuffle) {
+    std::vector<index_t> order(static_cast<std::size_t>(n));
+    for (index_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
+    return order;
+  }
   RandomStream stream(seed + round * 0x9E3779B97F4A7C15ull, kJudgeShuffleStream ^ (judgment << 8));
-  for (index_t i = n - 1; i > 0; --i)
-    std::swap(order[static_cast<std::size_t>(i)], order[stream.next_u32() % static_cast<std::uint32_t>(i + 1)]);
-  return order;
+  return shuffled_order(n, stream);
 }
 
 /// Spec: the GRM's TransformerSpec, whose vocabulary is the judging task's.

@@ -17,17 +17,35 @@
 // truth is j (0-based, in the order the responses were shown) for n >= 2, r_1 for n = 1.
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "rlmoe/backend/backend.hpp"
 #include "rlmoe/backend/parallel_for.hpp"
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/host_device.hpp"
+#include "rlmoe/core/random.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 #include "rlmoe/core/types.hpp"
 #include "rlmoe/rl/rewards/tags.hpp"
 #include "rlmoe/rl/rollout.hpp"
 
 namespace rlmoe::rl::grm {
+
+/// What a GRM judges: a query and its responses (token ids, each response without its end).
+struct JudgingRequest {
+  std::vector<token_t> query;
+  std::vector<std::vector<token_t>> responses;
+};
+
+/// 0..n-1 in the order of a Fisher-Yates shuffle drawn from `stream`: the order in which a sampled
+/// judgment is shown the responses (the paper shuffles them before each one).
+inline std::vector<index_t> shuffled_order(index_t n, RandomStream& stream) {
+  std::vector<index_t> order(static_cast<std::size_t>(n));
+  for (index_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
+  for (index_t i = n - 1; i > 0; --i)
+    std::swap(order[static_cast<std::size_t>(i)], order[stream.next_u32() % static_cast<std::uint32_t>(i + 1)]);
+  return order;
+}
 
 /// The most responses one judgment scores (the extractor's fixed-size row).
 inline constexpr index_t kMaxResponses = 32;
