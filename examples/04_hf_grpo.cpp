@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "available_backend.hpp"
 #include "command_line.hpp"
 
 namespace {
@@ -224,14 +225,5 @@ int run_family(const B& backend, const Options& o) {
 
 int main(int argc, char** argv) {
   const Options options = parse(argc, argv);
-  try {
-#if defined(__CUDACC__)
-    if (rlmoe::cuda_device_count() > 0) return run_family(rlmoe::Cuda{}, options);
-    std::printf("(no CUDA device: training on the CPU)\n");
-#endif
-    return run_family(rlmoe::Host{}, options);
-  } catch (const rlmoe::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  return examples::run_on_available_backend([&](const auto& backend) { return run_family(backend, options); });
 }

@@ -22,6 +22,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "available_backend.hpp"
 #include "command_line.hpp"
 #include "rlmoe/rlmoe.hpp"
 
@@ -311,14 +312,5 @@ int run(const B& backend, const Options& o) {
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines show as they come, also into a file
   const Options options = parse(argc, argv);
-  try {
-#if defined(__CUDACC__)
-    if (rlmoe::cuda_device_count() > 0) return run(rlmoe::Cuda{}, options);
-    std::printf("(no CUDA device: running on the CPU)\n");
-#endif
-    return run(rlmoe::Host{}, options);
-  } catch (const rlmoe::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  return examples::run_on_available_backend([&](const auto& backend) { return run(backend, options); });
 }
