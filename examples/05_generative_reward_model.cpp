@@ -36,7 +36,7 @@ namespace grm = rlmoe::rl::grm;
 /// its judgment.
 struct JudgeSpec {
   static constexpr index_t kVocab = grm::JudgingVocabulary::kSize;
-  static constexpr index_t kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 52;
+  static constexpr index_t kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 56;
   static constexpr index_t kDenseHidden = 128, kFirstMoeLayer = 1;
   static constexpr index_t kRoutedExperts = 8, kTopK = 2, kExpertHidden = 64, kSharedExperts = 1;
   static constexpr index_t kGroups = 1, kTopkGroups = 1;

@@ -213,6 +213,19 @@ void check_arithmetic_judging(const B& backend) {
       for (rl::token_t d : V::digits(e.sum())) derivation.push_back(d);
       BOOST_TEST((std::search(ideal.begin(), ideal.end(), derivation.begin(), derivation.end()) == ideal.begin() + 4),
                  V::text(ideal));
+      // Then each candidate restated and marked, a wrong one followed by its distance from the sum.
+      std::vector<rl::token_t> marks;
+      for (std::int64_t c : e.candidates) {
+        marks.push_back(V::kResponse);
+        for (rl::token_t d : V::digits(c)) marks.push_back(d);
+        marks.push_back(c == e.sum() ? V::kRight : V::kWrong);
+        if (c != e.sum())
+          for (rl::token_t d : V::digits(std::llabs(c - e.sum()))) marks.push_back(d);
+      }
+      marks.push_back(V::kCritiqueClose);
+      BOOST_TEST((std::search(ideal.begin(), ideal.end(), marks.begin(), marks.end()) ==
+                  ideal.begin() + 4 + static_cast<std::ptrdiff_t>(derivation.size())),
+                 V::text(ideal));
       // Another judgment: the ideal one with the first two scores swapped (n >= 2), or one point off (n = 1).
       rl::grm::JudgmentScores s = rl::grm::extract_scores(rl::strip_eos({ideal.data(), static_cast<index_t>(ideal.size())}, V::kEos),
                                                            V::kLayout, n);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <numeric>
+#include <string>
 #include <vector>
 
 #include "rl/rl_checks.hpp"
@@ -25,7 +26,7 @@ namespace rlmoe::test {
 
 /// A small judge over the judging vocabulary: room for a 3-candidate prompt, its judgment and a verdict.
 struct JudgeTestSpec {
-  static constexpr index_t kVocab = rl::grm::JudgingVocabulary::kSize, kModelDim = 32, kLayers = 2, kHeads = 2, kMaxLength = 52;
+  static constexpr index_t kVocab = rl::grm::JudgingVocabulary::kSize, kModelDim = 32, kLayers = 2, kHeads = 2, kMaxLength = 56;
   static constexpr index_t kDenseHidden = 64, kFirstMoeLayer = 1;
   static constexpr index_t kRoutedExperts = 4, kTopK = 2, kExpertHidden = 32, kSharedExperts = 1, kGroups = 1, kTopkGroups = 1;
   static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Sigmoid;
@@ -199,7 +200,7 @@ void check_meta_rm(const B& backend) {
   fill(backend, broken.model().parameters(), std::numeric_limits<float>::quiet_NaN());
   BOOST_TEST(throws_with<NumericError>([&] { broken.train_step(rows, labels, 1e-3); }, {"grm::MetaRm: the BCE of 12 judgments is ", "nan", "no gradient was taken"}));
   std::vector<rl::token_t> too_long(JudgeTestSpec::kMaxLength, 1);
-  BOOST_TEST(throws_with<ShapeError>([&] { (void)meta.rate({too_long}); }, {"exceed the model's maximum length 52"}));
+  BOOST_TEST(throws_with<ShapeError>([&] { (void)meta.rate({too_long}); }, {"exceed the model's maximum length " + std::to_string(JudgeTestSpec::kMaxLength)}));
 }
 
 /// The meta RM's loss in double precision against its formula, and its gradient against central

@@ -279,7 +279,11 @@ struct ArithmeticJudging {
   }
 
   /// The ideal judgment of a problem: the correctness principle, the sum re-derived, each
-  /// candidate restated and marked, then the ideal scores.
+  /// candidate restated and marked, a wrong one with its distance from the sum, then the ideal
+  /// scores. Each step follows from the ones written before it (the score of a wrong candidate
+  /// from its distance), which a small GRM can learn and a sampled judgment can get right or
+  /// wrong step by step; without the distances the GRM guessed the scores of wrong candidates,
+  /// and most of its errors were there.
   [[nodiscard]] std::vector<token_t> demonstration(const tasks::Problem& p) const {
     const JudgingExample e = read(p.prompt);
     std::vector<token_t> out{Vocabulary::kPrinciplesOpen, Vocabulary::kCorrectness, Vocabulary::kPrinciplesClose,
@@ -293,6 +297,7 @@ struct ArithmeticJudging {
       out.push_back(Vocabulary::kResponse);
       append(out, Vocabulary::digits(c));
       out.push_back(c == e.sum() ? Vocabulary::kRight : Vocabulary::kWrong);
+      if (c != e.sum()) append(out, Vocabulary::digits(std::llabs(c - e.sum())));
     }
     out.push_back(Vocabulary::kCritiqueClose);
     out.push_back(Vocabulary::kScoresOpen);
@@ -308,10 +313,11 @@ struct ArithmeticJudging {
   [[nodiscard]] GrmRuleReward reward() const { return {Vocabulary::kLayout, Vocabulary::kEos}; }
   [[nodiscard]] JudgmentAccuracy accuracy() const { return {Vocabulary::kLayout, Vocabulary::kEos}; }
   [[nodiscard]] index_t max_prompt_length() const { return 2 * max_digits + 2 + responses * (max_digits + 2); }
-  /// Principles (3), the critique (a + b = sum, then R, a candidate of up to max_digits + 1 digits
-  /// and its mark for each), the scores (up to 2 digits and a comma each), EOS.
+  /// Principles (3), the critique (a + b = sum, then for each candidate R, up to max_digits + 1
+  /// digits, its mark and a distance of up to max_digits + 1 digits), the scores (up to 2 digits
+  /// and a comma each), EOS.
   [[nodiscard]] index_t max_completion_length() const {
-    return 3 + (2 + 3 * max_digits + 3 + responses * (max_digits + 3)) + (2 + 3 * responses) + 1;
+    return 3 + (2 + 3 * max_digits + 3 + responses * (2 * max_digits + 4)) + (2 + 3 * responses) + 1;
   }
 
  private:
