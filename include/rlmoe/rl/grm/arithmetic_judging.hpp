@@ -3,11 +3,12 @@
 // candidate answers, one right (or, for a none_right share, none: the nearest miss is then the
 // best); the generative reward model judges them. Its ideal
 // judgment picks a principle, re-derives the sum in the critique and restates each candidate next
-// to its mark (so that the mark compares two nearby numbers), then scores them:
+// to its mark (so that the mark compares two nearby numbers), a wrong one followed by its distance
+// from the sum, then scores them:
 //
 //   prompt     4 7 + 8 = R 5 5 R 5 4 R 6 5                    (n = 3 candidates, each after R)
 //   judgment   <principles> correctness </principles>
-//              <critique> 4 7 + 8 = 5 5 R 5 5 right R 5 4 wrong R 6 5 wrong </critique>
+//              <critique> 4 7 + 8 = 5 5 R 5 5 right R 5 4 wrong 1 R 6 5 wrong 1 0 </critique>
 //              <scores> 1 0 , 8 , 1 </scores> <eos>
 //
 // A candidate's score is 10 when it is right and max(1, 9 - |candidate - sum|) when it is wrong,
@@ -18,7 +19,8 @@
 //
 // (Marks right after the sum alone, "= 5 5 right wrong wrong", teach a 2-layer judge far more
 // slowly: 0.39 held-out accuracy after 400 cold-start steps against 0.85 with the restated
-// candidates, measured for docs/grm.md.)
+// candidates; without the distances most of its mistakes were the scores of wrong candidates.
+// Both measured for docs/grm.md.)
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
