@@ -6,6 +6,7 @@
 // bfloat16 products go to cuBLASLt (bf16 tensor cores, fp32 accumulation, C in fp32 or bf16),
 // with the algorithm its heuristic picks for the shape and a workspace from the backend.
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 
 #include "rlmoe/backend/cuda.hpp"
@@ -88,6 +89,11 @@ struct Gemm<Cuda> {
     RLMOE_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&product.preference));
     RLMOE_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(product.preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                             &workspace_bytes, sizeof workspace_bytes));
+    // Split-K partial sums only in float: the in-place and output-type schemes would keep them in
+    // C's type, rounding a bf16 C once per split instead of once.
+    const std::uint32_t reductions = CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+    RLMOE_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(product.preference, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK,
+                                                            &reductions, sizeof reductions));
     cublasLtMatmulHeuristicResult_t choice{};
     int found = 0;
     RLMOE_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(cuda.cublas_lt(), product.operation, product.first, product.second,
