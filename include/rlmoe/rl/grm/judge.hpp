@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <numeric>
 #include <utility>
 #include <vector>
 
@@ -41,7 +42,7 @@ inline constexpr std::uint64_t kJudgeShuffleStream = 0x73687566ull;  // "shuf"
 inline std::vector<index_t> judgment_order(index_t n, bool shuffle, std::uint64_t seed, std::uint64_t round, std::uint64_t judgment) {
   if (!shuffle) {
     std::vector<index_t> order(static_cast<std::size_t>(n));
-    for (index_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
+    std::iota(order.begin(), order.end(), index_t{0});
     return order;
   }
   RandomStream stream(seed + round * 0x9E3779B97F4A7C15ull, kJudgeShuffleStream ^ (judgment << 8));

@@ -16,6 +16,7 @@
 // A judging task writes each example's truth into the prompt's reference tokens as [n, truth]:
 // truth is j (0-based, in the order the responses were shown) for n >= 2, r_1 for n = 1.
 #include <cstdint>
+#include <numeric>
 #include <utility>
 #include <vector>
 
@@ -41,7 +42,7 @@ struct JudgingRequest {
 /// judgment is shown the responses (the paper shuffles them before each one).
 inline std::vector<index_t> shuffled_order(index_t n, RandomStream& stream) {
   std::vector<index_t> order(static_cast<std::size_t>(n));
-  for (index_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
+  std::iota(order.begin(), order.end(), index_t{0});
   for (index_t i = n - 1; i > 0; --i)
     std::swap(order[static_cast<std::size_t>(i)], order[stream.next_u32() % static_cast<std::uint32_t>(i + 1)]);
   return order;
