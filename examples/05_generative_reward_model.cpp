@@ -1,16 +1,16 @@
 // 05_generative_reward_model: DeepSeek-GRM's recipe (Self-Principled Critique Tuning, arXiv
 // 2504.02495) end to end at toy scale, then the GRM as the reward of another policy.
 //
-//  1. A generative reward model learns to judge n = 3 candidate sums of an addition problem: it
+//  1. A generative reward model learns to judge n = 4 candidate sums of an addition problem: it
 //     writes a principle, re-derives the sum in a critique, and scores each candidate 1..10
 //     (rl/grm/arithmetic_judging.hpp). Cold start on ideal judgments, then rejective fine-tuning
 //     (keep its own correct judgments), then GRPO with the rule reward (+1 correct, -1 not; KL 0.08).
-//  2. A meta RM (the GRM's weights plus a yes/no verdict head) learns by binary cross-entropy which
-//     of the GRM's judgments are correct.
+//  2. A meta RM (a copy of the GRM that rates a judgment by its likelihood plus a yes/no verdict)
+//     learns by binary cross-entropy which of the GRM's judgments are correct.
 //  3. Inference-time scaling on held-out examples: greedy, voting@k and meta-RM voting@k for
 //     k = 1 .. 32, printed and drawn (scaling.png).
 //  4. Two policies learn 1-digit addition by GRPO from the same start, one rewarded by exact match,
-//     one by the GRM (GrmReward: each group of 3 answers is judged as one request).
+//     one by the GRM (GrmReward: each group of 4 answers is judged as one request).
 //
 // --size full (the default) checks the figures docs/benchmarks.md reports; --size small runs every
 // stage briefly (CI) and checks nothing but that they ran.
@@ -36,7 +36,7 @@ namespace grm = rlmoe::rl::grm;
 /// its judgment.
 struct JudgeSpec {
   static constexpr index_t kVocab = grm::JudgingVocabulary::kSize;
-  static constexpr index_t kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 56;
+  static constexpr index_t kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 68;
   static constexpr index_t kDenseHidden = 128, kFirstMoeLayer = 1;
   static constexpr index_t kRoutedExperts = 8, kTopK = 2, kExpertHidden = 64, kSharedExperts = 1;
   static constexpr index_t kGroups = 1, kTopkGroups = 1;
@@ -58,7 +58,7 @@ struct Sizes {
   index_t meta_examples, meta_judgments, meta_steps, meta_batch;
   index_t policy_cold_start, policy_steps, policy_judgments;
 };
-const Sizes kFull{800, 40, 150, 200, {1, 2, 4, 8, 16, 32}, 256, 8, 150, 64, 20, 100, 4};
+const Sizes kFull{800, 40, 150, 200, {1, 2, 4, 8, 16, 32}, 1024, 8, 400, 64, 20, 100, 4};
 const Sizes kSmall{20, 2, 2, 12, {1, 2, 4}, 8, 2, 2, 8, 2, 2, 1};
 
 struct Options {
@@ -69,7 +69,7 @@ struct Options {
 
 constexpr const char* kUsage =
     "usage: 05_generative_reward_model [--size full|small] [--seed S] [--out DIR] [--quiet] [--no-check]\n"
-    "  --size      full (default; about 5 minutes on one CPU core) or small (every stage briefly)\n"
+    "  --size      full (default; about 4 minutes on two CPU cores) or small (every stage briefly)\n"
     "  --seed      initialisation, problems and sampling, >= 0 (default 1)\n"
     "  --out       where scaling.png goes (default runs/grm)\n"
     "  --quiet     no progress lines\n"
@@ -137,7 +137,7 @@ std::string number(const char* name, double v) {
 template <rlmoe::Backend B>
 void meta_training_set(const B& backend, grm::Judge<B, JudgeSpec>& judge, rlmoe::nn::Transformer<B, JudgeSpec>& model,
                        const grm::ArithmeticJudging& task, const Sizes& s, std::uint64_t seed,
-                       std::vector<std::vector<rl::token_t>>& rows, std::vector<float>& labels) {
+                       std::vector<grm::JudgmentRow>& rows, std::vector<float>& labels) {
   std::vector<grm::JudgingRequest> requests;
   std::vector<grm::JudgmentTruth> truth;
   for (index_t e = 0; e < s.meta_examples; ++e) {
@@ -191,9 +191,9 @@ double train_policy(const B& backend, const Task& task, index_t group, const Opt
 template <rlmoe::Backend B>
 int run(const B& backend, const Options& o) {
   const Sizes& s = o.small ? kSmall : kFull;
-  // n = 3 candidates of 1-digit sums, half of the examples with none right (the GRM must add,
-  // not copy a candidate)
-  const grm::ArithmeticJudging task{3, 1, 0.5};
+  // n = 4 candidates of 1-digit sums, half of the examples with none right (the GRM must add,
+  // not copy a candidate), half with a wrong candidate repeated (as in a policy's group of answers)
+  const grm::ArithmeticJudging task{4, 1, 0.5, 0.5};
   const rl::GrpoConfig c = grm_config(o, s);
   rl::ClippedSurrogate<rl::K3, rl::TokenMean> loss;
   loss.beta = 0.08f;  // the paper's KL coefficient
@@ -234,7 +234,7 @@ int run(const B& backend, const Options& o) {
               static_cast<long long>(s.meta_steps));
   grm::MetaRm<B, JudgeSpec> meta(backend, grm::JudgingVocabulary::kRight, grm::JudgingVocabulary::kWrong, grm::JudgingVocabulary::kPad);
   meta.initialize_from(trainer.policy());
-  std::vector<std::vector<rl::token_t>> rows;
+  std::vector<grm::JudgmentRow> rows;
   std::vector<float> labels;
   auto judge = grm::judge_for<B, JudgeSpec>(backend, task, voting_sampling);
   meta_training_set(backend, judge, trainer.policy(), task, s, o.seed + kMetaSeed, rows, labels);
@@ -247,7 +247,7 @@ int run(const B& backend, const Options& o) {
   rlmoe::RandomStream stream(o.seed, kMetaSeed);
   for (std::size_t i = shuffled.size() - 1; i > 0; --i) std::swap(shuffled[i], shuffled[stream.next_u32() % (i + 1)]);
   for (index_t i = 0; i < s.meta_steps; ++i) {
-    std::vector<std::vector<rl::token_t>> batch_rows;
+    std::vector<grm::JudgmentRow> batch_rows;
     std::vector<float> batch_labels;
     for (index_t b = 0; b < s.meta_batch; ++b) {
       const std::size_t r = shuffled[static_cast<std::size_t>(i * s.meta_batch + b) % shuffled.size()];

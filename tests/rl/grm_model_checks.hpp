@@ -134,7 +134,7 @@ void check_grm_judge(const B& backend) {
 
 /// Rows of a prompt and a judgment from the task's problems: ideal judgments, and ones with the
 /// right candidate's score lowered (incorrect), labelled 1 and 0.
-inline void labelled_judgment_rows(index_t count, std::vector<std::vector<rl::token_t>>& rows, std::vector<float>& labels) {
+inline void labelled_judgment_rows(index_t count, std::vector<rl::grm::JudgmentRow>& rows, std::vector<float>& labels) {
   for (index_t i = 0; i < count; ++i) {
     const rl::tasks::Problem p = kJudgingTask.problem(7, i);
     std::vector<rl::token_t> row = p.prompt, judgment = kJudgingTask.demonstration(p);
@@ -146,25 +146,34 @@ inline void labelled_judgment_rows(index_t count, std::vector<std::vector<rl::to
       judgment.erase(at + 1);
     }
     row.insert(row.end(), judgment.begin(), judgment.end());
-    rows.push_back(row);
+    rows.push_back({row, static_cast<index_t>(p.prompt.size())});
     labels.push_back(correct ? 1.0f : 0.0f);
   }
 }
 
-/// s = logit(yes) - logit(no) at the judgment's last token, from the model's logits.
+/// s from the model's logits, in double: the judgment's log-likelihood (each token's log-softmax
+/// at the position before it) plus logit(yes) - logit(no) at the judgment's last token.
 template <class B, class Spec, class T>
-std::vector<double> verdict_logit_gaps(const B& backend, nn::Transformer<B, Spec, T>& model, const std::vector<std::vector<rl::token_t>>& rows) {
+std::vector<double> meta_scalars_from_logits(const B& backend, nn::Transformer<B, Spec, T>& model, const std::vector<rl::grm::JudgmentRow>& rows) {
   using C = compute_t<T>;
+  constexpr index_t V = JudgeTestSpec::kVocab;
   std::vector<double> out;
-  for (const auto& row : rows) {
-    const index_t length = static_cast<index_t>(row.size());
-    const Buffer<std::int32_t, B> tokens = to_backend(backend, row);
+  for (const rl::grm::JudgmentRow& row : rows) {
+    const index_t length = static_cast<index_t>(row.tokens.size());
+    const Buffer<std::int32_t, B> tokens = to_backend(backend, row.tokens);
     const Buffer<std::int32_t, B> lengths = to_backend(backend, std::vector<std::int32_t>{static_cast<std::int32_t>(length)});
-    Buffer<C, B> logits(backend, length * JudgeTestSpec::kVocab);
-    model.logits(tokens.view(1, length), lengths.view(), logits.view(length, JudgeTestSpec::kVocab));
+    Buffer<C, B> logits(backend, length * V);
+    model.logits(tokens.view(1, length), lengths.view(), logits.view(length, V));
     const std::vector<C> host = to_host(backend, logits.view());
-    const std::size_t last = static_cast<std::size_t>((length - 1) * JudgeTestSpec::kVocab);
-    out.push_back(static_cast<double>(host[last + JudgingV::kRight]) - static_cast<double>(host[last + JudgingV::kWrong]));
+    const auto logit = [&](index_t position, rl::token_t token) { return static_cast<double>(host[static_cast<std::size_t>(position * V + token)]); };
+    double s = logit(length - 1, JudgingV::kRight) - logit(length - 1, JudgingV::kWrong);
+    for (index_t t = row.prompt_length; t < length; ++t) {
+      double norm = 0.0, top = -std::numeric_limits<double>::infinity();
+      for (rl::token_t v = 0; v < V; ++v) top = std::max(top, logit(t - 1, v));
+      for (rl::token_t v = 0; v < V; ++v) norm += std::exp(logit(t - 1, v) - top);
+      s += logit(t - 1, row.tokens[static_cast<std::size_t>(t)]) - top - std::log(norm);
+    }
+    out.push_back(s);
   }
   return out;
 }
@@ -177,13 +186,13 @@ inline double binary_cross_entropy(const std::vector<double>& s, const std::vect
 
 template <class B>
 void check_meta_rm(const B& backend) {
-  std::vector<std::vector<rl::token_t>> rows;
+  std::vector<rl::grm::JudgmentRow> rows;
   std::vector<float> labels;
   labelled_judgment_rows(12, rows, labels);
-  // The scalar is the two verdict logits' gap at the judgment's end (the softmax's norm cancels).
+  // The scalar is the judgment's log-likelihood plus the two verdict logits' gap at its end.
   rl::grm::MetaRm<B, JudgeTestSpec> meta(backend, JudgingV::kRight, JudgingV::kWrong, JudgingV::kPad);
   meta.initialize(3);
-  check_close(meta.rate(rows), verdict_logit_gaps(backend, meta.model(), rows), 1e-4, 1e-4, "meta RM scalar against the logits");
+  check_close(meta.rate(rows), meta_scalars_from_logits(backend, meta.model(), rows), 1e-4, 1e-4, "meta RM scalar against the logits");
   // Training separates correct judgments from incorrect ones on its training rows.
   const double before = binary_cross_entropy(meta.rate(rows), labels);
   for (index_t step = 0; step < 40; ++step) meta.train_step(rows, labels, 3e-3);
@@ -199,21 +208,23 @@ void check_meta_rm(const B& backend) {
   broken.initialize(3);
   fill(backend, broken.model().parameters(), std::numeric_limits<float>::quiet_NaN());
   BOOST_TEST(throws_with<NumericError>([&] { broken.train_step(rows, labels, 1e-3); }, {"grm::MetaRm: the BCE of 12 judgments is ", "nan", "no gradient was taken"}));
-  std::vector<rl::token_t> too_long(JudgeTestSpec::kMaxLength, 1);
+  const rl::grm::JudgmentRow too_long{std::vector<rl::token_t>(JudgeTestSpec::kMaxLength, 1), 4};
   BOOST_TEST(throws_with<ShapeError>([&] { (void)meta.rate({too_long}); }, {"exceed the model's maximum length " + std::to_string(JudgeTestSpec::kMaxLength)}));
+  const rl::grm::JudgmentRow no_prompt{rows[0].tokens, 0};
+  BOOST_TEST(throws_with<ShapeError>([&] { (void)meta.rate({rows[1], no_prompt}); }, {"row 1 has", "a prompt of 0; a prompt has 1 to all of them"}));
 }
 
 /// The meta RM's loss in double precision against its formula, and its gradient against central
 /// differences of that loss.
 inline void check_meta_rm_gradient() {
-  std::vector<std::vector<rl::token_t>> rows;
+  std::vector<rl::grm::JudgmentRow> rows;
   std::vector<float> labels;
   labelled_judgment_rows(4, rows, labels);
   rl::grm::MetaRm<Host, JudgeTestSpec, double> meta(Host{}, JudgingV::kRight, JudgingV::kWrong, JudgingV::kPad);
   meta.initialize(5);
   meta.model().zero_gradients();
   const double loss = meta.loss_and_gradients(rows, labels);
-  BOOST_TEST(std::abs(loss - binary_cross_entropy(verdict_logit_gaps(Host{}, meta.model(), rows), labels)) < 1e-12, "loss " << loss);
+  BOOST_TEST(std::abs(loss - binary_cross_entropy(meta_scalars_from_logits(Host{}, meta.model(), rows), labels)) < 1e-12, "loss " << loss);
   const std::vector<double> gradient = to_host(Host{}, std::as_const(meta.model()).gradients());
   const index_t size = static_cast<index_t>(gradient.size());
   double worst = 0.0;
