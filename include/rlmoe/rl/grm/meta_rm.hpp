@@ -51,10 +51,10 @@ namespace rlmoe::rl::grm {
 /// the mean loss.
 template <class C>
 struct VerdictCrossEntropy {
-  MatrixView<const C> logp;                      ///< [2N, Tc]
-  VectorView<const std::int32_t> judgment_lengths;  ///< [N]: J_i, so the verdicts sit at column J_i
-  VectorView<const float> labels;                ///< [N]: 1 for a correct judgment
-  MatrixView<C> d_logp;                          ///< [2N, Tc], or empty: the loss only
+  MatrixView<const C> logp;                         ///< [2N, Tc]
+  VectorView<const std::int32_t> judgment_lengths;  ///< [N]: J_i, the verdicts' column
+  VectorView<const float> labels;                   ///< [N]: 1 for a correct judgment
+  MatrixView<C> d_logp;                             ///< [2N, Tc], or empty: the loss only
 
   RLMOE_HOST_DEVICE double scalar(index_t i) const {
     const index_t verdict = judgment_lengths[i];
