@@ -143,7 +143,7 @@ void meta_training_set(const B& backend, grm::Judge<B, JudgeSpec>& judge, rlmoe:
   for (index_t e = 0; e < s.meta_examples; ++e) {
     const rl::tasks::Problem p = task.problem(seed, e);
     requests.push_back(task.request(p));
-    truth.push_back({task.responses, p.reference[1]});
+    truth.push_back(grm::read_truth({p.reference.data(), static_cast<index_t>(p.reference.size())}));
   }
   judge(model, requests, s.meta_judgments, seed, 0);
   rows = grm::judgment_rows(backend, judge.judgments());
@@ -192,8 +192,9 @@ template <rlmoe::Backend B>
 int run(const B& backend, const Options& o) {
   const Sizes& s = o.small ? kSmall : kFull;
   // n = 4 candidates of 1-digit sums, half of the examples with none right (the GRM must add,
-  // not copy a candidate), half with a wrong candidate repeated (as in a policy's group of answers)
-  const grm::ArithmeticJudging task{4, 1, 0.5, 0.5};
+  // not copy a candidate); as in a policy's group of answers, half with the best one repeated, half
+  // with a wrong one repeated
+  const grm::ArithmeticJudging task{4, 1, 0.5, 0.5, 0.5};
   const rl::GrpoConfig c = grm_config(o, s);
   rl::ClippedSurrogate<rl::K3, rl::TokenMean> loss;
   loss.beta = 0.08f;  // the paper's KL coefficient

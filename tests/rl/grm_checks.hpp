@@ -71,6 +71,18 @@ inline void check_grm_correctness() {
   BOOST_TEST(!judgment_is_correct(with({8, 3, 5}), {3, 1}), "another response scores highest");
   BOOST_TEST(!judgment_is_correct(with({8, 8, 5}), {3, 1}), "a tie at the top is not a choice");
   BOOST_TEST(judgment_is_correct(with({2, 9}), {2, 1}));
+  // Copies of the best (bit i: response i is the same response): left aside, so the best may tie
+  // with them, but not with another response.
+  BOOST_TEST(judgment_is_correct(with({10, 10, 5}), {3, 0, 0b10}));
+  BOOST_TEST(!judgment_is_correct(with({10, 10, 5}), {3, 0}), "without the copy marked, a tie at the top");
+  BOOST_TEST(judgment_is_correct(with({9, 10, 5, 10}), {4, 0, 0b1010}), "a copy scored differently is still the same response");
+  BOOST_TEST(!judgment_is_correct(with({9, 10, 9, 3}), {4, 0, 0b10}), "a tie with another response");
+  BOOST_TEST((rl::grm::is_best({4, 2, 0b1001}, 0) && rl::grm::is_best({4, 2, 0b1001}, 2) && rl::grm::is_best({4, 2, 0b1001}, 3)));
+  BOOST_TEST(!rl::grm::is_best({4, 2, 0b1001}, 1));
+  const rl::token_t reference[] = {4, 2, 0b1001};
+  const rl::grm::JudgmentTruth read = rl::grm::read_truth({reference, 3});
+  BOOST_TEST((read.responses == 4 && read.truth == 2 && read.copies == 0b1001));
+  BOOST_TEST(rl::grm::read_truth({reference, 2}).copies == 0, "[n, truth]: no copies");
   // n = 1: the score must equal the rating.
   BOOST_TEST(judgment_is_correct(with({6}), {1, 6}));
   BOOST_TEST(!judgment_is_correct(with({7}), {1, 6}));
@@ -276,7 +288,7 @@ void check_arithmetic_judging(const B& backend) {
         BOOST_TEST(se.candidates[static_cast<std::size_t>(s.problem.reference[1])] == e.sum(), "the truth follows the right candidate");
         const auto judged = task.demonstration(s.problem);
         const auto scores = rl::grm::extract_scores({judged.data(), static_cast<index_t>(judged.size())}, V::kLayout, n);
-        BOOST_TEST(rl::grm::judgment_is_correct(scores, rl::grm::read_truth({s.problem.reference.data(), 2})));
+        BOOST_TEST(rl::grm::judgment_is_correct(scores, rl::grm::read_truth({s.problem.reference.data(), static_cast<index_t>(s.problem.reference.size())})));
         for (index_t c = 0; c < n; ++c) {
           shown.push_back(scores.scores[c]);
           order.push_back(static_cast<std::int32_t>(s.order[static_cast<std::size_t>(c)]));
@@ -303,6 +315,39 @@ void check_arithmetic_judging(const B& backend) {
   }
   BOOST_TEST((none > 70 && none < 130), none << " of 200 examples with none right at none_right 0.5");
 
+  // repeated_best: 1 to n - 2 copies of the best, marked in the reference [n, best, copies]; the
+  // ideal judgment (which scores them alike) is correct by Eq. 10 only with them marked, and
+  // stays correct over shuffles, the marks following the copies.
+  const rl::grm::ArithmeticJudging copied{4, 1, 0.5, 0.5, 1.0};
+  int with_two = 0;
+  for (index_t i = 0; i < 50; ++i) {
+    const rl::grm::JudgingExample e = copied.example(9, i);
+    const rl::tasks::Problem p = copied.problem(9, i);
+    const std::int64_t best = e.candidates[static_cast<std::size_t>(e.best)];
+    std::int32_t marked = 0;
+    int count = 0;
+    for (std::size_t c = 0; c < e.candidates.size(); ++c)
+      if (static_cast<index_t>(c) != e.best && e.candidates[c] == best) marked |= 1 << c, ++count;
+    BOOST_TEST((count >= 1 && count <= 2), "example " << i << " has " << count << " copies of the best");
+    with_two += count == 2;
+    BOOST_TEST(std::count_if(e.candidates.begin(), e.candidates.end(), [&](std::int64_t c) { return c != best; }) >= 1,
+               "a wrong candidate stays");
+    check_equal(p.reference, std::vector<rl::token_t>{4, static_cast<rl::token_t>(e.best), marked}, "reference with copies");
+    const auto judged = copied.demonstration(p);
+    const auto scores = rl::grm::extract_scores({judged.data(), static_cast<index_t>(judged.size())}, V::kLayout, 4);
+    BOOST_TEST(rl::grm::judgment_is_correct(scores, rl::grm::read_truth({p.reference.data(), 3})), V::text(judged));
+    BOOST_TEST(!rl::grm::judgment_is_correct(scores, rl::grm::read_truth({p.reference.data(), 2})), "unmarked copies tie at the top");
+    const rl::grm::ShuffledProblem shuffled = copied.shuffled(p, 13, static_cast<std::uint64_t>(i));
+    const rl::grm::JudgmentTruth t = rl::grm::read_truth({shuffled.problem.reference.data(), static_cast<index_t>(shuffled.problem.reference.size())});
+    const rl::grm::JudgingExample se = copied.read(shuffled.problem.prompt);
+    for (index_t c = 0; c < 4; ++c)
+      BOOST_TEST(rl::grm::is_best(t, c) == (se.candidates[static_cast<std::size_t>(c)] == best), "shuffle " << i << " position " << c);
+    const auto shuffled_judged = copied.demonstration(shuffled.problem);
+    BOOST_TEST(rl::grm::judgment_is_correct(
+        rl::grm::extract_scores({shuffled_judged.data(), static_cast<index_t>(shuffled_judged.size())}, V::kLayout, 4), t));
+  }
+  BOOST_TEST((with_two > 10 && with_two < 40), with_two << " of 50 examples with two copies");
+
   rl::grm::ArithmeticJudging bad;
   bad.responses = 9;
   BOOST_TEST(throws_with<ConfigError>([&] { (void)bad.problem(1, 0); }, {"responses is 9"}));
@@ -314,6 +359,11 @@ void check_arithmetic_judging(const B& backend) {
   BOOST_TEST(throws_with<ConfigError>([&] { (void)bad.problem(1, 0); }, {"repeated is -0.1"}));
   bad.repeated = 0.5;
   BOOST_TEST(throws_with<ConfigError>([&] { (void)bad.problem(1, 0); }, {"repeated is 0.5 with 3 responses; repeats need n >= 4"}));
+  bad.repeated = 0.0;
+  bad.repeated_best = 1.5;
+  BOOST_TEST(throws_with<ConfigError>([&] { (void)bad.problem(1, 0); }, {"repeated_best is 1.5 but must lie in [0, 1]"}));
+  bad.repeated_best = 0.5;
+  BOOST_TEST(throws_with<ConfigError>([&] { (void)bad.problem(1, 0); }, {"repeated_best is 0.5 with 3 responses; copies of the best need n >= 4"}));
 }
 
 }  // namespace rlmoe::test

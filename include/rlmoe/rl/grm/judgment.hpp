@@ -118,26 +118,37 @@ RLMOE_HOST_DEVICE constexpr JudgmentScores judgment_scores(const std::int32_t* r
   return s;
 }
 
-/// The known truth of an example: n responses, and the best one's index (n >= 2) or the rating (n = 1).
+/// The known truth of an example: n responses, and the best one's index (n >= 2) or the rating
+/// (n = 1). With n >= 2, `copies` marks the responses identical to the best one (bit i for
+/// response i): a policy's group often repeats its answer, and the same response shown twice is
+/// still one response, neither above nor below itself.
 struct JudgmentTruth {
   index_t responses = 0;
   std::int32_t truth = 0;
+  std::int32_t copies = 0;
 };
 
-/// Reads [n, truth] from a prompt's reference tokens; responses = 0 when they are missing.
+/// Reads [n, truth] or [n, truth, copies] from a prompt's reference tokens; responses = 0 when
+/// they are missing.
 RLMOE_HOST_DEVICE constexpr JudgmentTruth read_truth(TokenSpan reference) {
   if (reference.size < 2) return {};
-  return {static_cast<index_t>(reference[0]), reference[1]};
+  return {static_cast<index_t>(reference[0]), reference[1], reference.size >= 3 ? reference[2] : 0};
+}
+
+/// Whether response `i` is the best one or a copy of it (n >= 2).
+RLMOE_HOST_DEVICE constexpr bool is_best(const JudgmentTruth& truth, index_t i) {
+  return i == truth.truth || (i >= 0 && i < 31 && ((truth.copies >> i) & 1) != 0);
 }
 
 /// Eq. 10: whether a judgment's scores pick the known best response (n >= 2) or give the known
-/// rating (n = 1). Scores that were not found are incorrect; so is a tie at the top.
+/// rating (n = 1): the best scores strictly above every other response (its copies aside).
+/// Scores that were not found are incorrect; so is a tie at the top.
 RLMOE_HOST_DEVICE constexpr bool judgment_is_correct(const JudgmentScores& s, const JudgmentTruth& truth) {
   if (!s.found || s.count != truth.responses || truth.responses < 1) return false;
   if (truth.responses == 1) return s.scores[0] == truth.truth;
   if (truth.truth < 0 || truth.truth >= truth.responses) return false;
   for (index_t i = 0; i < s.count; ++i)
-    if (i != truth.truth && s.scores[i] >= s.scores[truth.truth]) return false;
+    if (!is_best(truth, i) && s.scores[i] >= s.scores[truth.truth]) return false;
   return true;
 }
 

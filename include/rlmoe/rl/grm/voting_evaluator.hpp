@@ -3,7 +3,7 @@
 // scaled at inference time (DeepSeek-GRM's Figure 1 at any size):
 //  - greedy: one judgment at temperature 0 of the responses in their given order, correct by Eq. 10;
 //  - voting@k: k judgments sampled over shuffles, Eq. 14's vote, correct when the vote's pick is
-//    the known best response;
+//    the known best response (or a copy of it);
 //  - meta-RM voting@k: the same k judgments, only the max(1, k / 2) the meta RM rates highest voting.
 // Voting@k for every k reads the first k of the same K = max k judgments, so the curve is one
 // sample's, as the paper's is. The examples are problems 0 .. E - 1 of the seed given: pass one
@@ -129,7 +129,7 @@ class VotingEvaluator {
   double accuracy(const Buffer<std::int32_t, B>& best) const {
     const std::vector<std::int32_t> picks = to_host(backend_, best.view());
     double correct = 0.0;
-    for (std::size_t e = 0; e < picks.size(); ++e) correct += picks[e] == truth_[e].truth;
+    for (std::size_t e = 0; e < picks.size(); ++e) correct += is_best(truth_[e], picks[e]);
     return correct / static_cast<double>(picks.size());
   }
 
