@@ -13,8 +13,9 @@
 //
 // A candidate's score is 10 when it is right and max(1, 9 - |candidate - sum|) when it is wrong,
 // so near misses score higher than far ones but never as high as the right answer. The reference
-// is [n, truth] (grm/judgment.hpp): the right candidate's index for n >= 2, and for n = 1 the
-// rating, the candidate's score by the same rule (a single candidate is right half the time).
+// is [n, truth] (grm/judgment.hpp): the right candidate's index for n >= 2 (with copies of it,
+// [n, truth, copies]), and for n = 1 the rating, the candidate's score by the same rule (a single
+// candidate is right half the time).
 // Training rewards Eq. 11's +1/-1; accuracy counts correct judgments.
 //
 // (Marks right after the sum alone, "= 5 5 right wrong wrong", teach a 2-layer judge far more
@@ -106,7 +107,8 @@ struct ArithmeticJudging {
   /// learns to copy a candidate as "the sum" and calls one of any n answers right.
   double none_right = 0.0;
   /// With n >= 4, the fraction of examples in which one wrong candidate repeats another (a
-  /// policy's group often holds an answer more than once; the best candidate stays unique). Not
+  /// policy's group often holds an answer more than once; the best one is left to
+  /// repeated_best). Not
   /// with n = 3: the best would always be the odd one out, a shortcut a GRM learns (measured:
   /// it then marked the unique answer of a policy's group right whatever the sum).
   double repeated = 0.0;
