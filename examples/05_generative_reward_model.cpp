@@ -143,7 +143,7 @@ void meta_training_set(const B& backend, grm::Judge<B, JudgeSpec>& judge, rlmoe:
   for (index_t e = 0; e < s.meta_examples; ++e) {
     const rl::tasks::Problem p = task.problem(seed, e);
     requests.push_back(task.request(p));
-    truth.push_back(grm::read_truth({p.reference.data(), static_cast<index_t>(p.reference.size())}));
+    truth.push_back(grm::problem_truth(p));
   }
   judge(model, requests, s.meta_judgments, seed, 0);
   rows = grm::judgment_rows(backend, judge.judgments());

@@ -8,6 +8,7 @@
 #include "rlmoe/rl/grm/arithmetic_judging.hpp"
 #include "rlmoe/rl/grm/judgment.hpp"
 #include "rlmoe/rl/grm/voting.hpp"
+#include "rlmoe/rl/grm/voting_evaluator.hpp"
 
 namespace rlmoe::test {
 
@@ -288,7 +289,7 @@ void check_arithmetic_judging(const B& backend) {
         BOOST_TEST(se.candidates[static_cast<std::size_t>(s.problem.reference[1])] == e.sum(), "the truth follows the right candidate");
         const auto judged = task.demonstration(s.problem);
         const auto scores = rl::grm::extract_scores({judged.data(), static_cast<index_t>(judged.size())}, V::kLayout, n);
-        BOOST_TEST(rl::grm::judgment_is_correct(scores, rl::grm::read_truth({s.problem.reference.data(), static_cast<index_t>(s.problem.reference.size())})));
+        BOOST_TEST(rl::grm::judgment_is_correct(scores, rl::grm::problem_truth(s.problem)));
         for (index_t c = 0; c < n; ++c) {
           shown.push_back(scores.scores[c]);
           order.push_back(static_cast<std::int32_t>(s.order[static_cast<std::size_t>(c)]));
@@ -338,7 +339,7 @@ void check_arithmetic_judging(const B& backend) {
     BOOST_TEST(rl::grm::judgment_is_correct(scores, rl::grm::read_truth({p.reference.data(), 3})), V::text(judged));
     BOOST_TEST(!rl::grm::judgment_is_correct(scores, rl::grm::read_truth({p.reference.data(), 2})), "unmarked copies tie at the top");
     const rl::grm::ShuffledProblem shuffled = copied.shuffled(p, 13, static_cast<std::uint64_t>(i));
-    const rl::grm::JudgmentTruth t = rl::grm::read_truth({shuffled.problem.reference.data(), static_cast<index_t>(shuffled.problem.reference.size())});
+    const rl::grm::JudgmentTruth t = rl::grm::problem_truth(shuffled.problem);
     const rl::grm::JudgingExample se = copied.read(shuffled.problem.prompt);
     for (index_t c = 0; c < 4; ++c)
       BOOST_TEST(rl::grm::is_best(t, c) == (se.candidates[static_cast<std::size_t>(c)] == best), "shuffle " << i << " position " << c);

@@ -135,9 +135,11 @@ RLMOE_HOST_DEVICE constexpr JudgmentTruth read_truth(TokenSpan reference) {
   return {static_cast<index_t>(reference[0]), reference[1], reference.size >= 3 ? reference[2] : 0};
 }
 
-/// Whether response `i` is the best one or a copy of it (n >= 2).
+/// Whether response `i` is the best one or a copy of it (n >= 2). Copies are bits of a token, so
+/// only responses 0 .. 30 can be marked as copies.
 RLMOE_HOST_DEVICE constexpr bool is_best(const JudgmentTruth& truth, index_t i) {
-  return i == truth.truth || (i >= 0 && i < 31 && ((truth.copies >> i) & 1) != 0);
+  constexpr index_t kMarkableCopies = 31;  // bit 31 is the token's sign
+  return i == truth.truth || (i >= 0 && i < kMarkableCopies && ((truth.copies >> i) & 1) != 0);
 }
 
 /// Eq. 10: whether a judgment's scores pick the known best response (n >= 2) or give the known

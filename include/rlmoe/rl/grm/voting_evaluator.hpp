@@ -35,6 +35,12 @@ concept JudgingTask = tasks::Task<T> && requires(const T& task, const tasks::Pro
   { T::Vocabulary::kLayout } -> std::convertible_to<JudgmentLayout>;
 };
 
+/// The truth a judging task's problem carries in its reference tokens, [n, truth] or
+/// [n, truth, copies] (grm/judgment.hpp).
+inline JudgmentTruth problem_truth(const tasks::Problem& problem) {
+  return read_truth(TokenSpan{problem.reference.data(), static_cast<index_t>(problem.reference.size())});
+}
+
 /// The judge a judging task implies: its prompts, layout, end token and lengths.
 template <Backend B, class Spec, JudgingTask TaskT>
 Judge<B, Spec> judge_for(const B& backend, const TaskT& task, SamplingConfig sampling) {
@@ -68,7 +74,7 @@ class VotingEvaluator {
                 "grm::VotingEvaluator: ks must be increasing numbers in [1, ", kMaxJudgments, "]");
     for (index_t e = 0; e < examples; ++e) {
       const tasks::Problem p = task.problem(seed, e);
-      const JudgmentTruth t = read_truth(TokenSpan{p.reference.data(), static_cast<index_t>(p.reference.size())});
+      const JudgmentTruth t = problem_truth(p);
       RLMOE_CHECK(t.responses >= 2, ConfigError, "grm::VotingEvaluator: example ", e, " has ", t.responses,
                   " responses; voting picks one of n >= 2");
       requests_.push_back(task.request(p));
