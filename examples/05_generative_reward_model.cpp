@@ -58,7 +58,7 @@ struct Sizes {
   index_t meta_examples, meta_judgments, meta_steps, meta_batch;
   index_t policy_cold_start, policy_steps, policy_judgments;
 };
-const Sizes kFull{800, 40, 150, 200, {1, 2, 4, 8, 16, 32}, 1024, 8, 400, 64, 20, 100, 4};
+const Sizes kFull{1600, 40, 150, 200, {1, 2, 4, 8, 16, 32}, 1024, 8, 400, 64, 20, 100, 4};
 const Sizes kSmall{20, 2, 2, 12, {1, 2, 4}, 8, 2, 2, 8, 2, 2, 1};
 
 struct Options {

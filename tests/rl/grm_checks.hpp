@@ -316,6 +316,21 @@ void check_arithmetic_judging(const B& backend) {
   }
   BOOST_TEST((none > 70 && none < 130), none << " of 200 examples with none right at none_right 0.5");
 
+  // Wrong candidates are near misses, misses by ten and further misses (off by 4 to 9), as a
+  // policy's answers are.
+  int near = 0, by_ten = 0, further = 0;
+  for (index_t i = 0; i < 200; ++i) {
+    const rl::grm::JudgingExample e = plain.example(5, i);
+    for (std::int64_t c : e.candidates) {
+      const std::int64_t miss = std::llabs(c - e.sum());
+      near += miss >= 1 && miss <= 3;
+      by_ten += miss == 10;
+      further += miss >= 4 && miss <= 9;
+    }
+  }
+  BOOST_TEST((near > 100 && by_ten > 30 && further > 60), "wrong candidates of 200 examples: " << near << " near, " << by_ten
+                                                                                              << " off by ten, " << further << " further");
+
   // repeated_best: 1 to n - 2 copies of the best, marked in the reference [n, best, copies]; the
   // ideal judgment (which scores them alike) is correct by Eq. 10 only with them marked, and
   // stays correct over shuffles, the marks following the copies.

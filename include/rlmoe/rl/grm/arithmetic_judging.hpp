@@ -142,7 +142,9 @@ struct ArithmeticJudging {
   }
 
   /// The example behind problem `index` of `seed`: distinct wrong candidates near the sum (off
-  /// by 1 to 3, by ten, or with two digits swapped), the right one at a random place; or, for a
+  /// by 1 to 3, by ten, or with two digits swapped) or further (off by 4 to 9, as a policy that
+  /// has not learnt to add answers: a GRM that never saw such misses let one tie with or beat the
+  /// right answer in 10 % of a policy's groups), the right one at a random place; or, for a
   /// none_right share of examples, a nearest miss (off by 1 or 2) there and the others further;
   /// for a `repeated` share, one wrong candidate then copied over another.
   [[nodiscard]] JudgingExample example(std::uint64_t seed, index_t index) const {
@@ -173,12 +175,13 @@ struct ArithmeticJudging {
       };
       std::int64_t wrong = -1;
       for (int attempt = 0; taken(wrong); ++attempt) {
-        const std::int64_t kind = tasks::problem_integer(seed, index, draw++, 0, 3);
+        const std::int64_t kind = tasks::problem_integer(seed, index, draw++, 0, 4);
         const std::int64_t sign = tasks::problem_integer(seed, index, draw++, 0, 1) == 0 ? -1 : 1;
         if (attempt >= 32) wrong = sum + 11 + attempt;  // small sums run out of near misses
         else if (kind <= 1) wrong = sum + sign * tasks::problem_integer(seed, index, draw++, 1, 3);
         else if (kind == 2) wrong = sum + sign * 10;
-        else wrong = swapped_digits(sum, tasks::problem_integer(seed, index, draw++, 0, 1000));
+        else if (kind == 3) wrong = swapped_digits(sum, tasks::problem_integer(seed, index, draw++, 0, 1000));
+        else wrong = sum + sign * tasks::problem_integer(seed, index, draw++, 4, 9);
       }
       e.candidates.push_back(wrong);
     }
