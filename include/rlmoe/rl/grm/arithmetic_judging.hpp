@@ -143,10 +143,10 @@ struct ArithmeticJudging {
 
   /// The example behind problem `index` of `seed`: distinct wrong candidates near the sum (off
   /// by 1 to 3, by ten, or with two digits swapped) or further (off by 4 to 9, as a policy that
-  /// has not learnt to add answers: a GRM that never saw such misses let one tie with or beat the
-  /// right answer in 10 % of a policy's groups), the right one at a random place; or, for a
-  /// none_right share of examples, a nearest miss (off by 1 or 2) there and the others further;
-  /// for a `repeated` share, one wrong candidate then copied over another.
+  /// has not learnt to add answers: a GRM that never saw such misses scored the wrong answer level
+  /// with or above the right one in 10 % of the pairs of a policy's groups), the right one at a
+  /// random place; or, for a none_right share of examples, a nearest miss (off by 1 or 2) there
+  /// and the others further; for a `repeated` share, one wrong candidate then copied over another.
   [[nodiscard]] JudgingExample example(std::uint64_t seed, index_t index) const {
     validate();
     JudgingExample e;
