@@ -69,7 +69,7 @@ struct Options {
 
 constexpr const char* kUsage =
     "usage: 05_generative_reward_model [--size full|small] [--seed S] [--out DIR] [--quiet] [--no-check]\n"
-    "  --size      full (default; about 4 minutes on two CPU cores) or small (every stage briefly)\n"
+    "  --size      full (default; about 3 minutes on two CPU cores) or small (every stage briefly)\n"
     "  --seed      initialisation, problems and sampling, >= 0 (default 1)\n"
     "  --out       where scaling.png goes (default runs/grm)\n"
     "  --quiet     no progress lines\n"
