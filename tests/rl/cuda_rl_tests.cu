@@ -20,6 +20,7 @@ BOOST_AUTO_TEST_SUITE(cuda_rl_grm)
 BOOST_AUTO_TEST_CASE(rule_reward_eq11_and_batch_extraction) { t::check_grm_reward_and_batch_extraction(gpu()); }
 BOOST_AUTO_TEST_CASE(voting_eq14_and_meta_rm_voting) { t::check_grm_voting(gpu()); }
 BOOST_AUTO_TEST_CASE(arithmetic_judging_task) { t::check_arithmetic_judging(gpu()); }
+BOOST_AUTO_TEST_CASE(arithmetic_judging_by_checks) { t::check_arithmetic_judging_by_checks(gpu()); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(cuda_rl_advantages)

@@ -382,4 +382,112 @@ void check_arithmetic_judging(const B& backend) {
   BOOST_TEST(throws_with<ConfigError>([&] { (void)bad.problem(1, 0); }, {"repeated_best is 0.5 with 3 responses; copies of the best need n >= 4"}));
 }
 
+
+/// Critique::check: a judgment passes or fails each candidate by one quick check of the sum.
+/// Hand-worked, 7 + 8 with candidates 15, 25 and 14: only casting out nines (6, 7, 5) tells 15
+/// apart; the last digit passes 25 (5) and the tens digit passes 14 (1), so those judgments are
+/// incorrect by Eq. 10, and the vote of the three (30, 12, 12) picks 15. Then over 300 examples:
+/// each demonstration is correct exactly when no wrong candidate shares its check's property
+/// (worked out here from the digits: the last one, their sum by nines, the one before the last),
+/// the three checks each come about a third of the time, and the three judgments of an example
+/// together always pick its best.
+template <class B>
+void check_arithmetic_judging_by_checks(const B& backend) {
+  using V = rl::grm::JudgingVocabulary;
+  using rl::grm::SumCheck;
+  rl::grm::ArithmeticJudging task{3, 1};
+  task.critique = rl::grm::ArithmeticJudging::Critique::check;
+  const rl::grm::JudgingExample hand{7, 8, {15, 25, 14}, 0};
+  const std::vector<rl::token_t> last = task.checked_judgment(hand, SumCheck::last_digit);
+  check_equal(last, std::vector<rl::token_t>{V::kPrinciplesOpen, V::kLastDigit, V::kPrinciplesClose, V::kCritiqueOpen, 7, V::kPlus, 8,
+                                             V::kEquals, 5, V::kResponse, 1, 5, 5, V::kRight, V::kResponse, 2, 5, 5, V::kRight,
+                                             V::kResponse, 1, 4, 4, V::kWrong, V::kCritiqueClose, V::kScoresOpen, 1, 0, V::kComma, 1, 0,
+                                             V::kComma, 1, V::kScoresClose, V::kEos},
+              "7 + 8 by the last digit");
+  const std::vector<rl::token_t> nines = task.checked_judgment(hand, SumCheck::nines);
+  check_equal(nines, std::vector<rl::token_t>{V::kPrinciplesOpen, V::kNines, V::kPrinciplesClose, V::kCritiqueOpen, 7, V::kPlus, 8,
+                                              V::kEquals, 6, V::kResponse, 1, 5, 6, V::kRight, V::kResponse, 2, 5, 7, V::kWrong,
+                                              V::kResponse, 1, 4, 5, V::kWrong, V::kCritiqueClose, V::kScoresOpen, 1, 0, V::kComma, 1,
+                                              V::kComma, 1, V::kScoresClose, V::kEos},
+              "7 + 8 by casting out nines");
+  const std::vector<rl::token_t> tens = task.checked_judgment(hand, SumCheck::tens_digit);
+  const rl::grm::JudgmentTruth truth{3, 0, 0};
+  std::vector<std::int32_t> hand_scores;
+  for (const auto* judged : {&last, &nines, &tens}) {
+    const auto s = rl::grm::extract_scores(rl::strip_eos({judged->data(), static_cast<index_t>(judged->size())}, V::kEos), V::kLayout, 3);
+    BOOST_TEST_REQUIRE(s.found, V::text(*judged));
+    BOOST_TEST(rl::grm::judgment_is_correct(s, truth) == (judged == &nines), V::text(*judged));
+    hand_scores.insert(hand_scores.end(), s.scores, s.scores + 3);
+  }
+  check_equal(hand_scores, std::vector<std::int32_t>{10, 10, 1, 10, 1, 1, 10, 1, 10}, "the three judgments' scores");
+  Buffer<std::int32_t, B> scores = to_backend(backend, hand_scores), votes(backend, 3), best(backend, 1);
+  Buffer<std::uint8_t, B> valid = to_backend(backend, std::vector<std::uint8_t>{1, 1, 1});
+  rl::grm::vote(backend, TensorView<const std::int32_t, 3>(scores.data(), Extents<3>{1, 3, 3}), valid.view(1, 3), 1, votes.view(1, 3),
+                best.view());
+  check_equal(to_host(backend, votes.view()), std::vector<std::int32_t>{30, 12, 12}, "votes of the three checks");
+  BOOST_TEST(to_host(backend, best.view())[0] == 0);
+
+  // The property of x a check compares, from its digits.
+  const auto property = [](SumCheck check, std::int64_t x) {
+    const std::vector<rl::token_t> d = V::digits(x);
+    if (check == SumCheck::last_digit) return static_cast<std::int64_t>(d.back());
+    if (check == SumCheck::tens_digit) return d.size() >= 2 ? static_cast<std::int64_t>(d[d.size() - 2]) : std::int64_t{0};
+    std::int64_t r = x;  // casting out nines: sum the digits until one is left (9 counts as 0)
+    while (r >= 10) {
+      std::int64_t digit_sum = 0;
+      for (rl::token_t t : V::digits(r)) digit_sum += t;
+      r = digit_sum;
+    }
+    return r == 9 ? std::int64_t{0} : r;
+  };
+  rl::grm::ArithmeticJudging four{4, 1, 0.0, 0.5, 0.5};
+  four.critique = rl::grm::ArithmeticJudging::Critique::check;
+  HostRollout h;
+  h.group_size = 1;
+  h.prompt_width = four.max_prompt_length();
+  h.reference_width = 3;
+  h.completion_width = four.max_completion_length();
+  std::vector<float> want;
+  int used[3] = {0, 0, 0}, correct = 0;
+  for (index_t i = 0; i < 300; ++i) {
+    const rl::tasks::Problem p = four.problem(17, i);
+    const rl::grm::JudgingExample e = four.read(p.prompt);
+    const rl::grm::JudgmentTruth t = rl::grm::problem_truth(p);
+    const SumCheck check = four.demonstrated_check(p.prompt);
+    ++used[static_cast<int>(check)];
+    const std::vector<rl::token_t> ideal = four.demonstration(p);
+    BOOST_TEST(static_cast<index_t>(ideal.size()) <= four.max_completion_length(), V::text(ideal));
+    BOOST_TEST(ideal[1] == V::kLastDigit + static_cast<rl::token_t>(check), "the principle states the check");
+    bool passes_wrong = false;
+    for (index_t c = 0; c < 4; ++c)
+      if (!rl::grm::is_best(t, c))
+        passes_wrong = passes_wrong || property(check, e.candidates[static_cast<std::size_t>(c)]) == property(check, e.sum());
+    want.push_back(passes_wrong ? 0.0f : 1.0f);
+    correct += !passes_wrong;
+    h.add_group(p.prompt, p.reference, {ideal});
+    std::int32_t total[4] = {0, 0, 0, 0};
+    for (const SumCheck each : {SumCheck::last_digit, SumCheck::nines, SumCheck::tens_digit}) {
+      const std::vector<rl::token_t> judged = four.checked_judgment(e, each);
+      const auto s = rl::grm::extract_scores(rl::strip_eos({judged.data(), static_cast<index_t>(judged.size())}, V::kEos), V::kLayout, 4);
+      BOOST_TEST_REQUIRE(s.found, V::text(judged));
+      for (index_t c = 0; c < 4; ++c) total[c] += s.scores[c];
+    }
+    for (index_t c = 0; c < 4; ++c)
+      if (!rl::grm::is_best(t, c)) BOOST_TEST(total[c] < total[e.best], "example " << i << ": the three checks together pick the best");
+  }
+  check_equal(score_on(backend, four.accuracy(), h), want, "Eq. 10 on the demonstrations: correct unless a wrong candidate passes");
+  BOOST_TEST((correct > 90 && correct < 270), correct << " of 300 demonstrations correct: one check misses some wrong candidates");
+  for (int c = 0; c < 3; ++c) BOOST_TEST((used[c] > 70 && used[c] < 130), "check " << c << " demonstrated " << used[c] << " times of 300");
+
+  // n = 1: the rating of a wrong candidate is 1 (a check fails it), of a right one 10.
+  rl::grm::ArithmeticJudging single{1, 1};
+  single.critique = rl::grm::ArithmeticJudging::Critique::check;
+  for (index_t i = 0; i < 40; ++i) {
+    const rl::grm::JudgingExample e = single.example(3, i);
+    check_equal(single.problem(3, i).reference, std::vector<rl::token_t>{1, e.candidates[0] == e.sum() ? 10 : 1}, "rating");
+  }
+  rl::grm::ArithmeticJudging bad{4, 1, 0.5};
+  bad.critique = rl::grm::ArithmeticJudging::Critique::check;
+  BOOST_TEST(throws_with<ConfigError>([&] { (void)bad.problem(1, 0); }, {"none_right is 0.5 with Critique::check", "must be 0"}));
+}
 }  // namespace rlmoe::test

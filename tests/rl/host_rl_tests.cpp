@@ -20,6 +20,7 @@ BOOST_AUTO_TEST_CASE(judgment_correctness_eq10) { t::check_grm_correctness(); }
 BOOST_AUTO_TEST_CASE(rule_reward_eq11_and_batch_extraction) { t::check_grm_reward_and_batch_extraction(Host{}); }
 BOOST_AUTO_TEST_CASE(voting_eq14_and_meta_rm_voting) { t::check_grm_voting(Host{}); }
 BOOST_AUTO_TEST_CASE(arithmetic_judging_task) { t::check_arithmetic_judging(Host{}); }
+BOOST_AUTO_TEST_CASE(arithmetic_judging_by_checks) { t::check_arithmetic_judging_by_checks(Host{}); }
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(rl_advantages)

@@ -18,6 +18,20 @@
 // candidate is right half the time).
 // Training rewards Eq. 11's +1/-1; accuracy counts correct judgments.
 //
+// With Critique::check a judgment instead states one of three quick checks of the sum as its
+// principle and passes or fails each candidate by it, the way a grader checks a sum by its last
+// digit or by casting out nines (n = 3; the check here is the last digit, 15's being 5):
+//
+//   prompt     7 + 8 = R 1 5 R 2 5 R 1 4
+//   judgment   <principles> last digit </principles>
+//              <critique> 7 + 8 = 5 R 1 5 5 right R 2 5 5 right R 1 4 4 wrong </critique>
+//              <scores> 1 0 , 1 0 , 1 </scores> <eos>
+//
+// Each check misses one kind of wrong answer (SumCheck), so one judgment is often incorrect by
+// Eq. 10 (above, 25 ties 15), while judgments with different checks together catch every wrong
+// candidate: voting over sampled judgments then beats any single one, which is the paper's case
+// for sampling principles. Which check an ideal judgment uses is drawn per prompt.
+//
 // (Marks right after the sum alone, "= 5 5 right wrong wrong", teach a 2-layer judge far more
 // slowly: 0.39 held-out accuracy after 400 cold-start steps against 0.85 with the restated
 // candidates; without the distances most of its mistakes were the scores of wrong candidates.
@@ -45,11 +59,12 @@ struct JudgingVocabulary {
   static constexpr token_t kPlus = 10, kEquals = 11, kResponse = 12, kEos = 13;
   static constexpr token_t kPrinciplesOpen = 14, kPrinciplesClose = 15, kCritiqueOpen = 16, kCritiqueClose = 17;
   static constexpr token_t kScoresOpen = 18, kScoresClose = 19, kComma = 20;
-  /// The principles a judgment may state: the answer's exactness, its form, its brevity.
-  static constexpr token_t kCorrectness = 21, kFormat = 22, kBrevity = 23;
-  static constexpr token_t kRight = 24, kWrong = 25;
-  static constexpr token_t kHint = 26;  ///< hinted sampling: "hint" and the best response's index (or the rating)
-  static constexpr index_t kSize = 27;
+  /// The principles a judgment may state: correctness (the sum re-derived), or one quick check of
+  /// the sum (SumCheck, in its order).
+  static constexpr token_t kCorrectness = 21, kLastDigit = 22, kNines = 23, kTensDigit = 24;
+  static constexpr token_t kRight = 25, kWrong = 26;
+  static constexpr token_t kHint = 27;  ///< hinted sampling: "hint" and the best response's index (or the rating)
+  static constexpr index_t kSize = 28;
   static constexpr token_t kPad = kEos;
 
   static constexpr JudgmentLayout kLayout{kPrinciplesOpen, kPrinciplesClose, kCritiqueOpen, kCritiqueClose, kScoresOpen,
@@ -59,7 +74,7 @@ struct JudgingVocabulary {
   static std::string text(const std::vector<token_t>& tokens) {
     static const char* const names[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "=", " R ",
                                         "<eos>", "<principles>", "</principles>", "<critique>", "</critique>",
-                                        "<scores>", "</scores>", ",", "correctness", "format", "brevity", " right", " wrong",
+                                        "<scores>", "</scores>", ",", "correctness", "last digit", "nines", "tens digit", " right", " wrong",
                                         " hint "};
     static_assert(std::size(names) == kSize);
     return tasks::token_text(tokens, names);
@@ -67,6 +82,21 @@ struct JudgingVocabulary {
   /// The decimal digits of n, most significant first.
   static std::vector<token_t> digits(long long n) { return tasks::decimal_digits(n); }
 };
+
+/// A quick check of a sum: the property of a number it compares. Each misses one kind of wrong
+/// answer: the last digit one off by ten, casting out nines (the remainder by 9) swapped digits
+/// and answers off by nine, the tens digit a near miss in the same ten.
+enum class SumCheck { last_digit, nines, tens_digit };
+
+/// The property of x that `check` compares (x >= 0).
+inline std::int64_t check_value(SumCheck check, std::int64_t x) {
+  switch (check) {
+    case SumCheck::last_digit: return x % 10;
+    case SumCheck::nines: return x % 9;
+    case SumCheck::tens_digit: return x / 10 % 10;
+  }
+  return 0;
+}
 
 /// A problem whose candidates are shown in another order: order[i] is the original index of the
 /// candidate shown at position i (scores read from its judgment go back through it).
@@ -118,6 +148,13 @@ struct ArithmeticJudging {
   /// answers, 9.1 to 9.4 for a unique right one). Eq. 10 then leaves the copies aside
   /// (JudgmentTruth::copies); the reference is [n, best, copies].
   double repeated_best = 0.0;
+  /// How a judgment examines the candidates: `rederive` states the correctness principle and
+  /// compares each candidate with the sum re-derived (one ideal judgment is always correct);
+  /// `check` states one quick check of the sum and passes (10) or fails (1) each candidate by it,
+  /// so one ideal judgment misses what its check misses, and voting over judgments with other
+  /// checks catches it. A check cannot find a nearest miss: `check` needs none_right 0.
+  enum class Critique { rederive, check };
+  Critique critique = Critique::rederive;
 
   void validate() const {
     RLMOE_CHECK(responses >= 1 && responses <= 8, ConfigError, "ArithmeticJudging: responses is ", responses,
@@ -133,6 +170,8 @@ struct ArithmeticJudging {
                 " but must lie in [0, 1]");
     RLMOE_CHECK(repeated_best == 0.0 || responses >= 4, ConfigError, "ArithmeticJudging: repeated_best is ", repeated_best, " with ",
                 responses, " responses; copies of the best need n >= 4 (with 3, the pair would always be the best)");
+    RLMOE_CHECK(critique == Critique::rederive || none_right == 0.0, ConfigError, "ArithmeticJudging: none_right is ", none_right,
+                " with Critique::check; a check only passes or fails a candidate and cannot find the nearest miss, so none_right must be 0");
   }
 
   [[nodiscard]] std::int64_t largest() const {
@@ -316,14 +355,15 @@ struct ArithmeticJudging {
   /// from its distance), which a small GRM can learn and a sampled judgment can get right or
   /// wrong step by step; without the distances the GRM guessed the scores of wrong candidates,
   /// and most of its errors were there.
+  /// With Critique::check, the ideal judgment states the check of demonstrated_check(prompt) and
+  /// writes the sum's and each candidate's property instead, the candidate passed ("right", 10)
+  /// when they agree and failed ("wrong", 1) otherwise.
   [[nodiscard]] std::vector<token_t> demonstration(const tasks::Problem& p) const {
     const JudgingExample e = read(p.prompt);
+    if (critique == Critique::check) return checked_judgment(e, demonstrated_check(p.prompt));
     std::vector<token_t> out{Vocabulary::kPrinciplesOpen, Vocabulary::kCorrectness, Vocabulary::kPrinciplesClose,
                              Vocabulary::kCritiqueOpen};
-    append(out, Vocabulary::digits(e.a));
-    out.push_back(Vocabulary::kPlus);
-    append(out, Vocabulary::digits(e.b));
-    out.push_back(Vocabulary::kEquals);
+    append_query(out, e);
     append(out, Vocabulary::digits(e.sum()));
     for (std::int64_t c : e.candidates) {
       out.push_back(Vocabulary::kResponse);
@@ -342,28 +382,79 @@ struct ArithmeticJudging {
     return out;
   }
 
+  /// The check an ideal judgment of `prompt` uses (Critique::check): a hash of the prompt's tokens,
+  /// so the three come evenly and no rule of the problem predicts which, as if a grader picked one
+  /// at random (the same one for the same prompt, a shuffle of it drawing again).
+  [[nodiscard]] static SumCheck demonstrated_check(const std::vector<token_t>& prompt) {
+    std::uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a, then a finalizer that mixes the high bits down
+    for (token_t t : prompt) h = (h ^ static_cast<std::uint64_t>(t)) * 0x100000001b3ull;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    return static_cast<SumCheck>(h % 3);
+  }
+
+  /// The ideal judgment by `check`: its principle, the sum's property, each candidate with its
+  /// property and mark, the scores (10 passed, 1 failed).
+  [[nodiscard]] static std::vector<token_t> checked_judgment(const JudgingExample& e, SumCheck check) {
+    std::vector<token_t> out{Vocabulary::kPrinciplesOpen, static_cast<token_t>(Vocabulary::kLastDigit + static_cast<token_t>(check)),
+                             Vocabulary::kPrinciplesClose, Vocabulary::kCritiqueOpen};
+    append_query(out, e);
+    const std::int64_t sum = check_value(check, e.sum());
+    append(out, Vocabulary::digits(sum));
+    std::vector<bool> passed;
+    for (std::int64_t c : e.candidates) {
+      passed.push_back(check_value(check, c) == sum);
+      out.push_back(Vocabulary::kResponse);
+      append(out, Vocabulary::digits(c));
+      append(out, Vocabulary::digits(check_value(check, c)));
+      out.push_back(passed.back() ? Vocabulary::kRight : Vocabulary::kWrong);
+    }
+    out.push_back(Vocabulary::kCritiqueClose);
+    out.push_back(Vocabulary::kScoresOpen);
+    for (std::size_t i = 0; i < passed.size(); ++i) {
+      if (i > 0) out.push_back(Vocabulary::kComma);
+      append(out, Vocabulary::digits(passed[i] ? 10 : 1));
+    }
+    out.push_back(Vocabulary::kScoresClose);
+    out.push_back(Vocabulary::kEos);
+    return out;
+  }
+
   [[nodiscard]] GrmRuleReward reward() const { return {Vocabulary::kLayout, Vocabulary::kEos}; }
   [[nodiscard]] JudgmentAccuracy accuracy() const { return {Vocabulary::kLayout, Vocabulary::kEos}; }
   [[nodiscard]] index_t max_prompt_length() const { return 2 * max_digits + 2 + responses * (max_digits + 2); }
   /// Principles (3), the critique (a + b = sum, then for each candidate R, up to max_digits + 1
-  /// digits, its mark and a distance of up to max_digits + 1 digits), the scores (up to 2 digits
-  /// and a comma each), EOS.
+  /// digits, its mark and a distance of up to max_digits + 1 digits; with a check, the sum's and
+  /// each candidate's property in one digit instead of the sum and the distance), the scores (up
+  /// to 2 digits and a comma each), EOS.
   [[nodiscard]] index_t max_completion_length() const {
-    return 3 + (2 + 3 * max_digits + 3 + responses * (2 * max_digits + 4)) + (2 + 3 * responses) + 1;
+    const index_t scores = 2 + 3 * responses + 1;
+    if (critique == Critique::check) return 3 + (2 + 2 * max_digits + 2 + 1 + responses * (max_digits + 4)) + scores;
+    return 3 + (2 + 3 * max_digits + 3 + responses * (2 * max_digits + 4)) + scores;
   }
 
  private:
   static constexpr int kNoneRightDraw = 1 << 20;  // past every draw of the candidates
 
-  /// [n, best] (n >= 2, with the copies of the best: [n, best, copies]), or [1, rating].
+  /// [n, best] (n >= 2, with the copies of the best: [n, best, copies]), or [1, rating]: the
+  /// score of an ideal judgment, by a check 10 for the right candidate and 1 for a wrong one.
   std::vector<token_t> reference(const JudgingExample& e) const {
-    if (responses == 1) return {1, e.ideal_score(0)};
+    if (responses == 1) return {1, critique == Critique::check && e.ideal_score(0) < 10 ? 1 : e.ideal_score(0)};
     const std::int32_t copies = e.copies();
     if (copies == 0) return {static_cast<token_t>(responses), static_cast<token_t>(e.best)};
     return {static_cast<token_t>(responses), static_cast<token_t>(e.best), copies};
   }
 
   static void append(std::vector<token_t>& out, const std::vector<token_t>& more) { out.insert(out.end(), more.begin(), more.end()); }
+  /// "a + b =" in a critique.
+  static void append_query(std::vector<token_t>& out, const JudgingExample& e) {
+    append(out, Vocabulary::digits(e.a));
+    out.push_back(Vocabulary::kPlus);
+    append(out, Vocabulary::digits(e.b));
+    out.push_back(Vocabulary::kEquals);
+  }
+
   /// n with two of its digits (chosen by `pick`) swapped; n itself when it has one digit or equal digits.
   static std::int64_t swapped_digits(std::int64_t n, std::int64_t pick) {
     std::vector<token_t> d = Vocabulary::digits(n);
