@@ -371,14 +371,9 @@ struct ArithmeticJudging {
       out.push_back(c == e.sum() ? Vocabulary::kRight : Vocabulary::kWrong);
       if (c != e.sum()) append(out, Vocabulary::digits(std::llabs(c - e.sum())));
     }
-    out.push_back(Vocabulary::kCritiqueClose);
-    out.push_back(Vocabulary::kScoresOpen);
-    for (index_t i = 0; i < static_cast<index_t>(e.candidates.size()); ++i) {
-      if (i > 0) out.push_back(Vocabulary::kComma);
-      append(out, Vocabulary::digits(e.ideal_score(i)));
-    }
-    out.push_back(Vocabulary::kScoresClose);
-    out.push_back(Vocabulary::kEos);
+    std::vector<std::int32_t> scores;
+    for (index_t i = 0; i < static_cast<index_t>(e.candidates.size()); ++i) scores.push_back(e.ideal_score(i));
+    end_critique_with(out, scores);
     return out;
   }
 
@@ -402,22 +397,16 @@ struct ArithmeticJudging {
     append_query(out, e);
     const std::int64_t sum = check_value(check, e.sum());
     append(out, Vocabulary::digits(sum));
-    std::vector<bool> passed;
+    std::vector<std::int32_t> scores;
     for (std::int64_t c : e.candidates) {
-      passed.push_back(check_value(check, c) == sum);
+      const bool passed = check_value(check, c) == sum;
       out.push_back(Vocabulary::kResponse);
       append(out, Vocabulary::digits(c));
       append(out, Vocabulary::digits(check_value(check, c)));
-      out.push_back(passed.back() ? Vocabulary::kRight : Vocabulary::kWrong);
+      out.push_back(passed ? Vocabulary::kRight : Vocabulary::kWrong);
+      scores.push_back(passed ? 10 : 1);
     }
-    out.push_back(Vocabulary::kCritiqueClose);
-    out.push_back(Vocabulary::kScoresOpen);
-    for (std::size_t i = 0; i < passed.size(); ++i) {
-      if (i > 0) out.push_back(Vocabulary::kComma);
-      append(out, Vocabulary::digits(passed[i] ? 10 : 1));
-    }
-    out.push_back(Vocabulary::kScoresClose);
-    out.push_back(Vocabulary::kEos);
+    end_critique_with(out, scores);
     return out;
   }
 
@@ -447,6 +436,17 @@ struct ArithmeticJudging {
   }
 
   static void append(std::vector<token_t>& out, const std::vector<token_t>& more) { out.insert(out.end(), more.begin(), more.end()); }
+  /// The end of a judgment: the critique closed, the scores, EOS.
+  static void end_critique_with(std::vector<token_t>& out, const std::vector<std::int32_t>& scores) {
+    out.push_back(Vocabulary::kCritiqueClose);
+    out.push_back(Vocabulary::kScoresOpen);
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+      if (i > 0) out.push_back(Vocabulary::kComma);
+      append(out, Vocabulary::digits(scores[i]));
+    }
+    out.push_back(Vocabulary::kScoresClose);
+    out.push_back(Vocabulary::kEos);
+  }
   /// "a + b =" in a critique.
   static void append_query(std::vector<token_t>& out, const JudgingExample& e) {
     append(out, Vocabulary::digits(e.a));
