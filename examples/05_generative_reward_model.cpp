@@ -2,9 +2,14 @@
 // 2504.02495) end to end at toy scale, then the GRM as the reward of another policy.
 //
 //  1. A generative reward model learns to judge n = 4 candidate sums of an addition problem: it
-//     writes a principle, re-derives the sum in a critique, and scores each candidate 1..10
-//     (rl/grm/arithmetic_judging.hpp). Cold start on ideal judgments, then rejective fine-tuning
-//     (keep its own correct judgments), then GRPO with the rule reward (+1 correct, -1 not; KL 0.08).
+//     states a principle, one quick check of the sum (its last digit, casting out nines, its tens
+//     digit), works the check out for the sum and each candidate in a critique, and scores each
+//     candidate 10 (passed) or 1 (failed) (rl/grm/arithmetic_judging.hpp, Critique::check). No
+//     check catches every wrong candidate, so one judgment is often wrong where several with
+//     different checks are right: room for voting. Cold start on ideal judgments (each with a
+//     check drawn per prompt), then rejective fine-tuning (keep its own correct judgments), then
+//     GRPO with the rule reward (+1 correct, -1 not; KL 0.08), which teaches it which check to
+//     state for which problem.
 //  2. A meta RM (a copy of the GRM that rates a judgment by its likelihood plus a yes/no verdict)
 //     learns by binary cross-entropy which of the GRM's judgments are correct.
 //  3. Inference-time scaling on held-out examples: greedy, voting@k and meta-RM voting@k for
@@ -14,6 +19,7 @@
 //
 // --size full (the default) checks the figures docs/benchmarks.md reports; --size small runs every
 // stage briefly (CI) and checks nothing but that they ran.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -191,10 +197,11 @@ double train_policy(const B& backend, const Task& task, index_t group, const Opt
 template <rlmoe::Backend B>
 int run(const B& backend, const Options& o) {
   const Sizes& s = o.small ? kSmall : kFull;
-  // n = 4 candidates of 1-digit sums, half of the examples with none right (the GRM must add,
-  // not copy a candidate); as in a policy's group of answers, half with the best one repeated, half
-  // with a wrong one repeated
-  const grm::ArithmeticJudging task{4, 1, 0.5, 0.5, 0.5};
+  // n = 4 candidates of 1-digit sums, one right; as in a policy's group of answers, half of the
+  // examples with the right one repeated, half with a wrong one repeated. Judged by quick checks
+  // (a check cannot find a nearest miss, so every example has a right candidate).
+  grm::ArithmeticJudging task{4, 1, 0.0, 0.5, 0.5};
+  task.critique = grm::ArithmeticJudging::Critique::check;
   const rl::GrpoConfig c = grm_config(o, s);
   rl::ClippedSurrogate<rl::K3, rl::TokenMean> loss;
   loss.beta = 0.08f;  // the paper's KL coefficient
@@ -276,6 +283,12 @@ int run(const B& backend, const Options& o) {
   rlmoe::io::PlotOptions plot;
   plot.title = "GRM accuracy (held-out) by judgments sampled";
   plot.x_label = "log2 k";
+  // Accuracy up to 1, from a round 0.05 below the lowest point, so that no line lies on the frame.
+  double lowest = curve.greedy;
+  for (const rlmoe::io::Series* series : {&voting, &meta_voting})
+    for (double y : series->y) lowest = std::min(lowest, y);
+  plot.y_min = std::floor(20.0 * lowest - 1.0) / 20.0;
+  plot.y_max = 1.0;
   rlmoe::io::write_png(o.out + "/scaling.png", rlmoe::io::plot({greedy, voting, meta_voting}, plot));
   std::printf("  wrote %s/scaling.png\n", o.out.c_str());
 
