@@ -1,8 +1,8 @@
 #pragma once
 // A judging task with known ground truth in which a critique is useful: an addition problem and n
 // candidate answers, one right (or, for a none_right share, none: the nearest miss is then the
-// best); the generative reward model judges them. Its ideal
-// judgment picks a principle, re-derives the sum in the critique and restates each candidate next
+// best); the generative reward model judges them. Its ideal judgment (Critique::rederive) states
+// the correctness principle, re-derives the sum in the critique and restates each candidate next
 // to its mark (so that the mark compares two nearby numbers), a wrong one followed by its distance
 // from the sum, then scores them:
 //
