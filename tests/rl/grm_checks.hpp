@@ -382,7 +382,6 @@ void check_arithmetic_judging(const B& backend) {
   BOOST_TEST(throws_with<ConfigError>([&] { (void)bad.problem(1, 0); }, {"repeated_best is 0.5 with 3 responses; copies of the best need n >= 4"}));
 }
 
-
 /// Critique::check: a judgment passes or fails each candidate by one quick check of the sum.
 /// Hand-worked, 7 + 8 with candidates 15, 25 and 14: only casting out nines (6, 7, 5) tells 15
 /// apart; the last digit passes 25 (5) and the tens digit passes 14 (1), so those judgments are
