@@ -429,7 +429,10 @@ struct ArithmeticJudging {
   /// [n, best] (n >= 2, with the copies of the best: [n, best, copies]), or [1, rating]: the
   /// score of an ideal judgment, by a check 10 for the right candidate and 1 for a wrong one.
   std::vector<token_t> reference(const JudgingExample& e) const {
-    if (responses == 1) return {1, critique == Critique::check && e.ideal_score(0) < 10 ? 1 : e.ideal_score(0)};
+    if (responses == 1) {
+      const bool right = e.candidates[0] == e.sum();
+      return {1, critique == Critique::check ? (right ? 10 : 1) : e.ideal_score(0)};
+    }
     const std::int32_t copies = e.copies();
     if (copies == 0) return {static_cast<token_t>(responses), static_cast<token_t>(e.best)};
     return {static_cast<token_t>(responses), static_cast<token_t>(e.best), copies};
