@@ -1,6 +1,7 @@
 # Installs the headers and an exported rlmoeConfig.cmake so that outside projects can use
 # find_package(rlmoe CONFIG REQUIRED) and link rlmoe::rlmoe, or find_package(rlmoe COMPONENTS cuda)
-# and link rlmoe::cuda (exported apart, in rlmoeCudaTargets.cmake, read only when asked for).
+# and link rlmoe::cuda (exported apart, in rlmoeCudaTargets.cmake, read only when asked for), and
+# likewise the components mpi and nccl (rlmoe::mpi, rlmoe::nccl).
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/rlmoe" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
@@ -11,6 +12,15 @@ install(EXPORT rlmoeTargets NAMESPACE rlmoe:: DESTINATION "${RLMOE_CONFIG_INSTAL
 if(TARGET rlmoe_cuda)
   install(TARGETS rlmoe_cuda EXPORT rlmoeCudaTargets)
   install(EXPORT rlmoeCudaTargets NAMESPACE rlmoe:: DESTINATION "${RLMOE_CONFIG_INSTALL_DIR}")
+endif()
+# The distributed components likewise, each in its own file: rlmoe::mpi, rlmoe::nccl.
+if(TARGET rlmoe_mpi)
+  install(TARGETS rlmoe_mpi EXPORT rlmoeMpiTargets)
+  install(EXPORT rlmoeMpiTargets NAMESPACE rlmoe:: DESTINATION "${RLMOE_CONFIG_INSTALL_DIR}")
+endif()
+if(TARGET rlmoe_nccl)
+  install(TARGETS rlmoe_nccl EXPORT rlmoeNcclTargets)
+  install(EXPORT rlmoeNcclTargets NAMESPACE rlmoe:: DESTINATION "${RLMOE_CONFIG_INSTALL_DIR}")
 endif()
 
 configure_package_config_file(

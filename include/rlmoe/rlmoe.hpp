@@ -36,6 +36,11 @@
 #include "rlmoe/backend/timing.hpp"
 #include "rlmoe/backend/transform_reduce.hpp"
 
+// dist: collectives over ranks; the Mpi and Nccl communicators are opt-in (rlmoe/dist/mpi.hpp with
+// rlmoe::mpi, rlmoe/dist/nccl.hpp with rlmoe::nccl)
+#include "rlmoe/dist/communicator.hpp"
+#include "rlmoe/dist/single_process.hpp"
+
 // layers: the building blocks of models
 #include "rlmoe/layers/attention.hpp"
 #include "rlmoe/layers/embedding.hpp"

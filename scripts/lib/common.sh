@@ -1,7 +1,8 @@
 # Shared by the scripts: Debian packages the build needs, installed when missing (as root), and
 # the CUDA toolkit put on PATH when it is installed in its usual place.
 
-RLMOE_DEBIAN_PACKAGES=(cmake ninja-build g++ libeigen3-dev zlib1g-dev libboost-test-dev libsentencepiece-dev python3 python3-venv)
+RLMOE_DEBIAN_PACKAGES=(cmake ninja-build g++ libeigen3-dev zlib1g-dev libboost-test-dev libsentencepiece-dev python3 python3-venv
+                       openmpi-bin libopenmpi-dev)
 
 rlmoe_ensure_packages() {
   local missing=()
