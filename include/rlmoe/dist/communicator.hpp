@@ -13,6 +13,7 @@
 // impl::Collectives, as the backend primitives are written: SingleProcess (any backend: the
 // identity), Mpi (Host; a device backend by staging through host memory), Nccl (Cuda, on its
 // stream). Every rank of a communicator must call the same collectives in the same order.
+#include <algorithm>
 #include <concepts>
 #include <cstdint>
 #include <span>
@@ -117,6 +118,17 @@ void all_to_all_v(const C& comm, const B& backend, VectorView<const T> send, std
   require_contiguous(send, "all_to_all_v: send");
   require_contiguous(recv, "all_to_all_v: recv");
   impl::Collectives<C, B>::all_to_all_v(comm, backend, send, send_counts, recv, recv_counts);
+}
+
+/// all_reduce of a large buffer (the flat gradients) in buckets of at most `bucket` elements, one
+/// collective each: staging through host memory (Mpi with a device backend) then needs one bucket
+/// at a time, and each bucket could start as soon as its part of the backward pass is done.
+template <Communicator C, Backend B, Reducible T, ReductionOp Op>
+void all_reduce_in_buckets(const C& comm, const B& backend, VectorView<T> data, const Op& op,
+                           index_t bucket = index_t{1} << 24) {
+  RLMOE_CHECK(bucket >= 1, ConfigError, "all_reduce_in_buckets on ", comm.name(), ": bucket is ", bucket, " but must be >= 1");
+  for (index_t begin = 0; begin < data.size(); begin += bucket)
+    all_reduce(comm, backend, data.slice(begin, std::min(data.size(), begin + bucket)), op);
 }
 
 /// Every rank's data becomes root's.

@@ -39,6 +39,8 @@
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/precision.hpp"
 #include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/dist/communicator.hpp"
+#include "rlmoe/dist/single_process.hpp"
 #include "rlmoe/layers/mlp.hpp"
 #include "rlmoe/moe/balancing.hpp"
 #include "rlmoe/moe/config.hpp"
@@ -220,10 +222,16 @@ class MoeLayer {
   }
 
   /// Aux-loss-free balancing, after an optimizer step: b_i += gamma sign(mean load - load_i) over
-  /// the tokens routed since the last update.
-  void update_bias() {
+  /// the tokens routed since the last update; data parallel, over the tokens of every rank of
+  /// `comm` (the load is all-reduced), so that the ranks' biases stay equal.
+  template <dist::Communicator Comm = dist::SingleProcess>
+  void update_bias(const Comm& comm = {}) {
     RLMOE_CHECK(config_.balancing == Balancing::AuxLossFree, ConfigError,
                 "MoeLayer::update_bias: the layer's balancing is not AuxLossFree");
+    if (comm.size() > 1) {
+      dist::all_reduce(comm, backend_, load_.view(), Sum{});
+      slots_since_update_ = dist::all_reduce_value(comm, slots_since_update_);
+    }
     const double mean = static_cast<double>(slots_since_update_) / static_cast<double>(config_.routed_experts);
     parallel_for(backend_, config_.routed_experts, UpdateBias{load_.view(), bias_.view(), mean, config_.bias_update_rate});
     slots_since_update_ = 0;

@@ -14,18 +14,23 @@
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/precision.hpp"
 #include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/dist/communicator.hpp"
+#include "rlmoe/dist/single_process.hpp"
 #include "rlmoe/nn/transformer.hpp"
 #include "rlmoe/optim/adamw.hpp"
 
 namespace rlmoe::nn {
 
 /// One AdamW step of the model's (master) parameters from its gradients, then the routing-bias
-/// update.
-template <Backend B, TransformerSpec Spec, class T>
+/// update. Data parallel (`comm` over several ranks, each with the gradients of its share of the
+/// batch): the gradients are summed over the ranks first, in buckets, so that every rank makes the
+/// same step; the routing bias follows the load of every rank.
+template <Backend B, TransformerSpec Spec, class T, dist::Communicator Comm = dist::SingleProcess>
   requires std::is_same_v<master_t<T>, float>
-void optimizer_step(Transformer<B, Spec, T>& model, optim::AdamW<B>& optimizer, double learning_rate) {
+void optimizer_step(Transformer<B, Spec, T>& model, optim::AdamW<B>& optimizer, double learning_rate, const Comm& comm = {}) {
+  if (comm.size() > 1) dist::all_reduce_in_buckets(comm, model.backend(), model.gradients(), Sum{});
   optimizer.step(model.parameters(), model.gradients(), learning_rate);
-  model.update_routing_bias();
+  model.update_routing_bias(comm);
 }
 
 namespace detail {

@@ -40,6 +40,8 @@
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/parameter_layout.hpp"
 #include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/dist/communicator.hpp"
+#include "rlmoe/dist/single_process.hpp"
 #include "rlmoe/layers/attention.hpp"
 #include "rlmoe/layers/embedding.hpp"
 #include "rlmoe/layers/init.hpp"
@@ -290,10 +292,12 @@ class Transformer {
       copy(backend_, moe_layers_[i].bias(), other.moe_layers_[i].bias());
   }
 
-  /// After an optimizer step: the aux-loss-free bias update of every MoE layer that uses it.
-  void update_routing_bias() {
+  /// After an optimizer step: the aux-loss-free bias update of every MoE layer that uses it, over
+  /// the load of every rank of `comm`.
+  template <dist::Communicator Comm = dist::SingleProcess>
+  void update_routing_bias(const Comm& comm = {}) {
     for (auto& layer : moe_layers_)
-      if (layer.config().balancing == moe::Balancing::AuxLossFree) layer.update_bias();
+      if (layer.config().balancing == moe::Balancing::AuxLossFree) layer.update_bias(comm);
   }
 
   /// Log-probabilities (and entropies, when the view is given) of every completion token, [B, Tc],

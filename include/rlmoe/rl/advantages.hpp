@@ -39,6 +39,8 @@
 #include "rlmoe/core/ops.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 #include "rlmoe/core/type_name.hpp"
+#include "rlmoe/dist/communicator.hpp"
+#include "rlmoe/dist/single_process.hpp"
 #include "rlmoe/rl/concept_checks.hpp"
 #include "rlmoe/rl/concepts.hpp"
 
@@ -170,11 +172,12 @@ template <class T>
 struct ScaleByBatchStd {
   VectorView<T> advantages;
   const AdvantageStats* stats;
+  double batch_size;  ///< advantages of the whole batch (over every rank)
   float epsilon;
   bool unbiased;
 
   RLMOE_HOST_DEVICE void operator()(index_t i) const {
-    const double n = static_cast<double>(advantages.size());
+    const double n = batch_size;
     const double mean = stats->sum / n;
     const double variance = (stats->sum_of_squares - stats->sum * mean) / (n - (unbiased ? 1.0 : 0.0));
     const double std = variance > 0.0 ? math::sqrt(variance) : 0.0;
@@ -218,10 +221,13 @@ template <class E, Backend B, class T>
 /// is not a multiple of G or the shapes differ, and NumericError naming the estimator when an
 /// advantage is not finite (waiting for the backend to check). E: an AdvantageEstimator (a refused
 /// one gets one message saying what it lacks, and nothing else).
-template <Backend B, class E, class T>
+///
+/// Data parallel: with `comm` over several ranks, each passes its own whole groups; the stats
+/// become the whole batch's (all-reduced), and so does the batch std of BatchNormalized.
+template <Backend B, class E, class T, dist::Communicator Comm = dist::SingleProcess>
   requires std::is_floating_point_v<T>
 void compute_advantages(const B& backend, const E& estimator, std::type_identity_t<VectorView<const T>> rewards,
-                        index_t group_size, VectorView<T> advantages, VectorView<AdvantageStats> stats) {
+                        index_t group_size, VectorView<T> advantages, VectorView<AdvantageStats> stats, const Comm& comm = {}) {
   if constexpr (AdvantageEstimatorCheck<E>::value) {
     RLMOE_CHECK(group_size >= 2, ConfigError, "compute_advantages: group_size is ", group_size,
                 " but group-relative advantages need at least 2 completions per prompt");
@@ -240,9 +246,19 @@ void compute_advantages(const B& backend, const E& estimator, std::type_identity
       if (unwritten < advantages.size())
         detail::throw_bad_advantage<E>(backend, rewards, group_size, unwritten, "left unwritten");
     }
+    index_t batch_size = advantages.size();
+    if (comm.size() > 1) {
+      AdvantageStats all = to_host(backend, VectorView<const AdvantageStats>(stats))[0];
+      all.zero_variance_groups = dist::all_reduce_value(comm, all.zero_variance_groups);
+      all.sum = dist::all_reduce_value(comm, all.sum);
+      all.sum_of_squares = dist::all_reduce_value(comm, all.sum_of_squares);
+      copy(backend, stats, VectorView<const AdvantageStats>(&all, Extents<1>{1}));
+      batch_size = dist::all_reduce_value(comm, batch_size);
+    }
     if constexpr (detail::scales_by_batch_std<E>())
       parallel_for(backend, advantages.size(),
-                   detail::ScaleByBatchStd<T>{advantages, stats.data(), estimator.epsilon, estimator.unbiased_std});
+                   detail::ScaleByBatchStd<T>{advantages, stats.data(), static_cast<double>(batch_size), estimator.epsilon,
+                                              estimator.unbiased_std});
     const index_t bad = first_non_finite<B, T>(backend, advantages);
     if (bad >= 0) {
       const T value = to_host(backend, advantages.slice(bad, bad + 1))[0];

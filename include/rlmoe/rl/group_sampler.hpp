@@ -29,6 +29,15 @@
 
 namespace rlmoe::rl {
 
+/// Which sequence of the whole batch each row of a rank's rollout is, so that its random stream,
+/// and so its completion, does not depend on how the batch is divided between ranks: row i is
+/// sequence first + (i / block) stride + i % block (a rank holds, of each minibatch of `stride`
+/// sequences, the `block` from `first` on). The default (block 0) is the identity: one process.
+struct SequenceNumbering {
+  index_t first = 0, block = 0, stride = 0;
+  RLMOE_HOST_DEVICE index_t operator()(index_t i) const { return block == 0 ? i : first + (i / block) * stride + i % block; }
+};
+
 namespace detail {
 
 /// sequences[i, t] = prompts[i / G, t] for t < the prompt's length; the rest is padding.
@@ -81,6 +90,7 @@ struct ChooseTokens {
   MatrixView<const float> logits;  ///< [N, V]
   SamplingConfig config;
   std::uint64_t seed, stream_base;
+  SequenceNumbering numbering;
   index_t step;
   SpecialTokens special;
   VectorView<std::uint8_t> finished;
@@ -101,7 +111,7 @@ struct ChooseTokens {
       return;
     }
     const VectorView<const float> row = logits[i];
-    RandomStream stream(seed, stream_base + static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(step));
+    RandomStream stream(seed, stream_base + static_cast<std::uint64_t>(numbering(i)), static_cast<std::uint64_t>(step));
     const auto token = static_cast<token_t>(choose_token(row, config, stream.uniform()));
     float max = row[0];
     for (index_t v = 1; v < row.size(); ++v) max = math::max(max, row[v]);
@@ -165,9 +175,10 @@ class GroupSampler {
   }
 
   /// Writes the problems' prompts and references into `out` (whose sizes fit them) and samples
-  /// its completions. `round` tells apart the batches of one run (the step, say).
+  /// its completions. `round` tells apart the batches of one run (the step, say); `numbering`
+  /// places a rank's rows in the whole batch (data parallel).
   void sample(Policy& policy, const std::vector<tasks::Problem>& problems, RolloutBuffers<B>& out, std::uint64_t seed,
-              std::uint64_t round) {
+              std::uint64_t round, SequenceNumbering numbering = {}) {
     const index_t p = out.num_prompts(), g = out.group_size(), n = out.completions(), t = out.completion_width();
     const index_t lp = out.prompt_width(), width = out.sequence_width();
     RLMOE_CHECK(static_cast<index_t>(problems.size()) == p, ShapeError, "GroupSampler::sample: ", problems.size(),
@@ -209,7 +220,7 @@ class GroupSampler {
 
     for (index_t step = 0; step < t; ++step) {
       parallel_for(backend, n,
-                   detail::ChooseTokens{logits, config_, seed, round << 32, step, special_, finished(), positions(), next_tokens(),
+                   detail::ChooseTokens{logits, config_, seed, round << 32, numbering, step, special_, finished(), positions(), next_tokens(),
                                         out.completion_tokens(), out.completion_lengths(), out.mask(), out.old_logp(),
                                         out.sequences()});
       if (step + 1 == t) break;

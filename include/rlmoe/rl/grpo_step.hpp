@@ -20,7 +20,17 @@
 //   6. metrics: the first pass's loss and clipping, and, over the whole batch on the backend, the
 //      entropy and the loss's own KL estimate to the reference;
 //   7. every reference_refresh_every steps, the reference becomes a copy of the policy.
+//
+// Data parallel (Comm over N ranks; SingleProcess by default): each rank samples, scores and trains
+// on P / N of the prompts, whole groups, and every batch statistic is the whole batch's: the loss
+// normalisers, BatchNormalized's std, the gradients (summed before each optimizer step, so the
+// ranks stay equal), the routing load, and every metric. Of each minibatch of P / M prompts a rank
+// holds P / (M N) consecutive ones, and its completions are sampled with the random streams of
+// their place in the whole batch, so N ranks draw exactly the completions one rank draws and the
+// minibatches are the same: the run is one rank's run, divided. Initial parameters must agree
+// (dist::broadcast the model's parameters, or seed every rank alike).
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -34,6 +44,8 @@
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/dist/communicator.hpp"
+#include "rlmoe/dist/single_process.hpp"
 #include "rlmoe/io/step_metrics.hpp"
 #include "rlmoe/nn/training.hpp"
 #include "rlmoe/nn/transformer.hpp"
@@ -91,22 +103,31 @@ struct SumTokenTerms {
   }
 };
 
-inline double mean(const std::vector<float>& v) {
-  return v.empty() ? NAN : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+/// The mean of the values of every rank (each rank passes its own).
+template <class Comm>
+double mean(const Comm& comm, const std::vector<float>& v) {
+  const double sum = dist::all_reduce_value(comm, std::accumulate(v.begin(), v.end(), 0.0));
+  const auto count = dist::all_reduce_value(comm, static_cast<std::int64_t>(v.size()));
+  return count == 0 ? NAN : sum / static_cast<double>(count);
 }
-inline double standard_deviation(const std::vector<float>& v) {
-  const double m = mean(v);
+/// Their standard deviation (Bessel-corrected), around the mean of every rank's values.
+template <class Comm>
+double standard_deviation(const Comm& comm, const std::vector<float>& v) {
+  const double m = mean(comm, v);
   double s = 0.0;
   for (float x : v) s += (x - m) * (x - m);
-  return v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size() - 1)) : 0.0;
+  s = dist::all_reduce_value(comm, s);
+  const auto count = dist::all_reduce_value(comm, static_cast<std::int64_t>(v.size()));
+  return count > 1 ? std::sqrt(s / static_cast<double>(count - 1)) : 0.0;
 }
 
 }  // namespace detail
 
 /// Spec, Task, Estimator and Loss: a TransformerSpec, a Task, an AdvantageEstimator and a
-/// PolicyLoss; a refused argument gets one message saying what it lacks, and nothing else.
+/// PolicyLoss; a refused argument gets one message saying what it lacks, and nothing else. Comm:
+/// the data-parallel ranks.
 template <Backend B, class SpecArg, class TaskArg, class EstimatorArg = GroupNormalized,
-          class LossArg = ClippedSurrogate<K3, TokenMean>>
+          class LossArg = ClippedSurrogate<K3, TokenMean>, dist::Communicator Comm = dist::SingleProcess>
 class GrpoStep {
  public:
   using Spec = nn::checked_spec_t<SpecArg>;
@@ -116,16 +137,18 @@ class GrpoStep {
   using Policy = nn::Transformer<B, Spec>;  // stored as the Spec says (float or bfloat16)
   using Reward = decltype(std::declval<const TaskT&>().reward());
 
-  GrpoStep(const B& backend, const TaskT& task, const GrpoConfig& config, const Loss& loss = {}, const Estimator& estimator = {})
+  GrpoStep(const B& backend, const TaskT& task, const GrpoConfig& config, const Loss& loss = {}, const Estimator& estimator = {},
+           const Comm& comm = {})
       : backend_(backend), task_(task), config_(config.resolved(task.max_completion_length())), loss_(loss),
-        estimator_(estimator), sampler_(backend, config_.sampling, tasks::special_tokens<TaskT>()),
+        estimator_(estimator), comm_(comm), sampler_(backend, config_.sampling, tasks::special_tokens<TaskT>()),
         schedule_{config_.learning_rate, config_.min_learning_rate,
                   std::min(config_.warmup_steps, std::max<index_t>(config_.steps, 1)), std::max<index_t>(config_.steps, 1)} {
     loss_.validate();
     RLMOE_CHECK(task_.max_prompt_length() + config_.sampling.max_new_tokens <= Spec::kMaxLength, ConfigError,
                 "GrpoStep: prompts of up to ", task_.max_prompt_length(), " tokens plus ", config_.sampling.max_new_tokens,
                 " new tokens exceed the model's maximum length Spec::kMaxLength = ", Spec::kMaxLength);
-    const index_t p = config_.prompts_per_step, g = config_.group_size, n = p * g, t = config_.sampling.max_new_tokens;
+    check_data_parallel();
+    const index_t p = local_prompts(), g = config_.group_size, n = p * g, t = config_.sampling.max_new_tokens;
     const index_t sampled_prompts = p * (config_.dynamic_sampling ? config_.dynamic_sampling_oversample : 1);
     sampled_ = make_rollout(sampled_prompts);
     if (config_.dynamic_sampling) train_ = make_rollout(p);
@@ -147,6 +170,15 @@ class GrpoStep {
   [[nodiscard]] const Loss& loss() const { return loss_; }
   /// Whether a frozen reference policy must be passed: the loss has a KL term or the KL is tracked.
   [[nodiscard]] bool needs_reference() const { return loss_.uses_reference() || config_.track_reference_kl; }
+  [[nodiscard]] const Comm& communicator() const { return comm_; }
+  /// The prompts of a step this rank samples and trains on: P / N.
+  [[nodiscard]] index_t local_prompts() const { return config_.prompts_per_step / comm_.size(); }
+  /// The prompt of the whole step (0 .. P - 1) that is this rank's local prompt `l`: of each
+  /// minibatch of P / M prompts, rank r holds the P / (M N) from r P / (M N) on.
+  [[nodiscard]] index_t global_prompt(index_t l) const {
+    const index_t per_minibatch = config_.prompts_per_step / config_.minibatches, share = per_minibatch / comm_.size();
+    return (l / share) * per_minibatch + comm_.rank() * share + l % share;
+  }
 
   /// GRPO step `step` (0, 1, ...: it chooses the problems, the sampling draws and the learning
   /// rate) of `policy`, with `reference` the frozen policy of the KL (null when not needed).
@@ -154,12 +186,14 @@ class GrpoStep {
     RLMOE_CHECK(reference != nullptr || !needs_reference(), ConfigError, "GrpoStep: ",
                 loss_.uses_reference() ? "the loss has a KL term" : "track_reference_kl is set",
                 " but no reference policy was given");
+    check_data_parallel(policy);
     const auto start = std::chrono::steady_clock::now();
-    const index_t p = config_.prompts_per_step, g = config_.group_size, n = p * g, t = config_.sampling.max_new_tokens;
-    const index_t sampled_prompts = sampled_->num_prompts();
+    const index_t p = local_prompts(), g = config_.group_size, n = p * g, t = config_.sampling.max_new_tokens;
+    const index_t sampled_prompts = sampled_->num_prompts(), all_sampled_prompts = sampled_prompts * comm_.size();
     std::vector<tasks::Problem> problems;
-    for (index_t i = 0; i < sampled_prompts; ++i) problems.push_back(task_.problem(config_.seed, step * sampled_prompts + i));
-    sampler_.sample(policy, problems, *sampled_, config_.seed, static_cast<std::uint64_t>(step));
+    for (index_t i = 0; i < sampled_prompts; ++i)
+      problems.push_back(task_.problem(config_.seed, step * all_sampled_prompts + global_prompt(i)));
+    sampler_.sample(policy, problems, *sampled_, config_.seed, static_cast<std::uint64_t>(step), numbering());
     const Reward reward = task_.reward();
     score(backend_, reward, sampled_->view(), rewards_.view().slice(0, sampled_prompts * g),
           MatrixView<float>(components_.data(), Extents<2>{reward_components<Reward>(), sampled_prompts * g}));
@@ -173,7 +207,7 @@ class GrpoStep {
     }
     score(backend_, task_.accuracy(), batch.view(), accuracy_.view());
     compute_advantages<B, Estimator, float>(backend_, estimator_, rewards_.view().slice(0, n), g, advantages_.view(),
-                                            advantage_stats_.view());
+                                            advantage_stats_.view(), comm_);
     if (reference != nullptr && needs_reference())
       reference->forward(batch.sequence_batch(0, n), matrix(ref_logp_, n, t), {}, batch.routing(0, n), false);
 
@@ -193,11 +227,11 @@ class GrpoStep {
         if (loss_.uses_reference()) inputs.ref_logp = matrix(ref_logp_, n, t).slice(begin, end);
         inputs.mask = batch.mask().slice(begin, end);
         inputs.advantages = advantages_.view().slice(begin, end);
-        policy_loss(backend_, loss_, inputs, matrix(grad_, n, t).slice(begin, end), loss_metrics_.view(), t);
+        policy_loss(backend_, loss_, inputs, matrix(grad_, n, t).slice(begin, end), loss_metrics_.view(), t, comm_);
         policy.backward(matrix(grad_, n, t).slice(begin, end));
-        nn::optimizer_step(policy, optimizer, learning_rate);
+        nn::optimizer_step(policy, optimizer, learning_rate, comm_);
         if (pass == 0) {
-          const PolicyLossMetrics m = to_host(backend_, loss_metrics_.view())[0];
+          const PolicyLossMetrics m = all_ranks(to_host(backend_, loss_metrics_.view())[0]);
           RLMOE_CHECK(std::isfinite(m.loss), NumericError, "GrpoStep: the loss of step ", step, " is ", m.loss,
                       " (minibatch ", mb, "; its rewards and advantages were finite)");
           loss_metrics = loss_metrics + m;
@@ -213,11 +247,11 @@ class GrpoStep {
     m.phase = "rl";
     m.step = step;
     const std::vector<float> rewards = to_host(backend_, rewards_.view().slice(0, n)), accuracy = to_host(backend_, accuracy_.view());
-    m.reward_mean = detail::mean(rewards);
-    m.reward_std = detail::standard_deviation(rewards);
-    m.accuracy = detail::mean(accuracy);
+    m.reward_mean = detail::mean(comm_, rewards);
+    m.reward_std = detail::standard_deviation(comm_, rewards);
+    m.accuracy = detail::mean(comm_, accuracy);
     m.loss = loss_metrics.loss / static_cast<double>(config_.minibatches);
-    const detail::TokenSums sums = to_host(backend_, token_sums_.view())[0];
+    const detail::TokenSums sums = all_ranks(to_host(backend_, token_sums_.view())[0]);
     m.entropy = sums.active > 0.0 ? sums.entropy / sums.active : NAN;
     m.kl = reference != nullptr && needs_reference() && sums.active > 0.0 ? sums.kl / sums.active : NAN;
     m.clip_frac = loss_metrics.clip_fraction();
@@ -225,17 +259,65 @@ class GrpoStep {
     m.clip_frac_high = loss_metrics.clip_fraction_high();
     m.ratio_mean = loss_metrics.ratio_mean();
     const std::vector<std::int32_t> lengths = to_host(backend_, batch.completion_lengths());
-    m.completion_len_mean = std::accumulate(lengths.begin(), lengths.end(), 0.0) / static_cast<double>(n);
-    m.zero_variance_groups = to_host(backend_, advantage_stats_.view())[0].zero_variance_groups;
+    m.completion_len_mean = dist::all_reduce_value(comm_, std::accumulate(lengths.begin(), lengths.end(), 0.0)) /
+                            static_cast<double>(n * comm_.size());
+    m.zero_variance_groups = to_host(backend_, advantage_stats_.view())[0].zero_variance_groups;  // the whole batch's
     m.expert_load_max_over_mean = expert_load(policy);
     m.grad_norm = grad_norm;
     m.learning_rate = learning_rate;
-    m.step_time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    m.tokens_per_s = generated / m.step_time_s;
+    // The slowest rank's time, and the tokens of every rank.
+    m.step_time_s =
+        dist::all_reduce_value(comm_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), Max{});
+    m.tokens_per_s = dist::all_reduce_value(comm_, generated) / m.step_time_s;
     return m;
   }
 
  private:
+  /// Data parallelism needs whole groups in whole minibatches on every rank, and (for now) the
+  /// statistics this step makes global: refused otherwise, by name.
+  void check_data_parallel() const {
+    const index_t ranks = comm_.size();
+    if (ranks == 1) return;
+    RLMOE_CHECK(config_.prompts_per_step % (config_.minibatches * ranks) == 0, ConfigError, "GrpoStep: prompts_per_step (",
+                config_.prompts_per_step, ") must be a multiple of minibatches x ranks = ", config_.minibatches, " x ", ranks,
+                " so that every rank holds whole groups of every minibatch (", comm_.name(), ")");
+    RLMOE_CHECK(!config_.dynamic_sampling, ConfigError, "GrpoStep: dynamic_sampling over ", ranks,
+                " ranks is not supported yet (the kept groups would have to move between ranks); run it on one rank");
+  }
+  /// The balance and z-losses normalise by the tokens of the batch they see: over several ranks
+  /// that would be a rank's, so they are refused there (for now).
+  void check_data_parallel(const Policy& policy) const {
+    if (comm_.size() == 1) return;
+    for (const auto& layer : policy.moe_layers()) {
+      const moe::MoeConfig& c = layer.config();
+      RLMOE_CHECK((c.balancing == moe::Balancing::AuxLossFree || c.balancing == moe::Balancing::None) && c.z_loss_coef == 0.0f,
+                  ConfigError, "GrpoStep: over ", comm_.size(),
+                  " ranks the MoE layers' balancing must be AuxLossFree or None and z_loss_coef 0 (the balance and z-losses "
+                  "would be normalised by one rank's tokens)");
+    }
+  }
+
+  /// Where this rank's completion rows are in the whole batch (see SequenceNumbering).
+  [[nodiscard]] SequenceNumbering numbering() const {
+    if (comm_.size() == 1) return {};
+    const index_t g = config_.group_size, share = config_.prompts_per_step / config_.minibatches / comm_.size();
+    return {comm_.rank() * share * g, share * g, share * comm_.size() * g};
+  }
+
+  /// The loss metrics summed over the ranks.
+  PolicyLossMetrics all_ranks(PolicyLossMetrics m) const {
+    if (comm_.size() == 1) return m;
+    std::array<double, 6> v{m.loss, m.active_tokens, m.clipped_low, m.clipped_high, m.ratio_sum, m.kl_sum};
+    dist::all_reduce(comm_, Host{1}, VectorView<double>(v.data(), Extents<1>{6}), Sum{});
+    return {v[0], v[1], v[2], v[3], v[4], v[5]};
+  }
+  detail::TokenSums all_ranks(detail::TokenSums s) const {
+    if (comm_.size() == 1) return s;
+    std::array<double, 3> v{s.active, s.entropy, s.kl};
+    dist::all_reduce(comm_, Host{1}, VectorView<double>(v.data(), Extents<1>{3}), Sum{});
+    return {v[0], v[1], v[2]};
+  }
+
   std::unique_ptr<RolloutBuffers<B>> make_rollout(index_t prompts) const {
     return std::make_unique<RolloutBuffers<B>>(backend_, prompts, config_.group_size, task_.max_prompt_length(),
                                                task_.max_completion_length(), config_.sampling.max_new_tokens,
@@ -267,13 +349,21 @@ class GrpoStep {
     transform_reduce(backend_, n * t, terms, token_sums_.view(), Sum{}, detail::TokenSums{});
   }
 
-  static double expert_load(Policy& policy) {
+  double expert_load(Policy& policy) const {
     double worst = NAN;
     for (const auto& layer : policy.moe_layers()) {
-      const double load = layer.metrics().max_over_mean_load;
+      const double load = comm_.size() == 1 ? layer.metrics().max_over_mean_load : global_load(layer);
       worst = std::isnan(worst) ? load : std::max(worst, load);
     }
     return worst;
+  }
+
+  /// max / mean tokens per expert of a layer's last forward pass, over every rank's tokens.
+  template <class Layer>
+  double global_load(const Layer& layer) const {
+    std::vector<std::int32_t> counts = to_host(backend_, layer.expert_counts());
+    dist::all_reduce(comm_, Host{1}, VectorView<std::int32_t>(counts.data(), Extents<1>{static_cast<index_t>(counts.size())}), Sum{});
+    return moe::MoeMetrics::from_counts(counts, 0.0).max_over_mean_load;
   }
 
   B backend_;
@@ -281,6 +371,7 @@ class GrpoStep {
   GrpoConfig config_;
   Loss loss_;
   Estimator estimator_;
+  Comm comm_;
   GroupSampler<B, Spec> sampler_;
   optim::WarmupCosineSchedule schedule_;
   std::unique_ptr<RolloutBuffers<B>> sampled_, train_;

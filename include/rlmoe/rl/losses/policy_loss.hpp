@@ -22,6 +22,8 @@
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/dist/communicator.hpp"
+#include "rlmoe/dist/single_process.hpp"
 #include "rlmoe/rl/concept_checks.hpp"
 #include "rlmoe/rl/concepts.hpp"
 #include "rlmoe/rl/token_loss.hpp"
@@ -98,6 +100,7 @@ struct TokenPass {
   PolicyLossInputs<T> in;
   VectorView<const SequenceTerms<T>> sequences;
   const double* batch_active;
+  index_t batch_sequences;  ///< N of the whole batch (over every rank)
   index_t max_completion_length;
   MatrixView<T> grad;
 
@@ -121,8 +124,7 @@ struct TokenPass {
       log_ratio = logp - in.old_logp(i, t);
     const T ref_logp = in.ref_logp.data() != nullptr ? in.ref_logp(i, t) : T(0);
     const TokenLossTerms<T> terms = loss(TokenLossInput<T>{log_ratio, logp, ref_logp, in.advantages[i]});
-    const double weight = Loss::Aggregation::sequence_weight(sequence.active, grad.extent(0), *batch_active,
-                                                             max_completion_length);
+    const double weight = Loss::Aggregation::sequence_weight(sequence.active, batch_sequences, *batch_active, max_completion_length);
     grad(i, t) = static_cast<T>(weight * static_cast<double>(terms.dloss_dlog_ratio + terms.dloss_dlogp));
     PolicyLossMetrics m;
     m.loss = weight * static_cast<double>(terms.loss);
@@ -157,9 +159,14 @@ void check_policy_loss_shapes(const PolicyLossInputs<T>& in, const MatrixView<T>
 /// inactive tokens) and the metrics into metrics[0], both in backend memory. max_completion_length
 /// is T_max for SeqMeanTokenSumNorm (0: the batch width T). Loss: a PolicyLoss (a refused one gets
 /// one message per missing piece, and nothing else).
-template <Backend B, class Loss, class T>
+///
+/// Data parallel: with `comm` over several ranks, the inputs are this rank's share of the batch and
+/// the aggregation's normalisers (the active tokens, the number of sequences) are the whole
+/// batch's, all-reduced, so that the gradients of the ranks sum to the gradient of the whole batch
+/// and the metrics' sums (each rank's) add up to the whole batch's.
+template <Backend B, class Loss, class T, dist::Communicator Comm = dist::SingleProcess>
 void policy_loss(const B& backend, const Loss& loss, const PolicyLossInputs<T>& inputs, MatrixView<T> grad_logp,
-                 VectorView<PolicyLossMetrics> metrics, index_t max_completion_length = 0) {
+                 VectorView<PolicyLossMetrics> metrics, index_t max_completion_length = 0, const Comm& comm = {}) {
   if constexpr (PolicyLossCheck<Loss>::value) {
     loss.validate();
     detail::check_policy_loss_shapes(inputs, grad_logp, loss.uses_reference(), max_completion_length);
@@ -172,10 +179,16 @@ void policy_loss(const B& backend, const Loss& loss, const PolicyLossInputs<T>& 
     Buffer<double, B> batch_active(backend, 1);
     transform_reduce(backend, n, detail::SequencePass<T, Loss::kRatioLevel>{in, sequences.view()}, batch_active.view(),
                      Sum{}, 0.0);
+    index_t all_sequences = n;
+    if (comm.size() > 1) {
+      dist::all_reduce(comm, backend, batch_active.view(), Sum{});
+      all_sequences = dist::all_reduce_value(comm, n);
+    }
     const detail::TokenPass<T, Loss> pass{loss,
                                           in,
                                           sequences.view(),
                                           batch_active.data(),
+                                          all_sequences,
                                           max_completion_length > 0 ? max_completion_length : width,
                                           grad_logp};
     transform_reduce(backend, n * width, pass, metrics, Sum{}, PolicyLossMetrics{});

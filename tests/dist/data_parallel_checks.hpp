@@ -1,0 +1,105 @@
+#pragma once
+// Data-parallel GRPO against one process: N ranks that each sample and train on their share of
+// the prompts must reach the parameters one rank reaches on the whole batch with the same seed,
+// for every loss aggregation and built-in estimator, with minibatches, several updates per batch
+// and aux-loss-free balancing. Each rank runs the one-process reference itself (SingleProcess), so
+// the comparison needs nothing but the run under test.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "rl/trainer_checks.hpp"
+#include "rlmoe/dist/communicator.hpp"
+#include "rlmoe/dist/single_process.hpp"
+#include "rlmoe/rl/grpo_step.hpp"
+#include "support/test_data.hpp"
+
+namespace rlmoe::test {
+
+/// Rewards high digits at every position, so that every group's rewards differ from the first step.
+struct DigitSumReward {
+  RLMOE_HOST_DEVICE float operator()(const rl::Sample& s) const {
+    float sum = 0.0f;
+    for (index_t i = 0; i < s.completion.size; ++i) sum += static_cast<float>(s.completion[i]);
+    return sum / static_cast<float>(DigitVocabulary::kSize * 4);
+  }
+};
+struct ReverseForHighDigits : rl::tasks::ReverseDigits {
+  ReverseForHighDigits() : ReverseDigits{2, 3} {}
+  DigitSumReward reward() const { return {}; }
+};
+
+struct DataParallelRun {
+  std::vector<float> initial, parameters, routing_bias;
+  std::vector<rl::StepMetrics> metrics;
+};
+
+inline constexpr index_t kDataParallelSteps = 5;
+
+template <class Estimator, class Loss, class Comm>
+DataParallelRun run_grpo_steps(const Comm& comm, const rl::GrpoConfig& config) {
+  const Host host{1};
+  using Policy = nn::Transformer<Host, TrainerSpec>;
+  Policy policy(host);
+  policy.initialize(config.seed);
+  optim::AdamW<Host> optimizer(host, policy.parameters().size(), config.adam);
+  rl::GrpoStep<Host, TrainerSpec, ReverseForHighDigits, Estimator, Loss, Comm> grpo(host, ReverseForHighDigits{}, config, Loss{},
+                                                                                   Estimator{}, comm);
+  DataParallelRun run;
+  run.initial = to_host(host, policy.parameters());
+  for (index_t s = 0; s < kDataParallelSteps; ++s) run.metrics.push_back(grpo(policy, nullptr, optimizer, s));
+  run.parameters = to_host(host, policy.parameters());
+  for (const auto& layer : policy.moe_layers()) {
+    const std::vector<float> bias = to_host(host, layer.bias());
+    run.routing_bias.insert(run.routing_bias.end(), bias.begin(), bias.end());
+  }
+  return run;
+}
+
+inline rl::GrpoConfig data_parallel_config() {
+  rl::GrpoConfig c = small_config();
+  c.prompts_per_step = 8;
+  c.group_size = 4;
+  c.minibatches = 2;
+  c.updates_per_batch = 2;
+  c.learning_rate = 3e-3;
+  return c;
+}
+
+template <class Estimator, class Loss, class Comm>
+void check_data_parallel_grpo(const Comm& comm, const std::string& what, double tolerance) {
+  const rl::GrpoConfig config = data_parallel_config();
+  const DataParallelRun one = run_grpo_steps<Estimator, Loss>(dist::SingleProcess{}, config);
+  const DataParallelRun many = run_grpo_steps<Estimator, Loss>(comm, config);
+  const std::string label = what + " on " + std::to_string(comm.size()) + " ranks";
+
+  const double moved = relative_error(one.parameters, as_double(one.initial));
+  const double error = relative_error(many.parameters, as_double(one.parameters));
+  BOOST_TEST_MESSAGE(label << ": parameters moved by " << moved << " (relative), ranks vs one process " << error);
+  BOOST_TEST(moved > 1e-3, label << ": the steps must move the parameters (moved " << moved << ")");
+  BOOST_TEST(error <= tolerance, label << ": parameters differ from one process's by " << error << " (relative)");
+  BOOST_TEST(relative_error(many.routing_bias, as_double(one.routing_bias)) <= tolerance, label << ": routing bias");
+  for (index_t s = 0; s < kDataParallelSteps; ++s) {
+    const rl::StepMetrics &a = many.metrics[static_cast<std::size_t>(s)], &b = one.metrics[static_cast<std::size_t>(s)];
+    const auto close = [&](double x, double y, const char* name) {
+      BOOST_TEST(std::abs(x - y) <= 1e-4 * std::max(1.0, std::abs(y)), label << " step " << s << ": " << name << " " << x << " vs " << y);
+    };
+    close(a.reward_mean, b.reward_mean, "reward_mean");
+    close(a.reward_std, b.reward_std, "reward_std");
+    close(a.accuracy, b.accuracy, "accuracy");
+    close(a.loss, b.loss, "loss");
+    close(a.entropy, b.entropy, "entropy");
+    close(a.clip_frac, b.clip_frac, "clip_frac");
+    close(a.ratio_mean, b.ratio_mean, "ratio_mean");
+    close(a.completion_len_mean, b.completion_len_mean, "completion_len_mean");
+    close(a.zero_variance_groups, b.zero_variance_groups, "zero_variance_groups");
+    close(a.expert_load_max_over_mean, b.expert_load_max_over_mean, "expert_load_max_over_mean");
+    close(a.grad_norm, b.grad_norm, "grad_norm");
+  }
+  // Every rank holds the same parameters, bit for bit: rank 0's, broadcast.
+  std::vector<float> root = many.parameters;
+  dist::broadcast(comm, Host{1}, VectorView<float>(root.data(), Extents<1>{static_cast<index_t>(root.size())}), 0);
+  BOOST_TEST((root == many.parameters), label << ": rank " << comm.rank() << " drifted from rank 0");
+}
+
+}  // namespace rlmoe::test
