@@ -29,23 +29,29 @@ struct ReverseForHighDigits : rl::tasks::ReverseDigits {
   DigitSumReward reward() const { return {}; }
 };
 
+/// TrainerSpec in float64: parameters, activations, log-probabilities and the optimizer.
+struct TrainerSpec64 : TrainerSpec {
+  using Storage = double;
+};
+
+template <class T>
 struct DataParallelRun {
-  std::vector<float> initial, parameters, routing_bias;
+  std::vector<T> initial, parameters;
+  std::vector<float> routing_bias;
   std::vector<rl::StepMetrics> metrics;
 };
 
 inline constexpr index_t kDataParallelSteps = 5;
 
-template <class Estimator, class Loss, class Comm>
-DataParallelRun run_grpo_steps(const Comm& comm, const rl::GrpoConfig& config) {
+template <class Spec, class Estimator, class Loss, class Comm>
+auto run_grpo_steps(const Comm& comm, const rl::GrpoConfig& config) {
   const Host host{1};
-  using Policy = nn::Transformer<Host, TrainerSpec>;
-  Policy policy(host);
+  using Step = rl::GrpoStep<Host, Spec, ReverseForHighDigits, Estimator, Loss, Comm>;
+  typename Step::Policy policy(host);
   policy.initialize(config.seed);
-  optim::AdamW<Host> optimizer(host, policy.parameters().size(), config.adam);
-  rl::GrpoStep<Host, TrainerSpec, ReverseForHighDigits, Estimator, Loss, Comm> grpo(host, ReverseForHighDigits{}, config, Loss{},
-                                                                                   Estimator{}, comm);
-  DataParallelRun run;
+  typename Step::Optimizer optimizer(host, policy.parameters().size(), config.adam);
+  Step grpo(host, ReverseForHighDigits{}, config, Loss{}, Estimator{}, comm);
+  DataParallelRun<typename Step::G> run;
   run.initial = to_host(host, policy.parameters());
   for (index_t s = 0; s < kDataParallelSteps; ++s) run.metrics.push_back(grpo(policy, nullptr, optimizer, s));
   run.parameters = to_host(host, policy.parameters());
@@ -66,12 +72,15 @@ inline rl::GrpoConfig data_parallel_config() {
   return c;
 }
 
-template <class Estimator, class Loss, class Comm>
+/// Spec: TrainerSpec (float32) or TrainerSpec64; tolerance: on the relative difference of the
+/// parameters after the steps.
+template <class Spec, class Estimator, class Loss, class Comm>
 void check_data_parallel_grpo(const Comm& comm, const std::string& what, double tolerance) {
   const rl::GrpoConfig config = data_parallel_config();
-  const DataParallelRun one = run_grpo_steps<Estimator, Loss>(dist::SingleProcess{}, config);
-  const DataParallelRun many = run_grpo_steps<Estimator, Loss>(comm, config);
-  const std::string label = what + " on " + std::to_string(comm.size()) + " ranks";
+  const auto one = run_grpo_steps<Spec, Estimator, Loss>(dist::SingleProcess{}, config);
+  const auto many = run_grpo_steps<Spec, Estimator, Loss>(comm, config);
+  using T = typename decltype(one.parameters)::value_type;
+  const std::string label = what + (sizeof(T) == 8 ? " (float64)" : " (float32)") + " on " + std::to_string(comm.size()) + " ranks";
 
   const double moved = relative_error(one.parameters, as_double(one.initial));
   const double error = relative_error(many.parameters, as_double(one.parameters));
@@ -97,8 +106,8 @@ void check_data_parallel_grpo(const Comm& comm, const std::string& what, double 
     close(a.grad_norm, b.grad_norm, "grad_norm");
   }
   // Every rank holds the same parameters, bit for bit: rank 0's, broadcast.
-  std::vector<float> root = many.parameters;
-  dist::broadcast(comm, Host{1}, VectorView<float>(root.data(), Extents<1>{static_cast<index_t>(root.size())}), 0);
+  std::vector<T> root = many.parameters;
+  dist::broadcast(comm, Host{1}, VectorView<T>(root.data(), Extents<1>{static_cast<index_t>(root.size())}), 0);
   BOOST_TEST((root == many.parameters), label << ": rank " << comm.rank() << " drifted from rank 0");
 }
 

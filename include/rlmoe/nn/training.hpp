@@ -26,8 +26,8 @@ namespace rlmoe::nn {
 /// batch): the gradients are summed over the ranks first, in buckets, so that every rank makes the
 /// same step; the routing bias follows the load of every rank.
 template <Backend B, TransformerSpec Spec, class T, dist::Communicator Comm = dist::SingleProcess>
-  requires std::is_same_v<master_t<T>, float>
-void optimizer_step(Transformer<B, Spec, T>& model, optim::AdamW<B>& optimizer, double learning_rate, const Comm& comm = {}) {
+void optimizer_step(Transformer<B, Spec, T>& model, optim::AdamW<B, master_t<T>>& optimizer, double learning_rate,
+                    const Comm& comm = {}) {
   if (comm.size() > 1) dist::all_reduce_in_buckets(comm, model.backend(), model.gradients(), Sum{});
   optimizer.step(model.parameters(), model.gradients(), learning_rate);
   model.update_routing_bias(comm);

@@ -233,8 +233,8 @@ template <class S>
   requires requires { typename S::Storage; }
 struct SpecStorage<S> {
   using type = typename S::Storage;
-  static_assert(std::is_same_v<type, float> || std::is_same_v<type, bfloat16>,
-                "rlmoe TransformerSpec: Spec::Storage must be float or rlmoe::bfloat16");
+  static_assert(std::is_same_v<type, float> || std::is_same_v<type, bfloat16> || std::is_same_v<type, double>,
+                "rlmoe TransformerSpec: Spec::Storage must be float, rlmoe::bfloat16 or double (float64 checks)");
 };
 
 /// The Spec's storage type: Spec::Storage, or float when it declares none.

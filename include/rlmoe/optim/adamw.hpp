@@ -47,15 +47,17 @@ struct AdamWConfig {
 
 namespace detail {
 
+template <class T>
 struct SquaredNorm {
-  VectorView<const float> g;
+  VectorView<const T> g;
   RLMOE_HOST_DEVICE double operator()(index_t i) const { return static_cast<double>(g[i]) * static_cast<double>(g[i]); }
 };
 
 /// Updates element i; returns 1 when its new value is not finite.
+template <class T>
 struct AdamWUpdate {
-  VectorView<float> p, m, v;
-  VectorView<const float> g;
+  VectorView<T> p, m, v;
+  VectorView<const T> g;
   const double* squared_norm;
   double max_grad_norm, learning_rate, beta1, beta2, epsilon, weight_decay, bias1, bias2;
 
@@ -67,42 +69,43 @@ struct AdamWUpdate {
     const double grad = scale * static_cast<double>(g[i]);
     const double m_new = beta1 * m[i] + (1.0 - beta1) * grad;
     const double v_new = beta2 * v[i] + (1.0 - beta2) * grad * grad;
-    m[i] = static_cast<float>(m_new);
-    v[i] = static_cast<float>(v_new);
+    m[i] = static_cast<T>(m_new);
+    v[i] = static_cast<T>(v_new);
     const double update = (m_new / bias1) / (math::sqrt(v_new / bias2) + epsilon) + weight_decay * p[i];
-    p[i] = static_cast<float>(p[i] - learning_rate * update);
+    p[i] = static_cast<T>(p[i] - learning_rate * update);
     return math::isfinite(p[i]) ? 0.0 : 1.0;
   }
 };
 
 }  // namespace detail
 
-/// Owns the first and second moments of a flat parameter buffer of `size` floats.
-template <Backend B>
+/// Owns the first and second moments of a flat parameter buffer of `size` elements of T (float;
+/// double for float64 checks of whole training runs).
+template <Backend B, class T = float>
 class AdamW {
  public:
   AdamW(const B& backend, index_t size, const AdamWConfig& config)
       : backend_(backend), config_(config), m_(backend, size), v_(backend, size), report_(backend, 2) {
     config_.validate();
-    fill(backend, m_.view(), 0.0f);
-    fill(backend, v_.view(), 0.0f);
+    fill(backend, m_.view(), T(0));
+    fill(backend, v_.view(), T(0));
     fill(backend, report_.view(), 0.0);
   }
 
   /// One update of `parameters` from `gradients` at `learning_rate`; enqueued, no synchronisation.
-  void step(VectorView<float> parameters, VectorView<const float> gradients, double learning_rate) {
+  void step(VectorView<T> parameters, VectorView<const T> gradients, double learning_rate) {
     require_shape(parameters, m_.view().shape(), "AdamW::step: parameters");
     require_shape(gradients, m_.view().shape(), "AdamW::step: gradients");
     RLMOE_CHECK(learning_rate >= 0.0 && std::isfinite(learning_rate), ConfigError, "AdamW::step: learning_rate is ",
                 learning_rate, " but must be finite and >= 0");
-    transform_reduce(backend_, gradients.size(), detail::SquaredNorm{gradients}, report_.view().slice(0, 1), Sum{}, 0.0);
+    transform_reduce(backend_, gradients.size(), detail::SquaredNorm<T>{gradients}, report_.view().slice(0, 1), Sum{}, 0.0);
     ++steps_;
     checked_ = false;
     learning_rate_ = learning_rate;
     const double bias1 = 1.0 - std::pow(config_.beta1, static_cast<double>(steps_));
     const double bias2 = 1.0 - std::pow(config_.beta2, static_cast<double>(steps_));
     transform_reduce(backend_, parameters.size(),
-                     detail::AdamWUpdate{parameters, m_.view(), v_.view(), gradients, report_.data(), config_.max_grad_norm,
+                     detail::AdamWUpdate<T>{parameters, m_.view(), v_.view(), gradients, report_.data(), config_.max_grad_norm,
                                          learning_rate, config_.beta1, config_.beta2, config_.epsilon, config_.weight_decay,
                                          bias1, bias2},
                      report_.view().slice(1, 2), Sum{}, 0.0);
@@ -129,16 +132,16 @@ class AdamW {
   [[nodiscard]] const AdamWConfig& config() const { return config_; }
   [[nodiscard]] index_t steps() const { return steps_; }
   /// Optimizer state, for checkpoints.
-  [[nodiscard]] VectorView<float> first_moment() { return m_.view(); }
-  [[nodiscard]] VectorView<float> second_moment() { return v_.view(); }
-  [[nodiscard]] VectorView<const float> first_moment() const { return m_.view(); }
-  [[nodiscard]] VectorView<const float> second_moment() const { return v_.view(); }
+  [[nodiscard]] VectorView<T> first_moment() { return m_.view(); }
+  [[nodiscard]] VectorView<T> second_moment() { return v_.view(); }
+  [[nodiscard]] VectorView<const T> first_moment() const { return m_.view(); }
+  [[nodiscard]] VectorView<const T> second_moment() const { return v_.view(); }
   void set_steps(index_t steps) { steps_ = steps; }
 
  private:
   B backend_;  // a copy: Host is a few bytes, Cuda a shared handle
   AdamWConfig config_;
-  Buffer<float, B> m_, v_;
+  Buffer<T, B> m_, v_;
   Buffer<double, B> report_;  ///< the last step's squared gradient norm and its count of non-finite parameters
   index_t steps_ = 0;
   bool checked_ = true;        ///< grad_norm() has seen the last step's report

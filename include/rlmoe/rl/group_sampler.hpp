@@ -20,6 +20,7 @@
 #include "rlmoe/backend/reduce.hpp"
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/host_device.hpp"
+#include "rlmoe/core/precision.hpp"
 #include "rlmoe/core/random.hpp"
 #include "rlmoe/core/tensor_view.hpp"
 #include "rlmoe/nn/transformer.hpp"
@@ -86,8 +87,9 @@ struct RecordPrefillRouting {
 };
 
 /// One step for every sequence: choose its token, or pad once it has ended.
+template <class C>
 struct ChooseTokens {
-  MatrixView<const float> logits;  ///< [N, V]
+  MatrixView<const C> logits;  ///< [N, V]
   SamplingConfig config;
   std::uint64_t seed, stream_base;
   SequenceNumbering numbering;
@@ -99,23 +101,23 @@ struct ChooseTokens {
   MatrixView<token_t> completions;
   VectorView<std::int32_t> completion_lengths;
   MatrixView<std::uint8_t> mask;
-  MatrixView<float> old_logp;
+  MatrixView<C> old_logp;
   MatrixView<token_t> sequences;
 
   RLMOE_HOST_DEVICE void operator()(index_t i) const {
     if (finished[i] != 0) {
       completions(i, step) = special.pad;
       mask(i, step) = 0;
-      old_logp(i, step) = 0.0f;
+      old_logp(i, step) = C(0);
       next_tokens[i] = special.pad;
       return;
     }
-    const VectorView<const float> row = logits[i];
+    const VectorView<const C> row = logits[i];
     RandomStream stream(seed, stream_base + static_cast<std::uint64_t>(numbering(i)), static_cast<std::uint64_t>(step));
     const auto token = static_cast<token_t>(choose_token(row, config, stream.uniform()));
-    float max = row[0];
+    C max = row[0];
     for (index_t v = 1; v < row.size(); ++v) max = math::max(max, row[v]);
-    float sum = 0.0f;
+    C sum = C(0);
     for (index_t v = 0; v < row.size(); ++v) sum += math::exp(row[v] - max);
     completions(i, step) = token;
     mask(i, step) = 1;
@@ -153,11 +155,14 @@ struct SequenceLengths {
 }  // namespace detail
 
 /// T: the policy's storage type (float, or bfloat16 for a mixed-precision policy, whose logits
-/// are float too).
+/// are float too; double for float64 checks, whose logits and log-probabilities are double).
 template <Backend B, nn::TransformerSpec Spec, class T = nn::storage_t<Spec>>
 class GroupSampler {
+  using C = compute_t<T>;
+
  public:
   using Policy = nn::Transformer<B, Spec, T>;
+  using Rollout = RolloutBuffers<B, C>;
 
   /// `special`: the task's end-of-sequence token, which ends a completion, and its padding.
   GroupSampler(const B& backend, const SamplingConfig& config, SpecialTokens special)
@@ -177,7 +182,7 @@ class GroupSampler {
   /// Writes the problems' prompts and references into `out` (whose sizes fit them) and samples
   /// its completions. `round` tells apart the batches of one run (the step, say); `numbering`
   /// places a rank's rows in the whole batch (data parallel).
-  void sample(Policy& policy, const std::vector<tasks::Problem>& problems, RolloutBuffers<B>& out, std::uint64_t seed,
+  void sample(Policy& policy, const std::vector<tasks::Problem>& problems, Rollout& out, std::uint64_t seed,
               std::uint64_t round, SequenceNumbering numbering = {}) {
     const index_t p = out.num_prompts(), g = out.group_size(), n = out.completions(), t = out.completion_width();
     const index_t lp = out.prompt_width(), width = out.sequence_width();
@@ -204,15 +209,15 @@ class GroupSampler {
 
     // Prefill each prompt once, then give every completion its prompt's cache and logits.
     typename Policy::DecodeState prompt_state(backend, p, width), state(backend, n, width);
-    const MatrixView<float> prompt_logits(prompt_logits_.data(), Extents<2>{p, Spec::kVocab});
-    const MatrixView<float> logits(logits_.data(), Extents<2>{n, Spec::kVocab});
+    const MatrixView<C> prompt_logits(prompt_logits_.data(), Extents<2>{p, Spec::kVocab});
+    const MatrixView<C> logits(logits_.data(), Extents<2>{n, Spec::kVocab});
     policy.prefill(prompt_state, out.prompt_tokens(), out.prompt_lengths(), prompt_logits);
     for (index_t l = 0; l < Spec::kLayers; ++l)
       for (int i = 0; i < Policy::DecodeState::kCachesPerLayer; ++i)
         parallel_for(backend, state.cache(l, i).size(), detail::SpreadGroups<T>{prompt_state.cache(l, i), state.cache(l, i), g});
     parallel_for(backend, n * Spec::kVocab,
-                 detail::SpreadGroups<float>{TensorView<const float, 4>(prompt_logits.data(), Extents<4>{p, 1, 1, Spec::kVocab}),
-                                             TensorView<float, 4>(logits.data(), Extents<4>{n, 1, 1, Spec::kVocab}), g});
+                 detail::SpreadGroups<C>{TensorView<const C, 4>(prompt_logits.data(), Extents<4>{p, 1, 1, Spec::kVocab}),
+                                         TensorView<C, 4>(logits.data(), Extents<4>{n, 1, 1, Spec::kVocab}), g});
     for (index_t l = Spec::kFirstMoeLayer; l < Spec::kLayers; ++l)
       parallel_for(backend, n * lp * Spec::kTopK,
                    detail::RecordPrefillRouting{policy.moe_layer(l).routed_experts(), out.prompt_lengths(), g, lp, width,
@@ -220,7 +225,7 @@ class GroupSampler {
 
     for (index_t step = 0; step < t; ++step) {
       parallel_for(backend, n,
-                   detail::ChooseTokens{logits, config_, seed, round << 32, numbering, step, special_, finished(), positions(), next_tokens(),
+                   detail::ChooseTokens<C>{logits, config_, seed, round << 32, numbering, step, special_, finished(), positions(), next_tokens(),
                                         out.completion_tokens(), out.completion_lengths(), out.mask(), out.old_logp(),
                                         out.sequences()});
       if (step + 1 == t) break;
@@ -255,15 +260,15 @@ class GroupSampler {
   }
 
   /// Marks step `step` of every sequence as padding (they have all ended).
-  void pad_step(RolloutBuffers<B>& out, index_t step) {
+  void pad_step(Rollout& out, index_t step) {
     const index_t n = out.completions();
     fill(backend_, TensorView<token_t, 2>(&out.completion_tokens()(0, step), Extents<2>{n, 1}, Extents<2>{out.completion_width(), 1}), special_.pad);
     fill(backend_, TensorView<std::uint8_t, 2>(&out.mask()(0, step), Extents<2>{n, 1}, Extents<2>{out.completion_width(), 1}),
          std::uint8_t{0});
-    fill(backend_, TensorView<float, 2>(&out.old_logp()(0, step), Extents<2>{n, 1}, Extents<2>{out.completion_width(), 1}), 0.0f);
+    fill(backend_, TensorView<C, 2>(&out.old_logp()(0, step), Extents<2>{n, 1}, Extents<2>{out.completion_width(), 1}), C(0));
   }
 
-  void upload_problems(const std::vector<tasks::Problem>& problems, RolloutBuffers<B>& out) {
+  void upload_problems(const std::vector<tasks::Problem>& problems, Rollout& out) {
     const index_t lp = out.prompt_width(), lr = out.reference_tokens().extent(1);
     std::vector<token_t> prompts, references;
     std::vector<std::int32_t> prompt_lengths, reference_lengths;
@@ -295,7 +300,7 @@ class GroupSampler {
   Buffer<std::int32_t, B> positions_;
   Buffer<std::uint8_t, B> finished_;
   index_t completions_ = 0;  // of the batch being sampled
-  Buffer<float, B> prompt_logits_, logits_;
+  Buffer<C, B> prompt_logits_, logits_;
 };
 
 }  // namespace rlmoe::rl

@@ -90,9 +90,9 @@ struct TokenSums {
 };
 
 /// Each active token's entropy and, with reference log-probs, its KL estimate K(logp, ref).
-template <class K>
+template <class K, class C>
 struct SumTokenTerms {
-  MatrixView<const float> logp, entropy, ref_logp;  ///< [N, T]; ref_logp empty: no KL
+  MatrixView<const C> logp, entropy, ref_logp;  ///< [N, T]; ref_logp empty: no KL
   MatrixView<const std::uint8_t> mask;
   RLMOE_HOST_DEVICE TokenSums operator()(index_t k) const {
     const index_t width = mask.extent(1), i = k / width, t = k - i * width;
@@ -101,6 +101,14 @@ struct SumTokenTerms {
     if (ref_logp.data() != nullptr) s.kl = K::value(static_cast<double>(logp(i, t)), static_cast<double>(ref_logp(i, t)));
     return s;
   }
+};
+
+/// A float64 policy's advantages come from float rewards.
+template <class C>
+struct Widen {
+  VectorView<const float> from;
+  VectorView<C> to;
+  RLMOE_HOST_DEVICE void operator()(index_t i) const { to[i] = static_cast<C>(from[i]); }
 };
 
 /// The mean of the values of every rank (each rank passes its own).
@@ -134,7 +142,10 @@ class GrpoStep {
   using TaskT = tasks::checked_task_t<TaskArg>;
   using Estimator = checked_estimator_t<EstimatorArg>;
   using Loss = checked_loss_t<LossArg>;
-  using Policy = nn::Transformer<B, Spec>;  // stored as the Spec says (float or bfloat16)
+  using Policy = nn::Transformer<B, Spec>;  // stored as the Spec says (float, bfloat16; double for checks)
+  using C = compute_t<nn::storage_t<Spec>>;  // log-probabilities, advantages, the loss
+  using G = master_t<nn::storage_t<Spec>>;   // the optimizer's parameters
+  using Optimizer = optim::AdamW<B, G>;
   using Reward = decltype(std::declval<const TaskT&>().reward());
 
   GrpoStep(const B& backend, const TaskT& task, const GrpoConfig& config, const Loss& loss = {}, const Estimator& estimator = {},
@@ -155,12 +166,13 @@ class GrpoStep {
     rewards_ = Buffer<float, B>(backend, sampled_prompts * g);
     components_ = Buffer<float, B>(backend, reward_components<Reward>() * sampled_prompts * g);
     accuracy_ = Buffer<float, B>(backend, n);
-    advantages_ = Buffer<float, B>(backend, n);
+    advantages_ = Buffer<C, B>(backend, n);
+    if constexpr (!std::is_same_v<C, float>) rewards_widened_ = Buffer<C, B>(backend, n);
     advantage_stats_ = Buffer<AdvantageStats, B>(backend, 1);
-    logp_ = Buffer<float, B>(backend, n * t);
-    entropy_ = Buffer<float, B>(backend, n * t);
-    ref_logp_ = Buffer<float, B>(backend, n * t);
-    grad_ = Buffer<float, B>(backend, n * t);
+    logp_ = Buffer<C, B>(backend, n * t);
+    entropy_ = Buffer<C, B>(backend, n * t);
+    ref_logp_ = Buffer<C, B>(backend, n * t);
+    grad_ = Buffer<C, B>(backend, n * t);
     loss_metrics_ = Buffer<PolicyLossMetrics, B>(backend, 1);
     token_sums_ = Buffer<detail::TokenSums, B>(backend, 1);
   }
@@ -182,7 +194,7 @@ class GrpoStep {
 
   /// GRPO step `step` (0, 1, ...: it chooses the problems, the sampling draws and the learning
   /// rate) of `policy`, with `reference` the frozen policy of the KL (null when not needed).
-  StepMetrics operator()(Policy& policy, Policy* reference, optim::AdamW<B>& optimizer, index_t step) {
+  StepMetrics operator()(Policy& policy, Policy* reference, Optimizer& optimizer, index_t step) {
     RLMOE_CHECK(reference != nullptr || !needs_reference(), ConfigError, "GrpoStep: ",
                 loss_.uses_reference() ? "the loss has a KL term" : "track_reference_kl is set",
                 " but no reference policy was given");
@@ -200,14 +212,14 @@ class GrpoStep {
     double generated = 0.0;
     for (std::int32_t length : to_host(backend_, sampled_->completion_lengths())) generated += length;
 
-    RolloutBuffers<B>& batch = config_.dynamic_sampling ? *train_ : *sampled_;
+    Rollout& batch = config_.dynamic_sampling ? *train_ : *sampled_;
     if (config_.dynamic_sampling) {
       batch.gather_groups(*sampled_, keep_groups(to_host(backend_, rewards_.view().slice(0, sampled_prompts * g)), p));
       score(backend_, reward, batch.view(), rewards_.view().slice(0, n));
     }
     score(backend_, task_.accuracy(), batch.view(), accuracy_.view());
-    compute_advantages<B, Estimator, float>(backend_, estimator_, rewards_.view().slice(0, n), g, advantages_.view(),
-                                            advantage_stats_.view(), comm_);
+    compute_advantages<B, Estimator, C>(backend_, estimator_, rewards_for_advantages(n), g, advantages_.view(),
+                                        advantage_stats_.view(), comm_);
     if (reference != nullptr && needs_reference())
       reference->forward(batch.sequence_batch(0, n), matrix(ref_logp_, n, t), {}, batch.routing(0, n), false);
 
@@ -218,10 +230,10 @@ class GrpoStep {
     for (index_t pass = 0; pass < config_.updates_per_batch; ++pass) {
       for (index_t mb = 0; mb < config_.minibatches; ++mb) {
         const index_t begin = mb * rows, end = begin + rows;
-        const MatrixView<float> logp = matrix(logp_, n, t).slice(begin, end), entropy = matrix(entropy_, n, t).slice(begin, end);
+        const MatrixView<C> logp = matrix(logp_, n, t).slice(begin, end), entropy = matrix(entropy_, n, t).slice(begin, end);
         policy.zero_gradients();
         policy.forward(batch.sequence_batch(begin, end), logp, entropy, batch.routing(begin, end));
-        PolicyLossInputs<float> inputs;
+        PolicyLossInputs<C> inputs;
         inputs.logp = logp;
         inputs.old_logp = batch.old_logp().slice(begin, end);
         if (loss_.uses_reference()) inputs.ref_logp = matrix(ref_logp_, n, t).slice(begin, end);
@@ -318,13 +330,24 @@ class GrpoStep {
     return {v[0], v[1], v[2]};
   }
 
-  std::unique_ptr<RolloutBuffers<B>> make_rollout(index_t prompts) const {
-    return std::make_unique<RolloutBuffers<B>>(backend_, prompts, config_.group_size, task_.max_prompt_length(),
-                                               task_.max_completion_length(), config_.sampling.max_new_tokens,
-                                               Spec::kLayers - Spec::kFirstMoeLayer, Spec::kTopK);
+  using Rollout = typename GroupSampler<B, Spec>::Rollout;
+
+  /// The rewards in the advantages' type: the rewards themselves, or widened for a float64 policy.
+  VectorView<const C> rewards_for_advantages(index_t n) {
+    if constexpr (std::is_same_v<C, float>) {
+      return rewards_.view().slice(0, n);
+    } else {
+      parallel_for(backend_, n, detail::Widen<C>{rewards_.view().slice(0, n), rewards_widened_.view()});
+      return rewards_widened_.view();
+    }
   }
 
-  static MatrixView<float> matrix(Buffer<float, B>& b, index_t rows, index_t cols) { return {b.data(), Extents<2>{rows, cols}}; }
+  std::unique_ptr<Rollout> make_rollout(index_t prompts) const {
+    return std::make_unique<Rollout>(backend_, prompts, config_.group_size, task_.max_prompt_length(), task_.max_completion_length(),
+                                     config_.sampling.max_new_tokens, Spec::kLayers - Spec::kFirstMoeLayer, Spec::kTopK);
+  }
+
+  static MatrixView<C> matrix(Buffer<C, B>& b, index_t rows, index_t cols) { return {b.data(), Extents<2>{rows, cols}}; }
 
   /// DAPO's dynamic sampling: the first `count` groups whose rewards differ, then (if too few)
   /// the others in order.
@@ -341,10 +364,10 @@ class GrpoStep {
   }
 
   /// The first pass's entropy and KL to the reference over the whole batch, into token_sums_.
-  void sum_token_terms(RolloutBuffers<B>& batch, index_t n, index_t t, bool with_kl) {
+  void sum_token_terms(Rollout& batch, index_t n, index_t t, bool with_kl) {
     using Kl = typename detail::LossKl<Loss>::type;
-    const detail::SumTokenTerms<Kl> terms{matrix(logp_, n, t), matrix(entropy_, n, t),
-                                          with_kl ? MatrixView<const float>(matrix(ref_logp_, n, t)) : MatrixView<const float>{},
+    const detail::SumTokenTerms<Kl, C> terms{matrix(logp_, n, t), matrix(entropy_, n, t),
+                                             with_kl ? MatrixView<const C>(matrix(ref_logp_, n, t)) : MatrixView<const C>{},
                                           batch.mask()};
     transform_reduce(backend_, n * t, terms, token_sums_.view(), Sum{}, detail::TokenSums{});
   }
@@ -374,8 +397,9 @@ class GrpoStep {
   Comm comm_;
   GroupSampler<B, Spec> sampler_;
   optim::WarmupCosineSchedule schedule_;
-  std::unique_ptr<RolloutBuffers<B>> sampled_, train_;
-  Buffer<float, B> rewards_, components_, accuracy_, advantages_, logp_, entropy_, ref_logp_, grad_;
+  std::unique_ptr<Rollout> sampled_, train_;
+  Buffer<float, B> rewards_, components_, accuracy_;
+  Buffer<C, B> rewards_widened_, advantages_, logp_, entropy_, ref_logp_, grad_;
   Buffer<AdvantageStats, B> advantage_stats_;
   Buffer<PolicyLossMetrics, B> loss_metrics_;
   Buffer<detail::TokenSums, B> token_sums_;

@@ -46,7 +46,9 @@ struct DefaultRouting {
 
 }  // namespace detail
 
-template <Backend B>
+/// C: the type of the sampling policy's log-probabilities, its compute type (float; double for a
+/// float64 policy).
+template <Backend B, class C = float>
 class RolloutBuffers {
  public:
   RolloutBuffers(const B& backend, index_t prompts, index_t group_size, index_t prompt_width, index_t reference_width,
@@ -94,7 +96,7 @@ class RolloutBuffers {
   MatrixView<token_t> completion_tokens() { return {completion_tokens_.data(), Extents<2>{completions(), completion_width_}}; }
   VectorView<std::int32_t> completion_lengths() { return completion_lengths_.view(); }
   MatrixView<std::uint8_t> mask() { return {mask_.data(), Extents<2>{completions(), completion_width_}}; }
-  MatrixView<float> old_logp() { return {old_logp_.data(), Extents<2>{completions(), completion_width_}}; }
+  MatrixView<C> old_logp() { return {old_logp_.data(), Extents<2>{completions(), completion_width_}}; }
   MatrixView<token_t> sequences() { return {sequences_.data(), Extents<2>{completions(), sequence_width()}}; }
   VectorView<std::int32_t> sequence_lengths() { return sequence_lengths_.view(); }
   VectorView<std::int32_t> sequence_prompt_lengths() { return sequence_prompt_lengths_.view(); }
@@ -170,7 +172,7 @@ class RolloutBuffers {
   Buffer<token_t, B> completion_tokens_;
   Buffer<std::int32_t, B> completion_lengths_;
   Buffer<std::uint8_t, B> mask_;
-  Buffer<float, B> old_logp_;
+  Buffer<C, B> old_logp_;
   Buffer<token_t, B> sequences_;
   Buffer<std::int32_t, B> sequence_lengths_, sequence_prompt_lengths_;
   std::vector<Buffer<std::int32_t, B>> replay_;
