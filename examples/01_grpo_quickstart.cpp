@@ -23,21 +23,13 @@
 
 #include "available_backend.hpp"
 #include "command_line.hpp"
+#include "quickstart_spec.hpp"
 
 namespace {
 
-/// The policy: 2 layers of width 64 (4 heads), the first dense, the second an MoE layer of 8
-/// routed experts (top-2) and one shared expert, with DeepSeek-V3's sigmoid router.
-struct QuickstartSpec {
-  static constexpr rlmoe::index_t kVocab = rlmoe::rl::tasks::DigitVocabulary::kSize;
-  static constexpr rlmoe::index_t kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 24;
-  static constexpr rlmoe::index_t kDenseHidden = 128, kFirstMoeLayer = 1;
-  static constexpr rlmoe::index_t kRoutedExperts = 8, kTopK = 2, kExpertHidden = 64, kSharedExperts = 1;
-  static constexpr rlmoe::index_t kGroups = 1, kTopkGroups = 1;
-  static constexpr rlmoe::moe::ScoreFunction kScoreFunction = rlmoe::moe::ScoreFunction::Sigmoid;
-  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-6f;
-  static constexpr bool kTiedEmbeddings = true;
-};
+/// The policy (quickstart_spec.hpp): 2 layers of width 64, the second an MoE layer of 8 routed
+/// experts (top-2) and one shared expert, with DeepSeek-V3's sigmoid router.
+using examples::QuickstartSpec;
 
 /// The same policy in mixed precision.
 struct QuickstartSpecBf16 : QuickstartSpec {
@@ -133,11 +125,8 @@ int train(const B& backend, const Task& task, const rlmoe::rl::GrpoConfig& confi
               static_cast<long long>(config.steps), static_cast<long long>(config.prompts_per_step),
               static_cast<long long>(config.group_size));
   // DAPO's loss: token-mean aggregation, clip-higher, no KL term.
-  rlmoe::rl::ClippedSurrogate<rlmoe::rl::K3, rlmoe::rl::TokenMean> loss;
-  loss.epsilon_low = 0.2f;
-  loss.epsilon_high = 0.28f;
-  const rlmoe::nn::MoeTraining moe{rlmoe::moe::Balancing::AuxLossFree, 0.01f, 0.0f, 0.0f};
-  rlmoe::rl::GrpoTrainer<B, Spec, Task> trainer(backend, task, config, loss, rlmoe::rl::GroupNormalized{}, moe);
+  rlmoe::rl::GrpoTrainer<B, Spec, Task> trainer(backend, task, config, examples::quickstart_loss(), rlmoe::rl::GroupNormalized{},
+                                                examples::quickstart_moe());
   trainer.initialize();
   const rlmoe::rl::RunSummary s = trainer.run(o.resume, o.stop_after);
   if (s.steps < config.steps) {

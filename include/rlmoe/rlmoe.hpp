@@ -64,6 +64,7 @@
 // optim: AdamW and learning-rate schedules
 #include "rlmoe/optim/adamw.hpp"
 #include "rlmoe/optim/schedule.hpp"
+#include "rlmoe/optim/sharded_adamw.hpp"
 
 // nn: the Transformer policy and its training steps
 #include "rlmoe/nn/decode_state.hpp"

@@ -11,6 +11,7 @@
 #include "rl/trainer_checks.hpp"
 #include "rlmoe/dist/communicator.hpp"
 #include "rlmoe/dist/single_process.hpp"
+#include "rlmoe/optim/sharded_adamw.hpp"
 #include "rlmoe/rl/grpo_step.hpp"
 #include "support/test_data.hpp"
 
@@ -39,19 +40,30 @@ struct DataParallelRun {
   std::vector<T> initial, parameters;
   std::vector<float> routing_bias;
   std::vector<rl::StepMetrics> metrics;
+  index_t state_bytes = 0;  ///< the optimizer state this rank holds
 };
 
 inline constexpr index_t kDataParallelSteps = 5;
 
-template <class Spec, class Estimator, class Loss, class Comm>
+/// kZero: 0 (AdamW, its gradients all-reduced), or the ZeRO stage of a ShardedAdamW.
+template <class Spec, class Estimator, class Loss, int kZero = 0, class Comm>
 auto run_grpo_steps(const Comm& comm, const rl::GrpoConfig& config) {
   const Host host{1};
   using Step = rl::GrpoStep<Host, Spec, ReverseForHighDigits, Estimator, Loss, Comm>;
+  using G = typename Step::G;
   typename Step::Policy policy(host);
   policy.initialize(config.seed);
-  typename Step::Optimizer optimizer(host, policy.parameters().size(), config.adam);
+  const index_t size = policy.parameters().size();
+  using Optimizer = std::conditional_t<kZero == 0, typename Step::Optimizer, optim::ShardedAdamW<Host, G, Comm>>;
+  Optimizer optimizer = [&] {
+    if constexpr (kZero == 0)
+      return Optimizer(host, size, config.adam);
+    else
+      return Optimizer(host, size, config.adam, comm, static_cast<optim::ZeroStage>(kZero));
+  }();
   Step grpo(host, ReverseForHighDigits{}, config, Loss{}, Estimator{}, comm);
-  DataParallelRun<typename Step::G> run;
+  DataParallelRun<G> run;
+  run.state_bytes = optimizer.state_bytes();
   run.initial = to_host(host, policy.parameters());
   for (index_t s = 0; s < kDataParallelSteps; ++s) run.metrics.push_back(grpo(policy, nullptr, optimizer, s));
   run.parameters = to_host(host, policy.parameters());
@@ -73,14 +85,24 @@ inline rl::GrpoConfig data_parallel_config() {
 }
 
 /// Spec: TrainerSpec (float32) or TrainerSpec64; tolerance: on the relative difference of the
-/// parameters after the steps.
-template <class Spec, class Estimator, class Loss, class Comm>
+/// parameters after the steps; kZero: the ranks' optimizer (0: AdamW; 1, 2: ShardedAdamW's stage).
+template <class Spec, class Estimator, class Loss, int kZero = 0, class Comm>
 void check_data_parallel_grpo(const Comm& comm, const std::string& what, double tolerance) {
   const rl::GrpoConfig config = data_parallel_config();
   const auto one = run_grpo_steps<Spec, Estimator, Loss>(dist::SingleProcess{}, config);
-  const auto many = run_grpo_steps<Spec, Estimator, Loss>(comm, config);
+  const auto many = run_grpo_steps<Spec, Estimator, Loss, kZero>(comm, config);
   using T = typename decltype(one.parameters)::value_type;
-  const std::string label = what + (sizeof(T) == 8 ? " (float64)" : " (float32)") + " on " + std::to_string(comm.size()) + " ranks";
+  const std::string label = what + (sizeof(T) == 8 ? " (float64" : " (float32") +
+                            (kZero > 0 ? ", ZeRO-" + std::to_string(kZero) : std::string()) + ") on " +
+                            std::to_string(comm.size()) + " ranks";
+  if constexpr (kZero > 0) {
+    // Each rank holds the moments of its shard: 1/N of one process's (up to the last shard's rounding).
+    const index_t expected = 2 * static_cast<index_t>(sizeof(T)) * ((static_cast<index_t>(one.parameters.size()) + comm.size() - 1) / comm.size());
+    BOOST_TEST_MESSAGE(label << ": optimizer state " << many.state_bytes << " bytes on rank " << comm.rank() << ", one process "
+                             << one.state_bytes << " (1/" << comm.size() << ": " << one.state_bytes / comm.size() << ")");
+    BOOST_TEST(many.state_bytes <= expected);
+    BOOST_TEST(dist::all_reduce_value(comm, many.state_bytes) == one.state_bytes, label << ": the shards cover the vector once");
+  }
 
   const double moved = relative_error(one.parameters, as_double(one.initial));
   const double error = relative_error(many.parameters, as_double(one.parameters));

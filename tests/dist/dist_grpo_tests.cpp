@@ -38,3 +38,17 @@ BOOST_AUTO_TEST_CASE(token_mean_batch_normalized) {
   check_both<rl::BatchNormalized, Surrogate<rl::TokenMean>>("token-mean, BatchNormalized");
 }
 BOOST_AUTO_TEST_SUITE_END()
+
+// ZeRO: the optimizer state split across the ranks, the same trajectory.
+BOOST_AUTO_TEST_SUITE(dist_zero)
+BOOST_AUTO_TEST_CASE(stage_1_sharded_optimizer_state) {
+  t::check_data_parallel_grpo<t::TrainerSpec64, rl::GroupNormalized, Surrogate<rl::TokenMean>, 1>(world(), "token-mean", 1e-12);
+  t::check_data_parallel_grpo<t::TrainerSpec, rl::GroupNormalized, Surrogate<rl::TokenMean>, 1>(world(), "token-mean", 1e-5);
+}
+BOOST_AUTO_TEST_CASE(stage_2_reduce_scattered_gradients) {
+  t::check_data_parallel_grpo<t::TrainerSpec64, rl::BatchNormalized, Surrogate<rl::SeqMeanTokenMean>, 2>(
+      world(), "seq-mean-token-mean, BatchNormalized", 1e-12);
+  t::check_data_parallel_grpo<t::TrainerSpec, rl::LeaveOneOut, Surrogate<rl::SeqMeanTokenSumNorm>, 2>(
+      world(), "seq-mean-token-sum-norm, LeaveOneOut", 1e-5);
+}
+BOOST_AUTO_TEST_SUITE_END()

@@ -25,6 +25,7 @@ struct MpiForTests {
     auto& suite = boost::unit_test::framework::master_test_suite();
     session.emplace(suite.argc, suite.argv);
   }
+  ~MpiForTests() { session.reset(); }  // MPI_Finalize after the last test, before static destruction
   static inline std::optional<dist::MpiSession> session;
 };
 

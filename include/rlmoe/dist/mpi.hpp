@@ -14,9 +14,9 @@
 //  - Every collective is started non-blocking (MPI_Iallreduce, ...) and polled against the
 //    communicator's timeout, so that a rank that never arrives (a deadlock, a mismatched call, a
 //    rank stuck in a loop) turns into a CommunicationError instead of a hang. To name the ranks it
-//    waited for, each rank publishes how many collectives it has entered in a one-sided MPI window;
-//    the waiting rank reads them (passive target: the others need not cooperate) and names those
-//    behind it.
+//    waited for, each rank publishes how many collectives it has entered on each communicator in
+//    a one-sided MPI window (detail::ProgressBoard, made by MpiSession); the waiting rank reads
+//    them (passive target: the others need not cooperate) and names those behind it.
 //  - MpiSession::run catches an exception on one rank, prints it with the rank, and calls
 //    MPI_Abort, which ends every rank of the job with a non-zero status: a failure never leaves the
 //    other ranks blocked in their next collective.
@@ -41,6 +41,7 @@
 #include <cstdlib>
 #include <exception>
 #include <memory>
+#include <numeric>
 #include <span>
 #include <string>
 #include <thread>
@@ -96,6 +97,78 @@ inline std::chrono::duration<double> default_timeout() {
   return std::chrono::duration<double>(300.0);
 }
 
+/// How many collectives each rank has entered on each communicator, in one one-sided window over
+/// the whole job (kSlots counters per rank), so that a rank whose collective times out can read
+/// where the others are without their help (passive target). One window for all communicators,
+/// made once by MpiSession: Open MPI 4.1's osc/rdma names a window's shared-memory file by its
+/// communicator's id, which the disjoint groups of one split can share, so that windows of
+/// their own collide.
+class ProgressBoard {
+ public:
+  static constexpr int kSlots = 1024;
+
+  static ProgressBoard& instance() {
+    static ProgressBoard board;
+    return board;
+  }
+  [[nodiscard]] bool open() const { return window_ != MPI_WIN_NULL; }
+
+  /// Collective over MPI_COMM_WORLD. A job of one rank has no one to wait for, and no board
+  /// (Open MPI's one-sided components refuse a window of one process here).
+  void create() {
+    int ranks = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+    if (open() || ranks == 1) return;
+    check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &world_), "MPI_Comm_dup of MPI_COMM_WORLD for the progress board");
+    check_mpi(MPI_Alloc_mem(kSlots * static_cast<MPI_Aint>(sizeof(std::int64_t)), MPI_INFO_NULL, &counts_),
+              "MPI_Alloc_mem for the progress board");
+    std::fill(counts_, counts_ + kSlots, std::int64_t{0});
+    check_mpi(MPI_Win_create(counts_, kSlots * static_cast<MPI_Aint>(sizeof(std::int64_t)), sizeof(std::int64_t),
+                             MPI_INFO_NULL, world_, &window_),
+              "MPI_Win_create for the progress board");
+    MPI_Barrier(world_);
+  }
+  /// Collective over MPI_COMM_WORLD, before MPI_Finalize.
+  void destroy() {
+    if (!open()) return;
+    MPI_Win_free(&window_);
+    MPI_Free_mem(counts_);
+    MPI_Comm_free(&world_);
+    counts_ = nullptr;
+  }
+
+  /// A slot for a new communicator, the same on each of its ranks (collective over `comm`); -1
+  /// when there is no board or no slot left (its timeouts then name no ranks).
+  int reserve(MPI_Comm comm) {
+    int slot = open() ? next_slot_ : kSlots;
+    MPI_Allreduce(MPI_IN_PLACE, &slot, 1, MPI_INT, MPI_MAX, comm);
+    if (slot >= kSlots) return -1;
+    next_slot_ = slot + 1;
+    return slot;
+  }
+  void publish(int slot, std::int64_t count) {
+    if (slot < 0) return;
+    int me = 0;
+    MPI_Comm_rank(world_, &me);
+    MPI_Win_lock(MPI_LOCK_EXCLUSIVE, me, 0, window_);
+    counts_[slot] = count;
+    MPI_Win_unlock(me, window_);
+  }
+  [[nodiscard]] std::int64_t read(int world_rank, int slot) {
+    std::int64_t count = 0;
+    MPI_Win_lock(MPI_LOCK_SHARED, world_rank, 0, window_);
+    MPI_Get(&count, 1, MPI_INT64_T, world_rank, slot, 1, MPI_INT64_T, window_);
+    MPI_Win_unlock(world_rank, window_);
+    return count;
+  }
+
+ private:
+  MPI_Comm world_ = MPI_COMM_NULL;
+  MPI_Win window_ = MPI_WIN_NULL;
+  std::int64_t* counts_ = nullptr;
+  int next_slot_ = 0;
+};
+
 }  // namespace detail
 
 class Mpi {
@@ -111,11 +184,17 @@ class Mpi {
     MPI_Comm_set_errhandler(state_->comm, MPI_ERRORS_RETURN);
     MPI_Comm_rank(state_->comm, &state_->rank);
     MPI_Comm_size(state_->comm, &state_->size);
-    detail::check_mpi(MPI_Win_allocate(sizeof(std::int64_t), sizeof(std::int64_t), MPI_INFO_NULL, state_->comm,
-                                       &state_->entered, &state_->window),
-                      "MPI_Win_allocate for communicator '" + state_->name + "'");
-    *state_->entered = 0;
-    MPI_Barrier(state_->comm);  // every rank's count is written before anyone may read it
+    // The world rank of each rank, to find its count on the board.
+    MPI_Group group = MPI_GROUP_NULL, world = MPI_GROUP_NULL;
+    MPI_Comm_group(state_->comm, &group);
+    MPI_Comm_group(MPI_COMM_WORLD, &world);
+    std::vector<int> ranks(static_cast<std::size_t>(state_->size));
+    std::iota(ranks.begin(), ranks.end(), 0);
+    state_->world_ranks.resize(ranks.size());
+    MPI_Group_translate_ranks(group, state_->size, ranks.data(), world, state_->world_ranks.data());
+    MPI_Group_free(&group);
+    MPI_Group_free(&world);
+    state_->slot = detail::ProgressBoard::instance().reserve(state_->comm);
   }
 
   [[nodiscard]] int rank() const { return state_->rank; }
@@ -159,10 +238,8 @@ class Mpi {
   /// Counts a collective as entered by this rank and returns its number (1, 2, ...); a
   /// communicator that runs its own collectives (Nccl) counts them here too.
   std::int64_t enter() const {
-    const std::int64_t call = *state_->entered + 1;
-    MPI_Win_lock(MPI_LOCK_EXCLUSIVE, state_->rank, 0, state_->window);
-    *state_->entered = call;
-    MPI_Win_unlock(state_->rank, state_->window);
+    const std::int64_t call = ++state_->entered;
+    detail::ProgressBoard::instance().publish(state_->slot, call);
     return call;
   }
 
@@ -170,25 +247,27 @@ class Mpi {
   /// that had not entered it, read from their published counts.
   [[nodiscard]] CommunicationError timed_out(const std::string& what, std::int64_t call) const {
     std::string behind;
-    for (int r = 0; r < size(); ++r) {
-      std::int64_t entered = 0;
-      MPI_Win_lock(MPI_LOCK_SHARED, r, 0, state_->window);
-      MPI_Get(&entered, 1, MPI_INT64_T, r, 0, 1, MPI_INT64_T, state_->window);
-      MPI_Win_unlock(r, state_->window);
-      if (entered < call)
-        behind += rlmoe::detail::message(behind.empty() ? "" : ", ", r, " (at collective #", entered, ")");
+    if (state_->slot >= 0) {
+      for (int r = 0; r < size(); ++r) {
+        const std::int64_t entered =
+            detail::ProgressBoard::instance().read(state_->world_ranks[static_cast<std::size_t>(r)], state_->slot);
+        if (entered < call) behind += rlmoe::detail::message(behind.empty() ? "" : ", ", r, " (at collective #", entered, ")");
+      }
     }
-    return CommunicationError(rlmoe::detail::message(
-        what, " (collective #", call, ") on ", name(), " at rank ", rank(), " waited ", state_->timeout.count(),
-        " s for ranks ", behind.empty() ? std::string("that entered it but did not finish") : behind));
+    const std::string ranks = state_->slot < 0 ? std::string("(no progress board: construct an MpiSession to have them named)")
+                              : behind.empty() ? std::string("that entered it but did not finish")
+                                               : behind;
+    return CommunicationError(rlmoe::detail::message(what, " (collective #", call, ") on ", name(), " at rank ", rank(),
+                                                     " waited ", state_->timeout.count(), " s for ranks ", ranks));
   }
 
  private:
   struct State {
     MPI_Comm comm = MPI_COMM_NULL;
-    MPI_Win window = MPI_WIN_NULL;
-    std::int64_t* entered = nullptr;  ///< this rank's count of collectives entered, in the window
     int rank = 0, size = 1;
+    std::vector<int> world_ranks;  ///< of each rank of comm
+    int slot = -1;                 ///< on the progress board
+    std::int64_t entered = 0;      ///< collectives this rank has entered
     std::string name;
     Seconds timeout{300.0};
 
@@ -198,7 +277,6 @@ class Mpi {
       int finalized = 0;
       MPI_Finalized(&finalized);
       if (finalized || std::uncaught_exceptions() > 0) return;
-      if (window != MPI_WIN_NULL) MPI_Win_free(&window);
       if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
     }
   };
@@ -220,11 +298,14 @@ class MpiSession {
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    detail::ProgressBoard::instance().create();
   }
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;
   ~MpiSession() {
-    if (owns_ && std::uncaught_exceptions() == 0) MPI_Finalize();
+    if (std::uncaught_exceptions() > 0) return;
+    detail::ProgressBoard::instance().destroy();
+    if (owns_) MPI_Finalize();
   }
 
   /// The communicator of every process of the job (a new duplicate of MPI_COMM_WORLD).

@@ -18,6 +18,7 @@
 #include "rlmoe/dist/single_process.hpp"
 #include "rlmoe/nn/transformer.hpp"
 #include "rlmoe/optim/adamw.hpp"
+#include "rlmoe/optim/sharded_adamw.hpp"
 
 namespace rlmoe::nn {
 
@@ -25,10 +26,12 @@ namespace rlmoe::nn {
 /// update. Data parallel (`comm` over several ranks, each with the gradients of its share of the
 /// batch): the gradients are summed over the ranks first, in buckets, so that every rank makes the
 /// same step; the routing bias follows the load of every rank.
-template <Backend B, TransformerSpec Spec, class T, dist::Communicator Comm = dist::SingleProcess>
-void optimizer_step(Transformer<B, Spec, T>& model, optim::AdamW<B, master_t<T>>& optimizer, double learning_rate,
-                    const Comm& comm = {}) {
-  if (comm.size() > 1) dist::all_reduce_in_buckets(comm, model.backend(), model.gradients(), Sum{});
+/// Optimizer: optim::AdamW<B, master_t<T>>, or an optimizer that sums the gradients over the ranks
+/// itself (optim::ShardedAdamW over `comm`).
+template <Backend B, TransformerSpec Spec, class T, class Optimizer, dist::Communicator Comm = dist::SingleProcess>
+void optimizer_step(Transformer<B, Spec, T>& model, Optimizer& optimizer, double learning_rate, const Comm& comm = {}) {
+  if constexpr (!optim::reduces_gradients_v<Optimizer>)
+    if (comm.size() > 1) dist::all_reduce_in_buckets(comm, model.backend(), model.gradients(), Sum{});
   optimizer.step(model.parameters(), model.gradients(), learning_rate);
   model.update_routing_bias(comm);
 }
@@ -73,10 +76,12 @@ struct SupervisedScratch {
 
 /// Forward and backward of the mean token cross-entropy on the completion tokens of `batch`;
 /// gradients accumulate into the model. The loss stays in backend memory: scratch.loss[0].
-/// (A bf16 model's log-probabilities are float: the scratch is of compute_t<T>.)
-template <Backend B, TransformerSpec Spec, class T>
+/// (A bf16 model's log-probabilities are float: the scratch is of compute_t<T>.) Data parallel
+/// (`comm` over several ranks, `batch` this rank's share): the mean is over the tokens of every
+/// rank, so the ranks' losses and gradients sum to the whole batch's.
+template <Backend B, TransformerSpec Spec, class T, dist::Communicator Comm = dist::SingleProcess>
 void supervised_loss(const B& backend, Transformer<B, Spec, T>& model, const SequenceBatch& batch,
-                     SupervisedScratch<B, compute_t<T>>& scratch) {
+                     SupervisedScratch<B, compute_t<T>>& scratch, const Comm& comm = {}) {
   using C = compute_t<T>;
   const index_t rows = batch.tokens.extent(0), width = batch.completion_width;
   RLMOE_CHECK(scratch.logp.size() >= rows * width, ShapeError, "supervised_loss: the scratch holds ", scratch.logp.size(),
@@ -84,6 +89,7 @@ void supervised_loss(const B& backend, Transformer<B, Spec, T>& model, const Seq
   const MatrixView<C> logp(scratch.logp.data(), Extents<2>{rows, width}), d_logp(scratch.d_logp.data(), Extents<2>{rows, width});
   model.forward(batch, logp);
   transform_reduce(backend, rows * width, detail::CompletionTokenCount{batch}, scratch.count.view(), Sum{}, 0.0);
+  if (comm.size() > 1) dist::all_reduce(comm, backend, scratch.count.view(), Sum{});
   transform_reduce(backend, rows * width, detail::NegativeLogLikelihood<C>{batch, logp, scratch.count.data(), d_logp},
                    scratch.loss.view(), Sum{}, 0.0);
   model.backward(d_logp);

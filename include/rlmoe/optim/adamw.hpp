@@ -23,6 +23,8 @@
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/math.hpp"
 #include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/dist/communicator.hpp"
+#include "rlmoe/dist/single_process.hpp"
 
 namespace rlmoe::optim {
 
@@ -93,12 +95,16 @@ class AdamW {
   }
 
   /// One update of `parameters` from `gradients` at `learning_rate`; enqueued, no synchronisation.
-  void step(VectorView<T> parameters, VectorView<const T> gradients, double learning_rate) {
+  /// `norm_over`: the ranks whose buffers are parts of one parameter vector (ShardedAdamW): the
+  /// clipping norm and the count of non-finite parameters are summed over them.
+  template <dist::Communicator Comm = dist::SingleProcess>
+  void step(VectorView<T> parameters, VectorView<const T> gradients, double learning_rate, const Comm& norm_over = {}) {
     require_shape(parameters, m_.view().shape(), "AdamW::step: parameters");
     require_shape(gradients, m_.view().shape(), "AdamW::step: gradients");
     RLMOE_CHECK(learning_rate >= 0.0 && std::isfinite(learning_rate), ConfigError, "AdamW::step: learning_rate is ",
                 learning_rate, " but must be finite and >= 0");
     transform_reduce(backend_, gradients.size(), detail::SquaredNorm<T>{gradients}, report_.view().slice(0, 1), Sum{}, 0.0);
+    if (norm_over.size() > 1) dist::all_reduce(norm_over, backend_, report_.view().slice(0, 1), Sum{});
     ++steps_;
     checked_ = false;
     learning_rate_ = learning_rate;
@@ -109,6 +115,7 @@ class AdamW {
                                          learning_rate, config_.beta1, config_.beta2, config_.epsilon, config_.weight_decay,
                                          bias1, bias2},
                      report_.view().slice(1, 2), Sum{}, 0.0);
+    if (norm_over.size() > 1) dist::all_reduce(norm_over, backend_, report_.view().slice(1, 2), Sum{});
   }
 
   /// The gradient norm of the last step, before clipping (copies to the host: waits). Throws
@@ -131,6 +138,8 @@ class AdamW {
 
   [[nodiscard]] const AdamWConfig& config() const { return config_; }
   [[nodiscard]] index_t steps() const { return steps_; }
+  /// Bytes of optimizer state this process holds (the two moments).
+  [[nodiscard]] index_t state_bytes() const { return 2 * m_.size() * static_cast<index_t>(sizeof(T)); }
   /// Optimizer state, for checkpoints.
   [[nodiscard]] VectorView<T> first_moment() { return m_.view(); }
   [[nodiscard]] VectorView<T> second_moment() { return v_.view(); }

@@ -2,7 +2,8 @@
 // ColdStart: DeepSeek-R1's cold start, supervised steps on a task's demonstrations before RL.
 // Step s trains on the demonstrations of cold_start_batch problems from their own seed stream
 // (config.seed + kSeedOffset), each row the prompt then its demonstration, at the constant
-// cold_start_learning_rate.
+// cold_start_learning_rate. Data parallel (Comm over N ranks), rank r trains on the r-th N-th of
+// the batch, the mean over the whole batch's tokens, and every rank makes the same step.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -11,6 +12,8 @@
 
 #include "rlmoe/backend/backend.hpp"
 #include "rlmoe/backend/memory.hpp"
+#include "rlmoe/dist/communicator.hpp"
+#include "rlmoe/dist/single_process.hpp"
 #include "rlmoe/io/step_metrics.hpp"
 #include "rlmoe/nn/sequence_batch.hpp"
 #include "rlmoe/nn/training.hpp"
@@ -28,11 +31,12 @@ struct SupervisedExample {
 
 /// One optimizer step of `policy` on `examples` at `learning_rate`: each row the prompt (at most
 /// prompt_width tokens) then its completion (cut at completion_width), padded. Returns the loss.
-/// `scratch` is kept between calls (and grown as needed).
-template <Backend B, class Policy>
-double supervised_update(const B& backend, Policy& policy, optim::AdamW<B>& optimizer, double learning_rate,
+/// `scratch` is kept between calls (and grown as needed). Data parallel: `examples` are this
+/// rank's share of the batch, and the loss returned is the whole batch's.
+template <Backend B, class Policy, class Optimizer, dist::Communicator Comm = dist::SingleProcess>
+double supervised_update(const B& backend, Policy& policy, Optimizer& optimizer, double learning_rate,
                          const std::vector<SupervisedExample>& examples, index_t prompt_width, index_t completion_width, token_t pad,
-                         std::unique_ptr<nn::SupervisedScratch<B>>& scratch) {
+                         std::unique_ptr<nn::SupervisedScratch<B>>& scratch, const Comm& comm = {}) {
   const index_t batch = static_cast<index_t>(examples.size()), tc = completion_width;
   RLMOE_CHECK(batch >= 1, ConfigError, "supervised_update: no examples");
   std::vector<token_t> tokens;
@@ -52,13 +56,14 @@ double supervised_update(const B& backend, Policy& policy, optim::AdamW<B>& opti
   if (!scratch || scratch->logp.size() < batch * tc) scratch = std::make_unique<nn::SupervisedScratch<B>>(backend, batch * tc);
   const nn::SequenceBatch sequences{device_tokens.view(batch, prompt_width + tc), device_lengths.view(), device_prompts.view(), tc};
   policy.zero_gradients();
-  nn::supervised_loss(backend, policy, sequences, *scratch);
-  nn::optimizer_step(policy, optimizer, learning_rate);
-  return to_host(backend, scratch->loss.view())[0];
+  nn::supervised_loss(backend, policy, sequences, *scratch, comm);
+  nn::optimizer_step(policy, optimizer, learning_rate, comm);
+  return dist::all_reduce_value(comm, to_host(backend, scratch->loss.view())[0]);
 }
 
-/// Spec and Task: a TransformerSpec and a Task (a refused one gets one message per missing member).
-template <Backend B, class SpecArg, class TaskArg>
+/// Spec and Task: a TransformerSpec and a Task (a refused one gets one message per missing member);
+/// Comm: the data-parallel ranks.
+template <Backend B, class SpecArg, class TaskArg, dist::Communicator Comm = dist::SingleProcess>
 class ColdStart {
  public:
   using Spec = nn::checked_spec_t<SpecArg>;
@@ -66,22 +71,26 @@ class ColdStart {
   using Policy = nn::Transformer<B, Spec>;
   static constexpr std::uint64_t kSeedOffset = 0xC01D5ull;
 
-  ColdStart(const B& backend, const TaskT& task, const GrpoConfig& config)
-      : backend_(backend), task_(task), config_(config.resolved(task.max_completion_length())) {}
+  ColdStart(const B& backend, const TaskT& task, const GrpoConfig& config, const Comm& comm = {})
+      : backend_(backend), task_(task), config_(config.resolved(task.max_completion_length())), comm_(comm) {
+    RLMOE_CHECK(config_.cold_start_batch % comm_.size() == 0, ConfigError, "ColdStart: cold_start_batch (",
+                config_.cold_start_batch, ") must be a multiple of the ", comm_.size(), " ranks of ", comm_.name());
+  }
 
   /// Supervised step `step` (0, 1, ...) of `policy` on demonstrations; its metrics hold the loss.
-  io::StepMetrics operator()(Policy& policy, optim::AdamW<B>& optimizer, index_t step) {
+  template <class Optimizer>
+  io::StepMetrics operator()(Policy& policy, Optimizer& optimizer, index_t step) {
     const auto start = std::chrono::steady_clock::now();
-    const index_t batch = config_.cold_start_batch;
+    const index_t batch = config_.cold_start_batch, share = batch / comm_.size();
     std::vector<SupervisedExample> examples;
-    for (index_t i = 0; i < batch; ++i) {
+    for (index_t i = comm_.rank() * share; i < (comm_.rank() + 1) * share; ++i) {
       tasks::Problem p = task_.problem(config_.seed + kSeedOffset, step * batch + i);
       std::vector<token_t> demonstration = task_.demonstration(p);
       examples.push_back({std::move(p.prompt), std::move(demonstration)});
     }
     const double loss = supervised_update(backend_, policy, optimizer, config_.cold_start_learning_rate, examples,
                                           task_.max_prompt_length(), config_.sampling.max_new_tokens,
-                                          tasks::special_tokens<TaskT>().pad, scratch_);
+                                          tasks::special_tokens<TaskT>().pad, scratch_, comm_);
     io::StepMetrics m;
     m.phase = "cold_start";
     m.step = step;
@@ -96,6 +105,7 @@ class ColdStart {
   B backend_;
   TaskT task_;
   GrpoConfig config_;
+  Comm comm_;
   std::unique_ptr<nn::SupervisedScratch<B>> scratch_;
 };
 

@@ -194,7 +194,9 @@ class GrpoStep {
 
   /// GRPO step `step` (0, 1, ...: it chooses the problems, the sampling draws and the learning
   /// rate) of `policy`, with `reference` the frozen policy of the KL (null when not needed).
-  StepMetrics operator()(Policy& policy, Policy* reference, Optimizer& optimizer, index_t step) {
+  /// OptimizerT: Optimizer (AdamW), or optim::ShardedAdamW over the same ranks (ZeRO-1/2).
+  template <class OptimizerT = Optimizer>
+  StepMetrics operator()(Policy& policy, Policy* reference, OptimizerT& optimizer, index_t step) {
     RLMOE_CHECK(reference != nullptr || !needs_reference(), ConfigError, "GrpoStep: ",
                 loss_.uses_reference() ? "the loss has a KL term" : "track_reference_kl is set",
                 " but no reference policy was given");

@@ -12,6 +12,11 @@
 // run() is the loop around them: metrics as JSON lines (io/metrics_log.hpp), a live progress line,
 // checkpoints and resuming (io/checkpoint.hpp), and the learning curves (io/learning_curves.hpp).
 // A loop of your own calls step(), cold_start_step() and evaluate(), or the steps themselves.
+//
+// Data parallel (Comm over N ranks, every rank running the same program): the steps divide their
+// batches between the ranks (see GrpoStep), the evaluation its problems, and every rank holds the
+// same policy and optimizer; rank 0 alone writes the metrics, the curves and the checkpoints and
+// shows the progress line, and every rank reads a checkpoint to resume.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -27,6 +32,8 @@
 #include "rlmoe/backend/backend.hpp"
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/type_name.hpp"
+#include "rlmoe/dist/communicator.hpp"
+#include "rlmoe/dist/single_process.hpp"
 #include "rlmoe/io/checkpoint.hpp"
 #include "rlmoe/io/json.hpp"
 #include "rlmoe/io/learning_curves.hpp"
@@ -53,11 +60,11 @@ struct RunSummary {
 
 /// Spec, Task, Estimator and Loss: a TransformerSpec, a Task whose vocabulary has Spec::kVocab
 /// tokens, an AdvantageEstimator and a PolicyLoss. A refused argument gets one message saying what
-/// it lacks (rl/concept_checks.hpp), and nothing else.
+/// it lacks (rl/concept_checks.hpp), and nothing else. Comm: the data-parallel ranks.
 template <Backend B, class SpecArg, class TaskArg, class EstimatorArg = GroupNormalized,
-          class LossArg = ClippedSurrogate<K3, TokenMean>>
+          class LossArg = ClippedSurrogate<K3, TokenMean>, dist::Communicator Comm = dist::SingleProcess>
 class GrpoTrainer {
-  using Step = GrpoStep<B, SpecArg, TaskArg, EstimatorArg, LossArg>;  // which checks the arguments
+  using Step = GrpoStep<B, SpecArg, TaskArg, EstimatorArg, LossArg, Comm>;  // which checks the arguments
 
  public:
   using Spec = typename Step::Spec;
@@ -73,9 +80,10 @@ class GrpoTrainer {
                 tasks::VocabularyIsValid<typename TaskT::Vocabulary>::value);
 
   GrpoTrainer(const B& backend, const TaskT& task, const GrpoConfig& config, const Loss& loss = {},
-              const Estimator& estimator = {}, const nn::MoeTraining& moe = {})
-      : backend_(backend), moe_(moe), grpo_(backend, task, config, loss, estimator), cold_start_(backend, task, config),
-        evaluator_(backend, task, config), policy_(backend, moe), optimizer_(backend, policy_.parameters().size(), config.adam) {
+              const Estimator& estimator = {}, const nn::MoeTraining& moe = {}, const Comm& comm = {})
+      : backend_(backend), moe_(moe), comm_(comm), grpo_(backend, task, config, loss, estimator, comm),
+        cold_start_(backend, task, config, comm), evaluator_(backend, task, config, comm), policy_(backend, moe),
+        optimizer_(backend, policy_.parameters().size(), config.adam) {
     if (grpo_.needs_reference()) reference_ = std::make_unique<Policy>(backend, moe);
   }
 
@@ -92,6 +100,7 @@ class GrpoTrainer {
   [[nodiscard]] index_t steps_done() const { return step_; }
   [[nodiscard]] index_t cold_start_steps_done() const { return cold_start_done_; }
   [[nodiscard]] const std::vector<StepMetrics>& history() const { return history_; }
+  [[nodiscard]] const Comm& communicator() const { return comm_; }
 
   /// The next supervised step on demonstrations (the cold start).
   StepMetrics cold_start_step() {
@@ -115,17 +124,17 @@ class GrpoTrainer {
   /// once that many RL steps are done, as an interrupted run would, to be resumed later.
   RunSummary run(const std::string& resume_from = {}, index_t stop_after = -1) {
     const GrpoConfig& c = config();
-    const bool resumed = !resume_from.empty();
+    const bool resumed = !resume_from.empty(), root = comm_.rank() == 0;
     if (resumed) load(resume_from);
     io::MetricsLog log;
-    if (!c.output_dir.empty()) {
+    if (!c.output_dir.empty() && root) {
       std::error_code error;
       std::filesystem::create_directories(c.output_dir, error);
       RLMOE_CHECK(!error, IoError, "GrpoTrainer: cannot create the output directory '", c.output_dir, "': ", error.message());
       if (resumed) rewind_log();
       log = io::MetricsLog(path("metrics.jsonl"), resumed);
     }
-    io::ProgressLine progress(c.cold_start_steps + c.steps, c.progress);
+    io::ProgressLine progress(c.cold_start_steps + c.steps, c.progress && root);
     const auto number = &io::ProgressLine::number;
     progress.start_at(cold_start_done_ + step_);
     while (cold_start_done_ < c.cold_start_steps) {
@@ -158,14 +167,21 @@ class GrpoTrainer {
     progress.finish();
     if (!c.output_dir.empty()) {
       save(path("checkpoint.safetensors"));
-      if (step_ == c.steps) io::write_learning_curves(path("curves.png"), TaskT::kName, history_, summary_.rl_start_accuracy);
+      if (step_ == c.steps && root) io::write_learning_curves(path("curves.png"), TaskT::kName, history_, summary_.rl_start_accuracy);
     }
     summary_.steps = step_;
     return summary_;
   }
 
-  /// Writes the policy, optimizer, reference and counters atomically to `file`.
+  /// Writes the policy, optimizer, reference and counters atomically to `file` (rank 0; every
+  /// rank holds the same), and returns when it is written.
   void save(const std::string& file) const {
+    if (comm_.rank() == 0) write_checkpoint(file);
+    dist::barrier(comm_);  // no rank goes on, or reads it, before it is whole
+  }
+
+ private:
+  void write_checkpoint(const std::string& file) const {
     io::CheckpointState state;
     state.step = step_;
     state.values = {{"cold_start_done", std::to_string(cold_start_done_)},
@@ -178,6 +194,8 @@ class GrpoTrainer {
     }
     io::save_checkpoint(file, backend_, policy_, optimizer_, state, reference_.get());
   }
+
+ public:
 
   /// Restores what save() wrote. Refuses, leaving this trainer as it was, a checkpoint of another
   /// seed or of a run configured otherwise (trajectory(); unless allow_resume_with_changes, which
@@ -262,9 +280,10 @@ class GrpoTrainer {
 
   B backend_;
   nn::MoeTraining moe_;
+  Comm comm_;
   Step grpo_;
-  ColdStart<B, Spec, TaskT> cold_start_;
-  Evaluator<B, Spec, TaskT> evaluator_;
+  ColdStart<B, Spec, TaskT, Comm> cold_start_;
+  Evaluator<B, Spec, TaskT, Comm> evaluator_;
   Policy policy_;
   std::unique_ptr<Policy> reference_;
   optim::AdamW<B> optimizer_;
