@@ -64,8 +64,7 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-/// The quickstart's configuration (example 01), without dynamic sampling, which does not yet run
-/// over several ranks.
+/// The quickstart's configuration (example 01's, DAPO's dynamic sampling included).
 rlmoe::rl::GrpoConfig config(const Options& o) {
   rlmoe::rl::GrpoConfig c;
   c.seed = o.seed;
@@ -73,6 +72,7 @@ rlmoe::rl::GrpoConfig config(const Options& o) {
   c.cold_start_steps = o.cold_start;
   c.prompts_per_step = 32;
   c.group_size = 8;
+  c.dynamic_sampling = true;  // each rank samples 2 x 32 / N prompts; the kept groups move to their ranks
   c.track_reference_kl = true;
   c.learning_rate = 1e-3;
   c.min_learning_rate = 1e-4;

@@ -30,6 +30,16 @@ struct ReverseForHighDigits : rl::tasks::ReverseDigits {
   DigitSumReward reward() const { return {}; }
 };
 
+/// 1 when the first generated digit is 5 or more: a group of 4 is flat (all 0 or all 1) about one
+/// time in 8, so that dynamic sampling both keeps and drops groups.
+struct HighFirstDigitReward {
+  RLMOE_HOST_DEVICE float operator()(const rl::Sample& s) const { return !s.completion.empty() && s.completion[0] >= 5 ? 1.0f : 0.0f; }
+};
+struct ReverseForHighFirstDigit : rl::tasks::ReverseDigits {
+  ReverseForHighFirstDigit() : ReverseDigits{2, 3} {}
+  HighFirstDigitReward reward() const { return {}; }
+};
+
 /// TrainerSpec in float64: parameters, activations, log-probabilities and the optimizer.
 struct TrainerSpec64 : TrainerSpec {
   using Storage = double;
@@ -46,10 +56,10 @@ struct DataParallelRun {
 inline constexpr index_t kDataParallelSteps = 5;
 
 /// kZero: 0 (AdamW, its gradients all-reduced), or the ZeRO stage of a ShardedAdamW.
-template <class Spec, class Estimator, class Loss, int kZero = 0, class Comm>
+template <class Spec, class Estimator, class Loss, int kZero = 0, class Task = ReverseForHighDigits, class Comm>
 auto run_grpo_steps(const Comm& comm, const rl::GrpoConfig& config) {
   const Host host{1};
-  using Step = rl::GrpoStep<Host, Spec, ReverseForHighDigits, Estimator, Loss, Comm>;
+  using Step = rl::GrpoStep<Host, Spec, Task, Estimator, Loss, Comm>;
   using G = typename Step::G;
   typename Step::Policy policy(host);
   policy.initialize(config.seed);
@@ -61,7 +71,7 @@ auto run_grpo_steps(const Comm& comm, const rl::GrpoConfig& config) {
     else
       return Optimizer(host, size, config.adam, comm, static_cast<optim::ZeroStage>(kZero));
   }();
-  Step grpo(host, ReverseForHighDigits{}, config, Loss{}, Estimator{}, comm);
+  Step grpo(host, Task{}, config, Loss{}, Estimator{}, comm);
   DataParallelRun<G> run;
   run.state_bytes = optimizer.state_bytes();
   run.initial = to_host(host, policy.parameters());
@@ -86,11 +96,13 @@ inline rl::GrpoConfig data_parallel_config() {
 
 /// Spec: TrainerSpec (float32) or TrainerSpec64; tolerance: on the relative difference of the
 /// parameters after the steps; kZero: the ranks' optimizer (0: AdamW; 1, 2: ShardedAdamW's stage).
-template <class Spec, class Estimator, class Loss, int kZero = 0, class Comm>
+/// Task: ReverseForHighDigits, or ReverseForHighFirstDigit with dynamic sampling on.
+template <class Spec, class Estimator, class Loss, int kZero = 0, class Task = ReverseForHighDigits, class Comm>
 void check_data_parallel_grpo(const Comm& comm, const std::string& what, double tolerance) {
-  const rl::GrpoConfig config = data_parallel_config();
-  const auto one = run_grpo_steps<Spec, Estimator, Loss>(dist::SingleProcess{}, config);
-  const auto many = run_grpo_steps<Spec, Estimator, Loss, kZero>(comm, config);
+  rl::GrpoConfig config = data_parallel_config();
+  config.dynamic_sampling = std::is_same_v<Task, ReverseForHighFirstDigit>;
+  const auto one = run_grpo_steps<Spec, Estimator, Loss, 0, Task>(dist::SingleProcess{}, config);
+  const auto many = run_grpo_steps<Spec, Estimator, Loss, kZero, Task>(comm, config);
   using T = typename decltype(one.parameters)::value_type;
   const std::string label = what + (sizeof(T) == 8 ? " (float64" : " (float32") +
                             (kZero > 0 ? ", ZeRO-" + std::to_string(kZero) : std::string()) + ") on " +
@@ -124,6 +136,9 @@ void check_data_parallel_grpo(const Comm& comm, const std::string& what, double 
     close(a.ratio_mean, b.ratio_mean, "ratio_mean");
     close(a.completion_len_mean, b.completion_len_mean, "completion_len_mean");
     close(a.zero_variance_groups, b.zero_variance_groups, "zero_variance_groups");
+    if (config.dynamic_sampling && s == 0)
+      BOOST_TEST_MESSAGE(label << ": step 0 kept groups with reward mean " << b.reward_mean << ", " << b.zero_variance_groups
+                               << " of them flat");
     close(a.expert_load_max_over_mean, b.expert_load_max_over_mean, "expert_load_max_over_mean");
     close(a.grad_norm, b.grad_norm, "grad_norm");
   }

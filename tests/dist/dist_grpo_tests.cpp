@@ -37,6 +37,15 @@ BOOST_AUTO_TEST_CASE(seq_mean_token_sum_norm_leave_one_out) {
 BOOST_AUTO_TEST_CASE(token_mean_batch_normalized) {
   check_both<rl::BatchNormalized, Surrogate<rl::TokenMean>>("token-mean, BatchNormalized");
 }
+// DAPO's dynamic sampling: every rank samples a share of the oversampled prompts, and the kept
+// groups move to the ranks that hold their places in the batch.
+BOOST_AUTO_TEST_CASE(dynamic_sampling) {
+  using Loss = Surrogate<rl::TokenMean>;
+  t::check_data_parallel_grpo<t::TrainerSpec64, rl::GroupNormalized, Loss, 0, t::ReverseForHighFirstDigit>(
+      world(), "dynamic sampling, token-mean, GroupNormalized", 1e-12);
+  t::check_data_parallel_grpo<t::TrainerSpec, rl::GroupNormalized, Loss, 0, t::ReverseForHighFirstDigit>(
+      world(), "dynamic sampling, token-mean, GroupNormalized", 1e-5);
+}
 BOOST_AUTO_TEST_SUITE_END()
 
 // ZeRO: the optimizer state split across the ranks, the same trajectory.

@@ -185,11 +185,11 @@ class GrpoStep {
   [[nodiscard]] const Comm& communicator() const { return comm_; }
   /// The prompts of a step this rank samples and trains on: P / N.
   [[nodiscard]] index_t local_prompts() const { return config_.prompts_per_step / comm_.size(); }
-  /// The prompt of the whole step (0 .. P - 1) that is this rank's local prompt `l`: of each
-  /// minibatch of P / M prompts, rank r holds the P / (M N) from r P / (M N) on.
-  [[nodiscard]] index_t global_prompt(index_t l) const {
+  /// The prompt of the whole step (0 .. P - 1) that is local prompt `l` of `rank` (this one by
+  /// default): of each minibatch of P / M prompts, rank r holds the P / (M N) from r P / (M N) on.
+  [[nodiscard]] index_t global_prompt(index_t l, int rank = -1) const {
     const index_t per_minibatch = config_.prompts_per_step / config_.minibatches, share = per_minibatch / comm_.size();
-    return (l / share) * per_minibatch + comm_.rank() * share + l % share;
+    return (l / share) * per_minibatch + (rank < 0 ? comm_.rank() : rank) * share + l % share;
   }
 
   /// GRPO step `step` (0, 1, ...: it chooses the problems, the sampling draws and the learning
@@ -206,7 +206,7 @@ class GrpoStep {
     const index_t sampled_prompts = sampled_->num_prompts(), all_sampled_prompts = sampled_prompts * comm_.size();
     std::vector<tasks::Problem> problems;
     for (index_t i = 0; i < sampled_prompts; ++i)
-      problems.push_back(task_.problem(config_.seed, step * all_sampled_prompts + global_prompt(i)));
+      problems.push_back(task_.problem(config_.seed, step * all_sampled_prompts + sampled_prompt(i)));
     sampler_.sample(policy, problems, *sampled_, config_.seed, static_cast<std::uint64_t>(step), numbering());
     const Reward reward = task_.reward();
     score(backend_, reward, sampled_->view(), rewards_.view().slice(0, sampled_prompts * g),
@@ -216,7 +216,11 @@ class GrpoStep {
 
     Rollout& batch = config_.dynamic_sampling ? *train_ : *sampled_;
     if (config_.dynamic_sampling) {
-      batch.gather_groups(*sampled_, keep_groups(to_host(backend_, rewards_.view().slice(0, sampled_prompts * g)), p));
+      const std::vector<float> rewards = to_host(backend_, rewards_.view().slice(0, sampled_prompts * g));
+      if (comm_.size() == 1)
+        batch.gather_groups(*sampled_, keep_groups(rewards, p));
+      else
+        batch.exchange_groups(comm_, *sampled_, kept_group_plan(rewards));
       score(backend_, reward, batch.view(), rewards_.view().slice(0, n));
     }
     score(backend_, task_.accuracy(), batch.view(), accuracy_.view());
@@ -295,8 +299,6 @@ class GrpoStep {
     RLMOE_CHECK(config_.prompts_per_step % (config_.minibatches * ranks) == 0, ConfigError, "GrpoStep: prompts_per_step (",
                 config_.prompts_per_step, ") must be a multiple of minibatches x ranks = ", config_.minibatches, " x ", ranks,
                 " so that every rank holds whole groups of every minibatch (", comm_.name(), ")");
-    RLMOE_CHECK(!config_.dynamic_sampling, ConfigError, "GrpoStep: dynamic_sampling over ", ranks,
-                " ranks is not supported yet (the kept groups would have to move between ranks); run it on one rank");
   }
   /// The balance and z-losses normalise by the tokens of the batch they see: over several ranks
   /// that would be a rank's, so they are refused there (for now).
@@ -311,11 +313,42 @@ class GrpoStep {
     }
   }
 
-  /// Where this rank's completion rows are in the whole batch (see SequenceNumbering).
+  /// The prompt of the whole sampled set that is this rank's sampled prompt `i`: the batch's
+  /// global_prompt, or, with dynamic sampling, a contiguous N-th of the oversampled prompts (whose
+  /// kept groups are then exchanged into the batch's places).
+  [[nodiscard]] index_t sampled_prompt(index_t i) const {
+    return config_.dynamic_sampling ? comm_.rank() * sampled_->num_prompts() + i : global_prompt(i);
+  }
+
+  /// Where this rank's sampled completion rows are in the whole sampled set (see SequenceNumbering).
   [[nodiscard]] SequenceNumbering numbering() const {
     if (comm_.size() == 1) return {};
-    const index_t g = config_.group_size, share = config_.prompts_per_step / config_.minibatches / comm_.size();
+    const index_t g = config_.group_size;
+    if (config_.dynamic_sampling) {
+      const index_t rows = sampled_->num_prompts() * g;
+      return {comm_.rank() * rows, rows, 0};
+    }
+    const index_t share = config_.prompts_per_step / config_.minibatches / comm_.size();
     return {comm_.rank() * share * g, share * g, share * comm_.size() * g};
+  }
+
+  /// Dynamic sampling over the ranks: every rank gathers every sampled group's rewards, chooses
+  /// the kept groups as one process would (keep_groups), and gives each kept group to the rank
+  /// that holds its place in the batch (global_prompt).
+  std::vector<std::vector<GroupAddress>> kept_group_plan(const std::vector<float>& rewards) const {
+    const int ranks = comm_.size();
+    const index_t local_groups = sampled_->num_prompts();
+    std::vector<float> all(rewards.size() * static_cast<std::size_t>(ranks));
+    dist::all_gather(comm_, Host{1}, VectorView<const float>(rewards.data(), Extents<1>{static_cast<index_t>(rewards.size())}),
+                     VectorView<float>(all.data(), Extents<1>{static_cast<index_t>(all.size())}));
+    const std::vector<index_t> kept = keep_groups(all, config_.prompts_per_step);
+    std::vector<std::vector<GroupAddress>> plan(static_cast<std::size_t>(ranks));
+    for (int r = 0; r < ranks; ++r)
+      for (index_t l = 0; l < local_prompts(); ++l) {
+        const index_t group = kept[static_cast<std::size_t>(global_prompt(l, r))];
+        plan[static_cast<std::size_t>(r)].push_back({static_cast<int>(group / local_groups), group % local_groups});
+      }
+    return plan;
   }
 
   /// The loss metrics summed over the ranks.

@@ -5,8 +5,10 @@
 //  - the training layout the policy's forward pass reads: each row prompt then completion,
 //    [N, Lp + T], with the MoE routing recorded while sampling, [N (Lp + T), K] per MoE layer.
 // Rows can be gathered into another RolloutBuffers (whole groups at a time): dynamic sampling
-// keeps the groups whose rewards differ.
+// keeps the groups whose rewards differ; over several ranks, exchange_groups moves the kept groups
+// to the ranks that train on them (one all-to-all per array).
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "rlmoe/backend/backend.hpp"
@@ -15,6 +17,7 @@
 #include "rlmoe/backend/parallel_for.hpp"
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/dist/communicator.hpp"
 #include "rlmoe/nn/sequence_batch.hpp"
 #include "rlmoe/rl/rollout.hpp"
 
@@ -48,6 +51,12 @@ struct DefaultRouting {
 
 /// C: the type of the sampling policy's log-probabilities, its compute type (float; double for a
 /// float64 policy).
+/// Where a group lives over several ranks: that rank's group number in its buffer.
+struct GroupAddress {
+  int rank = 0;
+  index_t group = 0;
+};
+
 template <Backend B, class C = float>
 class RolloutBuffers {
  public:
@@ -153,7 +162,74 @@ class RolloutBuffers {
     synchronize(backend_);  // the row lists are about to go
   }
 
+  /// Over the ranks of `comm` (collective): this rank's groups 0, 1, ... become the groups
+  /// plan[this rank][0], [1], ... of the ranks' `source` buffers. Every rank passes the same plan,
+  /// one list per rank, of as many groups as its buffer holds.
+  template <dist::Communicator Comm>
+  void exchange_groups(const Comm& comm, RolloutBuffers& source, const std::vector<std::vector<GroupAddress>>& plan) {
+    const int ranks = comm.size(), me = comm.rank();
+    RLMOE_CHECK(static_cast<int>(plan.size()) == ranks && static_cast<index_t>(plan[static_cast<std::size_t>(me)].size()) == prompts_,
+                ShapeError, "RolloutBuffers::exchange_groups: a plan of ", plan.size(), " ranks for ", ranks,
+                ", and this rank's list must hold its ", prompts_, " groups");
+    // Sent in rank order, each rank's groups in its order; received likewise, so group l of this
+    // rank is the next group from its source rank.
+    std::vector<std::int32_t> sent, received(static_cast<std::size_t>(prompts_));
+    std::vector<index_t> send_groups(static_cast<std::size_t>(ranks), 0), recv_groups(static_cast<std::size_t>(ranks), 0);
+    for (int d = 0; d < ranks; ++d)
+      for (const GroupAddress& a : plan[static_cast<std::size_t>(d)]) {
+        RLMOE_CHECK(a.rank >= 0 && a.rank < ranks && a.group >= 0 && a.group < source.prompts_, ShapeError,
+                    "RolloutBuffers::exchange_groups: group ", a.group, " of rank ", a.rank, " does not exist");
+        if (a.rank == me) {
+          sent.push_back(static_cast<std::int32_t>(a.group));
+          ++send_groups[static_cast<std::size_t>(d)];
+        }
+        if (d == me) ++recv_groups[static_cast<std::size_t>(a.rank)];
+      }
+    std::vector<index_t> from(static_cast<std::size_t>(ranks), 0);
+    for (int r = 1; r < ranks; ++r) from[static_cast<std::size_t>(r)] = from[static_cast<std::size_t>(r - 1)] + recv_groups[static_cast<std::size_t>(r - 1)];
+    for (index_t l = 0; l < prompts_; ++l)
+      received[static_cast<std::size_t>(l)] = static_cast<std::int32_t>(from[static_cast<std::size_t>(plan[static_cast<std::size_t>(me)][static_cast<std::size_t>(l)].rank)]++);
+    const Buffer<std::int32_t, B> send_rows = to_backend(backend_, sent), recv_rows = to_backend(backend_, received);
+    const auto move = [&](auto src, auto dst, index_t per_group) {
+      exchange(comm, src, dst, per_group, send_rows, send_groups, recv_rows, recv_groups);
+    };
+    const index_t g = group_size_, w = sequence_width(), t = completion_width_;
+    move(source.prompt_tokens_.view(), prompt_tokens_.view(), prompt_width_);
+    move(source.prompt_lengths_.view(), prompt_lengths_.view(), 1);
+    move(source.reference_tokens_.view(), reference_tokens_.view(), reference_width_);
+    move(source.reference_lengths_.view(), reference_lengths_.view(), 1);
+    move(source.completion_tokens_.view(), completion_tokens_.view(), g * t);
+    move(source.completion_lengths_.view(), completion_lengths_.view(), g);
+    move(source.mask_.view(), mask_.view(), g * t);
+    move(source.old_logp_.view(), old_logp_.view(), g * t);
+    move(source.sequences_.view(), sequences_.view(), g * w);
+    move(source.sequence_lengths_.view(), sequence_lengths_.view(), g);
+    move(source.sequence_prompt_lengths_.view(), sequence_prompt_lengths_.view(), g);
+    for (std::size_t l = 0; l < replay_.size(); ++l) move(source.replay_[l].view(), replay_[l].view(), g * w * top_k_);
+    synchronize(backend_);  // the row lists are about to go
+  }
+
  private:
+  /// One array of exchange_groups: the groups to send packed in order, one all-to-all, then the
+  /// received groups unpacked into this rank's order.
+  template <class Comm, class T>
+  void exchange(const Comm& comm, VectorView<T> src, VectorView<T> dst, index_t per_group, const Buffer<std::int32_t, B>& send_rows,
+                const std::vector<index_t>& send_groups, const Buffer<std::int32_t, B>& recv_rows,
+                const std::vector<index_t>& recv_groups) {
+    if (per_group == 0) return;
+    const index_t sending = send_rows.size(), receiving = dst.size() / per_group;
+    Buffer<T, B> packed(backend_, sending * per_group), arrived(backend_, receiving * per_group);
+    gather(MatrixView<T>(src.data(), Extents<2>{src.size() / per_group, per_group}), send_rows,
+           MatrixView<T>(packed.data(), Extents<2>{sending, per_group}));
+    std::vector<index_t> send_counts(send_groups), recv_counts(recv_groups);
+    for (index_t& c : send_counts) c *= per_group;
+    for (index_t& c : recv_counts) c *= per_group;
+    dist::all_to_all_v(comm, backend_, VectorView<const T>(packed.view()), std::span<const index_t>(send_counts), arrived.view(),
+                       std::span<const index_t>(recv_counts));
+    gather(MatrixView<T>(arrived.data(), Extents<2>{receiving, per_group}), recv_rows,
+           MatrixView<T>(dst.data(), Extents<2>{receiving, per_group}));
+  }
+
   template <class T>
   static MatrixView<T> column(VectorView<T> v) {
     return {v.data(), Extents<2>{v.size(), 1}};
