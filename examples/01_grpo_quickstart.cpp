@@ -23,11 +23,11 @@
 
 #include "available_backend.hpp"
 #include "command_line.hpp"
-#include "quickstart_spec.hpp"
+#include "quickstart_recipe.hpp"
 
 namespace {
 
-/// The policy (quickstart_spec.hpp): 2 layers of width 64, the second an MoE layer of 8 routed
+/// The policy (quickstart_recipe.hpp): 2 layers of width 64, the second an MoE layer of 8 routed
 /// experts (top-2) and one shared expert, with DeepSeek-V3's sigmoid router.
 using examples::QuickstartSpec;
 
@@ -94,24 +94,11 @@ Options parse(int argc, char** argv) {
 
 /// The embedded default configuration.
 rlmoe::rl::GrpoConfig default_config(const Options& o, long long steps, long long cold_start) {
-  rlmoe::rl::GrpoConfig c;
+  rlmoe::rl::GrpoConfig c = examples::quickstart_config();
   c.seed = o.seed;
   c.steps = o.steps >= 0 ? o.steps : steps;
   c.cold_start_steps = o.cold_start >= 0 ? o.cold_start : cold_start;
-  c.prompts_per_step = 32;
-  c.group_size = 8;
-  c.dynamic_sampling = true;
-  c.track_reference_kl = true;  // report KL(policy || policy at the start of RL)
-  c.learning_rate = 1e-3;
-  c.min_learning_rate = 1e-4;
-  c.warmup_steps = 10;
-  c.cold_start_batch = 64;
-  c.cold_start_learning_rate = 3e-3;
-  c.eval_every = 100;
-  c.eval_prompts = 200;
-  c.pass_at_k = 4;
   c.output_dir = o.out;
-  c.checkpoint_every = 250;
   c.progress = !o.quiet;
   return c;
 }

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "command_line.hpp"
-#include "quickstart_spec.hpp"
+#include "quickstart_recipe.hpp"
 
 namespace {
 
@@ -64,26 +64,14 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-/// The quickstart's configuration (example 01's, DAPO's dynamic sampling included).
+/// The quickstart's configuration (example 01's). With dynamic sampling each rank samples
+/// 2 x 32 / N prompts, and the kept groups move to the ranks that train on them.
 rlmoe::rl::GrpoConfig config(const Options& o) {
-  rlmoe::rl::GrpoConfig c;
+  rlmoe::rl::GrpoConfig c = examples::quickstart_config();
   c.seed = o.seed;
   c.steps = o.steps;
   c.cold_start_steps = o.cold_start;
-  c.prompts_per_step = 32;
-  c.group_size = 8;
-  c.dynamic_sampling = true;  // each rank samples 2 x 32 / N prompts; the kept groups move to their ranks
-  c.track_reference_kl = true;
-  c.learning_rate = 1e-3;
-  c.min_learning_rate = 1e-4;
-  c.warmup_steps = 10;
-  c.cold_start_batch = 64;
-  c.cold_start_learning_rate = 3e-3;
-  c.eval_every = 100;
-  c.eval_prompts = 200;
-  c.pass_at_k = 4;
   c.output_dir = o.out;
-  c.checkpoint_every = 250;
   c.progress = !o.quiet;
   return c;
 }
