@@ -1,6 +1,12 @@
 // dist/: data-parallel GRPO over MPI ranks against one process on the same global batch, in
-// float64 (the ranks' sums differ from one process's only by rounding: 1e-12) and float32 (1e-5).
+// float64 (the ranks' sums differ from one process's only by rounding: 1e-12) and float32 (1e-5);
+// ZeRO; and a run checkpointed on N ranks and resumed on N/2.
 #include "support/boost_test.hpp"
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
 
 #include "dist/data_parallel_checks.hpp"
 #include "rlmoe/dist/mpi.hpp"
@@ -59,5 +65,18 @@ BOOST_AUTO_TEST_CASE(stage_2_reduce_scattered_gradients) {
       world(), "seq-mean-token-mean, BatchNormalized", 1e-12);
   t::check_data_parallel_grpo<t::TrainerSpec, rl::LeaveOneOut, Surrogate<rl::SeqMeanTokenSumNorm>, 2>(
       world(), "seq-mean-token-sum-norm, LeaveOneOut", 1e-5);
+}
+BOOST_AUTO_TEST_SUITE_END()
+
+// Checkpoints: written by rank 0, read by every rank, on however many ranks resume.
+BOOST_AUTO_TEST_SUITE(dist_resume)
+BOOST_AUTO_TEST_CASE(checkpoint_on_n_ranks_resume_on_half) {
+  const rlmoe::dist::Mpi comm = world();
+  std::int64_t job = ::getpid();  // rank 0's: one directory for the job, on every rank
+  rlmoe::dist::broadcast(comm, rlmoe::Host{1}, rlmoe::VectorView<std::int64_t>(&job, rlmoe::Extents<1>{1}), 0);
+  const std::filesystem::path directory = std::filesystem::temp_directory_path() / ("rlmoe_dist_resume_" + std::to_string(job));
+  t::check_resume_on_fewer_ranks(comm, directory.string());
+  rlmoe::dist::barrier(comm);
+  if (comm.rank() == 0) std::filesystem::remove_all(directory);
 }
 BOOST_AUTO_TEST_SUITE_END()

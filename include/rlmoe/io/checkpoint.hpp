@@ -7,7 +7,7 @@
 // position). Written atomically (safetensors.hpp); loading refuses a file whose format, Spec,
 // tensor names, dtypes or shapes differ from the model's, naming what differs.
 // A bfloat16 model's checkpoint holds its float master parameters (F32), so it loads into a float
-// model of the same Spec and back.
+// model of the same Spec and back; a float64 model's (the checks of whole runs) holds F64 tensors.
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -91,32 +91,35 @@ namespace detail {
 /// A model's parameters and routing biases, each tensor under prefix + its name.
 template <Backend B, nn::TransformerSpec Spec, class T>
 void add_model(SafetensorsWriter& writer, const B& backend, const nn::Transformer<B, Spec, T>& model, const std::string& prefix) {
+  using G = master_t<T>;
   const auto params = to_host(backend, model.parameters());
   for (const auto& e : model.layout().entries())
-    writer.add<float>(prefix + e.name, shape_of(e), std::span<const float>(params.data() + e.offset, static_cast<std::size_t>(e.size)));
+    writer.add<G>(prefix + e.name, shape_of(e), std::span<const G>(params.data() + e.offset, static_cast<std::size_t>(e.size)));
   for (std::size_t i = 0; i < model.moe_layers().size(); ++i) {
     const auto bias = to_host(backend, model.moe_layers()[i].bias());
     writer.add<float>(prefix + bias_name(i, Spec::kFirstMoeLayer), {static_cast<std::int64_t>(bias.size())}, bias);
   }
 }
 
-/// A model's values read from a checkpoint, in host memory: the flat parameters and each MoE
-/// layer's routing bias.
+/// A model's values read from a checkpoint, in host memory: the flat (master) parameters and each
+/// MoE layer's routing bias.
+template <class G>
 struct ModelValues {
-  std::vector<float> parameters;
+  std::vector<G> parameters;
   std::vector<std::vector<float>> biases;
 };
 
 /// The tensors prefix + name of every layout entry, as one flat buffer; every value finite, and
 /// >= 0 for the second moment (`non_negative`). Throws FormatError naming the tensor otherwise.
-inline std::vector<float> read_flat(const SafetensorsFile& file, const std::string& path, const ParameterLayout& layout,
-                                    const std::string& prefix, bool non_negative = false) {
-  std::vector<float> values(static_cast<std::size_t>(layout.size()), 0.0f);
+template <class G>
+std::vector<G> read_flat(const SafetensorsFile& file, const std::string& path, const ParameterLayout& layout,
+                         const std::string& prefix, bool non_negative = false) {
+  std::vector<G> values(static_cast<std::size_t>(layout.size()), G(0));
   for (const auto& e : layout.entries()) {
-    const std::span<float> tensor(values.data() + e.offset, static_cast<std::size_t>(e.size));
-    file.read_into<float>(prefix + e.name, shape_of(e), tensor);
+    const std::span<G> tensor(values.data() + e.offset, static_cast<std::size_t>(e.size));
+    file.read_into<G>(prefix + e.name, shape_of(e), tensor);
     for (std::size_t i = 0; i < tensor.size(); ++i)
-      RLMOE_CHECK(std::isfinite(tensor[i]) && !(non_negative && tensor[i] < 0.0f), FormatError, "checkpoint '", path, "': tensor '",
+      RLMOE_CHECK(std::isfinite(tensor[i]) && !(non_negative && tensor[i] < G(0)), FormatError, "checkpoint '", path, "': tensor '",
                   prefix, e.name, "' holds ", tensor[i], " at element ", i, "; ", non_negative ? "finite values >= 0" : "finite values",
                   " are expected");
   }
@@ -124,9 +127,9 @@ inline std::vector<float> read_flat(const SafetensorsFile& file, const std::stri
 }
 
 template <Backend B, class Spec, class T>
-ModelValues read_model(const SafetensorsFile& file, const std::string& path, const nn::Transformer<B, Spec, T>& model,
-                       const std::string& prefix) {
-  ModelValues out{read_flat(file, path, model.layout(), prefix), {}};
+ModelValues<master_t<T>> read_model(const SafetensorsFile& file, const std::string& path, const nn::Transformer<B, Spec, T>& model,
+                                    const std::string& prefix) {
+  ModelValues<master_t<T>> out{read_flat<master_t<T>>(file, path, model.layout(), prefix), {}};
   for (std::size_t i = 0; i < model.moe_layers().size(); ++i) {
     const std::string name = prefix + bias_name(i, nn::Transformer<B, Spec, T>::Spec::kFirstMoeLayer);
     std::vector<float> bias(static_cast<std::size_t>(model.moe_layers()[i].bias().size()));
@@ -138,8 +141,8 @@ ModelValues read_model(const SafetensorsFile& file, const std::string& path, con
 }
 
 template <Backend B, class Spec, class T>
-void restore_model(const B& backend, const ModelValues& values, nn::Transformer<B, Spec, T>& model) {
-  copy(backend, model.parameters(), VectorView<const float>(values.parameters.data(), model.parameters().shape()));
+void restore_model(const B& backend, const ModelValues<master_t<T>>& values, nn::Transformer<B, Spec, T>& model) {
+  copy(backend, model.parameters(), VectorView<const master_t<T>>(values.parameters.data(), model.parameters().shape()));
   for (std::size_t i = 0; i < model.moe_layers().size(); ++i) {
     const VectorView<float> bias = model.moe_layers()[i].bias();
     copy(backend, bias, VectorView<const float>(values.biases[i].data(), bias.shape()));
@@ -151,9 +154,8 @@ void restore_model(const B& backend, const ModelValues& values, nn::Transformer<
 
 /// Writes model, optimizer state, an optional reference model and the trainer state atomically.
 template <Backend B, nn::TransformerSpec Spec, class T>
-  requires std::is_same_v<master_t<T>, float>
 void save_checkpoint(const std::string& path, const B& backend, const nn::Transformer<B, Spec, T>& model,
-                     const optim::AdamW<B>& optimizer, const CheckpointState& state,
+                     const optim::AdamW<B, master_t<T>>& optimizer, const CheckpointState& state,
                      const nn::Transformer<B, Spec, T>* reference = nullptr) {
   SafetensorsWriter writer;
   detail::add_model(writer, backend, model, "");
@@ -161,8 +163,8 @@ void save_checkpoint(const std::string& path, const B& backend, const nn::Transf
   const auto v = to_host(backend, optimizer.second_moment());
   for (const auto& [prefix, values] : {std::pair{"optimizer.m.", &m}, std::pair{"optimizer.v.", &v}})
     for (const auto& e : model.layout().entries())
-      writer.add<float>(prefix + e.name, detail::shape_of(e),
-                        std::span<const float>(values->data() + e.offset, static_cast<std::size_t>(e.size)));
+      writer.add<master_t<T>>(prefix + e.name, detail::shape_of(e),
+                              std::span<const master_t<T>>(values->data() + e.offset, static_cast<std::size_t>(e.size)));
   if (reference != nullptr) detail::add_model(writer, backend, *reference, "reference.");
   writer.set_metadata("format", kCheckpointFormat);
   writer.set_metadata("spec", spec_json<Spec>());
@@ -179,9 +181,8 @@ void save_checkpoint(const std::string& path, const B& backend, const nn::Transf
 /// then is anything written; a refused checkpoint leaves model, optimizer and reference as they
 /// were.
 template <Backend B, class Spec, class T>
-  requires std::is_same_v<master_t<T>, float>
 CheckpointState load_checkpoint(const std::string& path, const B& backend, nn::Transformer<B, Spec, T>& model,
-                                optim::AdamW<B>& optimizer, nn::Transformer<B, Spec, T>* reference = nullptr,
+                                optim::AdamW<B, master_t<T>>& optimizer, nn::Transformer<B, Spec, T>* reference = nullptr,
                                 const std::function<void(const CheckpointState&)>& accept = {}) {
   using ModelSpec = typename nn::Transformer<B, Spec, T>::Spec;
   const SafetensorsFile file = SafetensorsFile::read(path);
@@ -194,10 +195,12 @@ CheckpointState load_checkpoint(const std::string& path, const B& backend, nn::T
   RLMOE_CHECK(file.metadata("spec") == spec_json<ModelSpec>(), FormatError, "checkpoint '", path,
               "' was written for another model: its spec is ", file.metadata("spec"), " but this model's is ",
               spec_json<ModelSpec>());
-  const detail::ModelValues policy = detail::read_model(file, path, model, "");
-  const std::vector<float> m = detail::read_flat(file, path, model.layout(), "optimizer.m.");
-  const std::vector<float> v = detail::read_flat(file, path, model.layout(), "optimizer.v.", true);
-  const detail::ModelValues frozen = reference != nullptr ? detail::read_model(file, path, *reference, "reference.") : detail::ModelValues{};
+  using G = master_t<T>;
+  const detail::ModelValues<G> policy = detail::read_model(file, path, model, "");
+  const std::vector<G> m = detail::read_flat<G>(file, path, model.layout(), "optimizer.m.");
+  const std::vector<G> v = detail::read_flat<G>(file, path, model.layout(), "optimizer.v.", true);
+  const detail::ModelValues<G> frozen =
+      reference != nullptr ? detail::read_model(file, path, *reference, "reference.") : detail::ModelValues<G>{};
   const index_t optimizer_steps = parse_integer(file.metadata("optimizer_steps"), "checkpoint '" + path + "': optimizer_steps");
   RLMOE_CHECK(optimizer_steps >= 0, FormatError, "checkpoint '", path, "': optimizer_steps is ", optimizer_steps);
   CheckpointState state;
@@ -208,8 +211,8 @@ CheckpointState load_checkpoint(const std::string& path, const B& backend, nn::T
   if (accept) accept(state);
 
   detail::restore_model(backend, policy, model);
-  copy(backend, optimizer.first_moment(), VectorView<const float>(m.data(), optimizer.first_moment().shape()));
-  copy(backend, optimizer.second_moment(), VectorView<const float>(v.data(), optimizer.second_moment().shape()));
+  copy(backend, optimizer.first_moment(), VectorView<const G>(m.data(), optimizer.first_moment().shape()));
+  copy(backend, optimizer.second_moment(), VectorView<const G>(v.data(), optimizer.second_moment().shape()));
   if (reference != nullptr) detail::restore_model(backend, frozen, *reference);
   optimizer.set_steps(optimizer_steps);
   synchronize(backend);  // m and v are about to go

@@ -12,6 +12,7 @@
 
 #include "rlmoe/backend/backend.hpp"
 #include "rlmoe/backend/memory.hpp"
+#include "rlmoe/core/precision.hpp"
 #include "rlmoe/dist/communicator.hpp"
 #include "rlmoe/dist/single_process.hpp"
 #include "rlmoe/io/step_metrics.hpp"
@@ -33,10 +34,10 @@ struct SupervisedExample {
 /// prompt_width tokens) then its completion (cut at completion_width), padded. Returns the loss.
 /// `scratch` is kept between calls (and grown as needed). Data parallel: `examples` are this
 /// rank's share of the batch, and the loss returned is the whole batch's.
-template <Backend B, class Policy, class Optimizer, dist::Communicator Comm = dist::SingleProcess>
+template <Backend B, class Policy, class Optimizer, class C, dist::Communicator Comm = dist::SingleProcess>
 double supervised_update(const B& backend, Policy& policy, Optimizer& optimizer, double learning_rate,
                          const std::vector<SupervisedExample>& examples, index_t prompt_width, index_t completion_width, token_t pad,
-                         std::unique_ptr<nn::SupervisedScratch<B>>& scratch, const Comm& comm = {}) {
+                         std::unique_ptr<nn::SupervisedScratch<B, C>>& scratch, const Comm& comm = {}) {
   const index_t batch = static_cast<index_t>(examples.size()), tc = completion_width;
   RLMOE_CHECK(batch >= 1, ConfigError, "supervised_update: no examples");
   std::vector<token_t> tokens;
@@ -53,7 +54,7 @@ double supervised_update(const B& backend, Policy& policy, Optimizer& optimizer,
   }
   const Buffer<token_t, B> device_tokens = to_backend(backend, tokens);
   const Buffer<std::int32_t, B> device_lengths = to_backend(backend, lengths), device_prompts = to_backend(backend, prompt_lengths);
-  if (!scratch || scratch->logp.size() < batch * tc) scratch = std::make_unique<nn::SupervisedScratch<B>>(backend, batch * tc);
+  if (!scratch || scratch->logp.size() < batch * tc) scratch = std::make_unique<nn::SupervisedScratch<B, C>>(backend, batch * tc);
   const nn::SequenceBatch sequences{device_tokens.view(batch, prompt_width + tc), device_lengths.view(), device_prompts.view(), tc};
   policy.zero_gradients();
   nn::supervised_loss(backend, policy, sequences, *scratch, comm);
@@ -106,7 +107,7 @@ class ColdStart {
   TaskT task_;
   GrpoConfig config_;
   Comm comm_;
-  std::unique_ptr<nn::SupervisedScratch<B>> scratch_;
+  std::unique_ptr<nn::SupervisedScratch<B, compute_t<nn::storage_t<Spec>>>> scratch_;
 };
 
 }  // namespace rlmoe::rl

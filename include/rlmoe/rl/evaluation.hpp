@@ -68,7 +68,7 @@ class Evaluator {
     const index_t prompts = static_cast<index_t>(problems.size());
     std::vector<float> values;
     if (prompts > 0) {
-      RolloutBuffers<B> rollout(backend_, prompts, group, task_.max_prompt_length(), task_.max_completion_length(),
+      typename GroupSampler<B, Spec>::Rollout rollout(backend_, prompts, group, task_.max_prompt_length(), task_.max_completion_length(),
                                 sampling.max_new_tokens, Spec::kLayers - Spec::kFirstMoeLayer, Spec::kTopK);
       GroupSampler<B, Spec> sampler(backend_, sampling, tasks::special_tokens<TaskT>());
       const SequenceNumbering numbering =

@@ -72,6 +72,7 @@ class GrpoTrainer {
   using Estimator = typename Step::Estimator;
   using Loss = typename Step::Loss;
   using Policy = typename Step::Policy;
+  using Optimizer = typename Step::Optimizer;  ///< AdamW over the master parameters (float, or double in float64 runs)
 
   // The vocabularies are compared when both the task and the Spec were accepted (not stand-ins).
   static constexpr bool kArgumentsAccepted = std::is_same_v<Spec, SpecArg> && std::is_same_v<TaskT, TaskArg>;
@@ -95,7 +96,7 @@ class GrpoTrainer {
 
   [[nodiscard]] Policy& policy() { return policy_; }
   /// The policy's optimizer, for steps of one's own (rejective fine-tuning, say).
-  [[nodiscard]] optim::AdamW<B>& optimizer() { return optimizer_; }
+  [[nodiscard]] Optimizer& optimizer() { return optimizer_; }
   [[nodiscard]] const GrpoConfig& config() const { return grpo_.config(); }
   [[nodiscard]] index_t steps_done() const { return step_; }
   [[nodiscard]] index_t cold_start_steps_done() const { return cold_start_done_; }
@@ -286,7 +287,7 @@ class GrpoTrainer {
   Evaluator<B, Spec, TaskT, Comm> evaluator_;
   Policy policy_;
   std::unique_ptr<Policy> reference_;
-  optim::AdamW<B> optimizer_;
+  Optimizer optimizer_;
   index_t step_ = 0, cold_start_done_ = 0;
   RunSummary summary_;
   std::vector<StepMetrics> history_;
