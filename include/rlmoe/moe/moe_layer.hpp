@@ -13,7 +13,10 @@
 //   counts, offsets                            histogram, scan; offsets copied to the host (the
 //                                              grouped GEMM sizes)
 //   stable sort of slots by expert             sort_pairs (CUB radix sort on Cuda)
-//   gather -> experts -> scatter -> combine    dispatch.hpp, experts.hpp (grouped GEMMs)
+//   gather -> experts -> scatter -> combine    dispatch.hpp, experts.hpp (grouped GEMMs); under
+//                                              expert parallelism the expert-sorted rows travel to
+//                                              the ranks that hold their experts and back
+//                                              (expert_parallel.hpp)
 //   shared experts                             dense SwiGLU, added into y
 // Backward mirrors it; the router weights get their gradient through the gates (and the balance
 // and z losses), never through the discrete selection.
@@ -45,6 +48,7 @@
 #include "rlmoe/moe/balancing.hpp"
 #include "rlmoe/moe/config.hpp"
 #include "rlmoe/moe/dispatch.hpp"
+#include "rlmoe/moe/expert_parallel.hpp"
 #include "rlmoe/moe/experts.hpp"
 #include "rlmoe/moe/metrics.hpp"
 #include "rlmoe/moe/parameters.hpp"
@@ -63,12 +67,13 @@ struct CombineAuxLoss {
   RLMOE_HOST_DEVICE void operator()(index_t) const { aux[0] = *balance + z_scale * *z_sum; }
 };
 
+/// local_experts: the routed experts this rank holds (all of them without expert parallelism).
 template <class T>
-void check_moe_parameters(const MoeParameters<T>& p, const MoeConfig& c, const std::string& what) {
+void check_moe_parameters(const MoeParameters<T>& p, const MoeConfig& c, index_t local_experts, const std::string& what) {
   const index_t e = c.routed_experts, d = c.model_dim, h = c.expert_hidden, hs = c.shared_width();
   require_shape(p.router, Extents<2>{e, d}, what + " router");
-  require_shape(p.expert_gate_up, Extents<3>{e, d, 2 * h}, what + " expert_gate_up");
-  require_shape(p.expert_down, Extents<3>{e, h, d}, what + " expert_down");
+  require_shape(p.expert_gate_up, Extents<3>{local_experts, d, 2 * h}, what + " expert_gate_up");
+  require_shape(p.expert_down, Extents<3>{local_experts, h, d}, what + " expert_down");
   if (hs > 0) {
     require_shape(p.shared_gate_up, Extents<2>{d, 2 * hs}, what + " shared_gate_up");
     require_shape(p.shared_down, Extents<2>{hs, d}, what + " shared_down");
@@ -99,9 +104,15 @@ class MoeLayer {
     }
   };
 
-  MoeLayer(const B& backend, const MoeConfig& config)
+  /// ep: the expert-parallel place of this rank; its parameters then hold only its own experts
+  /// (ep.local_experts(), from ep.first_expert()), and every rank of its expert group must run
+  /// the same passes in the same order (each pass exchanges rows with all of them).
+  MoeLayer(const B& backend, const MoeConfig& config, const ExpertParallel<B>& ep = {})
       : backend_(backend),
         config_(config),
+        ep_(ep),
+        local_experts_(ep.local_experts(config.routed_experts)),
+        dispatch_(backend, ep),
         bias_(backend, config.routed_experts),
         load_(backend, config.routed_experts),
         counts_(backend, config.routed_experts),
@@ -117,13 +128,14 @@ class MoeLayer {
   }
 
   [[nodiscard]] const MoeConfig& config() const { return config_; }
+  [[nodiscard]] const ExpertParallel<B>& expert_parallel() const { return ep_; }
 
   /// y = MoE(x) for x, y [T, d]. x must stay alive and unchanged until backward().
   void forward(const MoeParameters<const T>& p, MatrixView<const T> x, MatrixView<T> y, const ForwardOptions& options = {}) {
     const B& backend = backend_;
     const index_t d = config_.model_dim, e = config_.routed_experts, k = config_.top_k;
     const index_t tokens = x.extent(0);
-    detail::check_moe_parameters(p, config_, "MoeLayer::forward: parameters");
+    detail::check_moe_parameters(p, config_, local_experts_, "MoeLayer::forward: parameters");
     require_shape(x, Extents<2>{tokens, d}, "MoeLayer::forward: x");
     require_shape(y, Extents<2>{tokens, d}, "MoeLayer::forward: y");
     if (options.replay.data() != nullptr) require_shape(options.replay, Extents<2>{tokens, k}, "MoeLayer::forward: replay");
@@ -135,7 +147,12 @@ class MoeLayer {
     tokens_ = tokens;
     x_ = x;
     allocate(tokens);
-    if (tokens == 0) return;
+    if (tokens == 0) {
+      // Under expert parallelism a rank without tokens still runs its experts for the others.
+      host_offsets_.assign(static_cast<std::size_t>(e + 1), 0);
+      if (ep_.size() > 1) routed_experts_forward(p);
+      return;
+    }
 
     // Router.
     gemm<B, C>(backend, Transpose::No, Transpose::Yes, C(1), x, p.router, C(0), logits());
@@ -175,8 +192,7 @@ class MoeLayer {
 
     // Routed experts, then back to slot order and combined with the gates.
     parallel_for(backend, slots * d, GatherSlotRows<T>{x, sorted_slots(), k, {}, x_sorted()});
-    experts_forward<B, T>(backend, host_offsets_, x_sorted(), p.expert_gate_up, p.expert_down, expert_activations(),
-                          expert_out());
+    routed_experts_forward(p);
     parallel_for(backend, slots * d, ScatterToSlots<T>{expert_out(), sorted_slots(), slot_rows()});
     parallel_for(backend, tokens * d, CombineSlots<T>{slot_rows(), gates(), k, C(0), y});
     if (config_.shared_width() > 0)
@@ -188,11 +204,14 @@ class MoeLayer {
   void backward(const MoeParameters<const T>& p, MatrixView<const T> dy, MatrixView<T> dx, const MoeParameters<G>& grad) {
     const B& backend = backend_;
     const index_t d = config_.model_dim, k = config_.top_k, tokens = tokens_, slots = tokens * k;
-    detail::check_moe_parameters(p, config_, "MoeLayer::backward: parameters");
-    detail::check_moe_parameters(grad, config_, "MoeLayer::backward: gradients");
+    detail::check_moe_parameters(p, config_, local_experts_, "MoeLayer::backward: parameters");
+    detail::check_moe_parameters(grad, config_, local_experts_, "MoeLayer::backward: gradients");
     require_shape(dy, Extents<2>{tokens, d}, "MoeLayer::backward: dy");
     require_shape(dx, Extents<2>{tokens, d}, "MoeLayer::backward: dx");
-    if (tokens == 0) return;
+    if (tokens == 0) {
+      if (ep_.size() > 1) routed_experts_backward(p, grad);
+      return;
+    }
 
     C dx_beta = C(0);
     if (config_.shared_width() > 0) {
@@ -203,8 +222,7 @@ class MoeLayer {
     // Routed experts: gradients of the gates, then of the expert inputs and weights.
     parallel_for(backend, slots, GateGradients<T>{slot_rows(), dy, d_gates()});
     parallel_for(backend, slots * d, GatherSlotRows<T>{dy, sorted_slots(), k, gates(), d_expert_out()});
-    experts_backward<B, T>(backend, host_offsets_, x_sorted(), p.expert_gate_up, p.expert_down, expert_activations(),
-                           d_expert_out(), expert_scratch(), grad.expert_gate_up, grad.expert_down, d_x_sorted());
+    routed_experts_backward(p, grad);
     parallel_for(backend, slots * d, ScatterToSlots<T>{d_x_sorted(), sorted_slots(), slot_rows_grad()});
     parallel_for(backend, tokens * d, CombineSlots<T>{slot_rows_grad(), {}, k, dx_beta, dx});
 
@@ -255,6 +273,37 @@ class MoeLayer {
   }
 
  private:
+  /// x_sorted -> expert_out: this rank's rows through their experts, here or on the ranks that
+  /// hold them.
+  void routed_experts_forward(const MoeParameters<const T>& p) {
+    if (ep_.size() == 1) {
+      expert_rows_ = tokens_ * config_.top_k;
+      experts_forward<B, T>(backend_, host_offsets_, x_sorted(), p.expert_gate_up, p.expert_down, expert_activations(), expert_out());
+      return;
+    }
+    dispatch_.plan(host_offsets_, config_.model_dim);
+    expert_rows_ = dispatch_.rows();
+    allocate_expert_rows(expert_rows_);
+    dispatch_.to_experts(x_sorted(), local_rows(local_in_));
+    experts_forward<B, T>(backend_, dispatch_.local_offsets(), local_rows(local_in_), p.expert_gate_up, p.expert_down,
+                          expert_activations(), local_rows(local_out_));
+    dispatch_.from_experts(local_rows(local_out_), expert_out());
+  }
+
+  /// d_expert_out -> d_x_sorted, and the local experts' weight gradients (from every rank's rows).
+  void routed_experts_backward(const MoeParameters<const T>& p, const MoeParameters<G>& grad) {
+    if (ep_.size() == 1) {
+      experts_backward<B, T>(backend_, host_offsets_, x_sorted(), p.expert_gate_up, p.expert_down, expert_activations(),
+                             d_expert_out(), expert_scratch(), grad.expert_gate_up, grad.expert_down, d_x_sorted());
+      return;
+    }
+    dispatch_.to_experts(d_expert_out(), local_rows(d_local_out_));
+    experts_backward<B, T>(backend_, dispatch_.local_offsets(), local_rows(local_in_), p.expert_gate_up, p.expert_down,
+                           expert_activations(), local_rows(d_local_out_), expert_scratch(), grad.expert_gate_up,
+                           grad.expert_down, local_rows(d_local_in_));
+    dispatch_.from_experts(local_rows(d_local_in_), d_x_sorted());
+  }
+
   [[nodiscard]] bool uses_balance_loss() const {
     return config_.balancing == Balancing::SequenceAux || config_.balancing == Balancing::SwitchAux;
   }
@@ -290,11 +339,19 @@ class MoeLayer {
     ensure(balance_grad_, (tokens / std::max<index_t>(segment_length_, 1)) * e);
     for (auto* b : {&x_sorted_, &expert_out_, &slot_rows_, &d_expert_out_, &d_x_sorted_, &slot_rows_grad_})
       ensure(*b, slots * d);
-    for (auto* b : {&gate_up_, &d_gate_up_}) ensure(*b, slots * 2 * h);
-    for (auto* b : {&hidden_, &d_hidden_}) ensure(*b, slots * h);
+    allocate_expert_rows(slots);
     for (auto* b : {&shared_gate_up_, &shared_d_gate_up_}) ensure(*b, tokens * 2 * hs);
     for (auto* b : {&shared_hidden_, &shared_d_hidden_}) ensure(*b, tokens * hs);
   }
+  /// The rows this rank's experts run: its own slots, or under expert parallelism what it receives.
+  void allocate_expert_rows(index_t rows) {
+    const index_t d = config_.model_dim, h = config_.expert_hidden;
+    for (auto* b : {&gate_up_, &d_gate_up_}) ensure(*b, rows * 2 * h);
+    for (auto* b : {&hidden_, &d_hidden_}) ensure(*b, rows * h);
+    if (ep_.size() > 1)
+      for (auto* b : {&local_in_, &local_out_, &d_local_out_, &d_local_in_}) ensure(*b, rows * d);
+  }
+  MatrixView<T> local_rows(Buffer<T, B>& b) { return matrix(b, expert_rows_, config_.model_dim); }
 
   // Views of the current batch inside the (possibly larger) buffers.
   template <class U>
@@ -317,12 +374,12 @@ class MoeLayer {
   MatrixView<T> d_x_sorted() { return slot_matrix(d_x_sorted_); }
   MatrixView<T> slot_rows_grad() { return slot_matrix(slot_rows_grad_); }
   layers::SwigluActivations<T> expert_activations() {
-    const index_t slots = tokens_ * config_.top_k, h = config_.expert_hidden;
-    return {matrix(gate_up_, slots, 2 * h), matrix(hidden_, slots, h)};
+    const index_t h = config_.expert_hidden;
+    return {matrix(gate_up_, expert_rows_, 2 * h), matrix(hidden_, expert_rows_, h)};
   }
   layers::SwigluActivations<T> expert_scratch() {
-    const index_t slots = tokens_ * config_.top_k, h = config_.expert_hidden;
-    return {matrix(d_gate_up_, slots, 2 * h), matrix(d_hidden_, slots, h)};
+    const index_t h = config_.expert_hidden;
+    return {matrix(d_gate_up_, expert_rows_, 2 * h), matrix(d_hidden_, expert_rows_, h)};
   }
   layers::SwigluActivations<T> shared_activations() {
     const index_t hs = config_.shared_width();
@@ -335,6 +392,9 @@ class MoeLayer {
 
   B backend_;  // a copy: Host is a few bytes, Cuda a shared handle
   MoeConfig config_;
+  ExpertParallel<B> ep_;
+  index_t local_experts_;
+  ExpertDispatch<B, T> dispatch_;
   Buffer<float, B> bias_;
   Buffer<std::int64_t, B> load_;
   index_t slots_since_update_ = 0;
@@ -353,6 +413,9 @@ class MoeLayer {
   Buffer<C, B> d_logits_, d_gates_;
   Buffer<T, B> d_logits_narrow_;  // bf16 layers only
   Buffer<T, B> d_expert_out_, d_gate_up_, d_hidden_, d_x_sorted_, slot_rows_grad_, shared_d_gate_up_, shared_d_hidden_;
+  // Expert parallelism: the rows this rank's experts run (local expert order).
+  index_t expert_rows_ = 0;
+  Buffer<T, B> local_in_, local_out_, d_local_out_, d_local_in_;
 };
 
 }  // namespace rlmoe::moe

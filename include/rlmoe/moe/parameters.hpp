@@ -38,17 +38,31 @@ struct MoeParameters {
   }
 };
 
-/// Declares the layer's tensors as `<prefix>router`, `<prefix>experts.gate_up`, ...
-inline void declare_moe_parameters(ParameterLayout& layout, const std::string& prefix, const MoeConfig& c) {
-  c.validate();
-  const index_t e = c.routed_experts, d = c.model_dim, h = c.expert_hidden, hs = c.shared_width();
-  layout.add(prefix + "router", {e, d});
+/// The routed experts' tensors, `<prefix>experts.gate_up` and `.down`, of `local_experts` experts
+/// (expert parallelism: the ones this rank holds; -1: all of them).
+inline void declare_moe_expert_parameters(ParameterLayout& layout, const std::string& prefix, const MoeConfig& c,
+                                          index_t local_experts = -1) {
+  const index_t e = local_experts < 0 ? c.routed_experts : local_experts, d = c.model_dim, h = c.expert_hidden;
   layout.add(prefix + "experts.gate_up", {e, d, 2 * h});
   layout.add(prefix + "experts.down", {e, h, d});
+}
+
+/// The shared experts' tensors, `<prefix>shared.gate_up` and `.down` (none without shared experts).
+inline void declare_moe_shared_parameters(ParameterLayout& layout, const std::string& prefix, const MoeConfig& c) {
+  const index_t d = c.model_dim, hs = c.shared_width();
   if (hs > 0) {
     layout.add(prefix + "shared.gate_up", {d, 2 * hs});
     layout.add(prefix + "shared.down", {hs, d});
   }
+}
+
+/// Declares the layer's tensors as `<prefix>router`, `<prefix>experts.gate_up`, ... in this
+/// order. (An expert-parallel model declares its experts apart: nn/transformer.hpp.)
+inline void declare_moe_parameters(ParameterLayout& layout, const std::string& prefix, const MoeConfig& c) {
+  c.validate();
+  layout.add(prefix + "router", {c.routed_experts, c.model_dim});
+  declare_moe_expert_parameters(layout, prefix, c);
+  declare_moe_shared_parameters(layout, prefix, c);
 }
 
 /// Views of the layer's tensors in the flat buffer at `base` (parameters or gradients alike).
@@ -66,14 +80,18 @@ MoeParameters<T> moe_parameters(T* base, const ParameterLayout& layout, const st
 }
 
 /// Every weight ~ N(0, 1 / fan_in) (LeCun), each tensor from its own Philox streams: tensor ids
-/// first_tensor_id, first_tensor_id + 1, ...
+/// first_tensor_id, first_tensor_id + 1, ... With the routed experts from `first_expert` on (expert
+/// parallelism), each expert gets the values it has in the whole layer.
 template <Backend B, class T>
 void initialize_moe_parameters(const B& backend, const MoeParameters<T>& p, const MoeConfig& c, std::uint64_t seed,
-                               std::uint64_t first_tensor_id) {
+                               std::uint64_t first_tensor_id, index_t first_expert = 0) {
   const auto std_for = [](index_t fan_in) { return static_cast<float>(1.0 / std::sqrt(static_cast<double>(fan_in))); };
+  const auto at_expert = [&](const auto& experts) {
+    return static_cast<std::uint64_t>(first_expert * experts.extent(1) * experts.extent(2));
+  };
   layers::initialize_normal(backend, p.router, std_for(c.model_dim), seed, first_tensor_id);
-  layers::initialize_normal(backend, p.expert_gate_up, std_for(c.model_dim), seed, first_tensor_id + 1);
-  layers::initialize_normal(backend, p.expert_down, std_for(c.expert_hidden), seed, first_tensor_id + 2);
+  layers::initialize_normal(backend, p.expert_gate_up, std_for(c.model_dim), seed, first_tensor_id + 1, at_expert(p.expert_gate_up));
+  layers::initialize_normal(backend, p.expert_down, std_for(c.expert_hidden), seed, first_tensor_id + 2, at_expert(p.expert_down));
   if (c.shared_width() > 0) {
     layers::initialize_normal(backend, p.shared_gate_up, std_for(c.model_dim), seed, first_tensor_id + 3);
     layers::initialize_normal(backend, p.shared_down, std_for(c.shared_width()), seed, first_tensor_id + 4);

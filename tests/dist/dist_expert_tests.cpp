@@ -1,0 +1,32 @@
+// dist/: expert parallelism over MPI ranks against one process, in float64 (1e-12): the MoE
+// layer's forward and backward with its experts split over 2 and 4 ranks (and, on 4 ranks, over
+// 2 expert groups of 2), uneven loads, an expert no token picks and a rank without tokens.
+#include "support/boost_test.hpp"
+
+#include <chrono>
+
+#include "dist/expert_parallel_checks.hpp"
+#include "rlmoe/dist/mpi.hpp"
+
+namespace t = rlmoe::test;
+
+namespace {
+rlmoe::dist::Mpi world() { return rlmoe::dist::Mpi(MPI_COMM_WORLD, "world", std::chrono::seconds(60)); }
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(dist_expert_parallel)
+BOOST_AUTO_TEST_CASE(moe_layer_experts_over_every_rank) {
+  const rlmoe::dist::Mpi comm = world();
+  t::check_expert_parallel_moe_layer(comm, comm.size(), -1, "every rank with tokens");
+  if (comm.size() > 1) t::check_expert_parallel_moe_layer(comm, comm.size(), comm.size() - 1, "the last rank without tokens");
+}
+BOOST_AUTO_TEST_CASE(moe_layer_expert_groups_of_two) {
+  const rlmoe::dist::Mpi comm = world();
+  if (comm.size() % 2 != 0) {
+    BOOST_TEST_MESSAGE("one rank: no groups of two (the case above is the whole of it)");
+    return;
+  }
+  t::check_expert_parallel_moe_layer(comm, 2, -1, "expert groups of 2");
+  t::check_expert_parallel_moe_layer(comm, 2, 0, "expert groups of 2, rank 0 without tokens");
+}
+BOOST_AUTO_TEST_SUITE_END()
