@@ -47,6 +47,7 @@ struct TrainerSpec64 : TrainerSpec {
 
 template <class T>
 struct DataParallelRun {
+  ParameterLayout layout;
   std::vector<T> initial, parameters;
   std::vector<float> routing_bias;
   std::vector<rl::StepMetrics> metrics;
@@ -55,13 +56,14 @@ struct DataParallelRun {
 
 inline constexpr index_t kDataParallelSteps = 5;
 
-/// kZero: 0 (AdamW, its gradients all-reduced), or the ZeRO stage of a ShardedAdamW.
+/// kZero: 0 (AdamW, its gradients all-reduced), or the ZeRO stage of a ShardedAdamW; ep: the
+/// policy's experts split over expert groups of `comm`, or not.
 template <class Spec, class Estimator, class Loss, int kZero = 0, class Task = ReverseForHighDigits, class Comm>
-auto run_grpo_steps(const Comm& comm, const rl::GrpoConfig& config) {
+auto run_grpo_steps(const Comm& comm, const rl::GrpoConfig& config, const moe::ExpertParallel<Host>& ep = {}) {
   const Host host{1};
   using Step = rl::GrpoStep<Host, Spec, Task, Estimator, Loss, Comm>;
   using G = typename Step::G;
-  typename Step::Policy policy(host);
+  typename Step::Policy policy(host, nn::MoeTraining{}, ep);
   policy.initialize(config.seed);
   const index_t size = policy.parameters().size();
   using Optimizer = std::conditional_t<kZero == 0, typename Step::Optimizer, optim::ShardedAdamW<Host, G, Comm>>;
@@ -73,6 +75,7 @@ auto run_grpo_steps(const Comm& comm, const rl::GrpoConfig& config) {
   }();
   Step grpo(host, Task{}, config, Loss{}, Estimator{}, comm);
   DataParallelRun<G> run;
+  run.layout = policy.layout();
   run.state_bytes = optimizer.state_bytes();
   run.initial = to_host(host, policy.parameters());
   for (index_t s = 0; s < kDataParallelSteps; ++s) run.metrics.push_back(grpo(policy, nullptr, optimizer, s));

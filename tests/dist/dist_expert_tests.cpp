@@ -1,6 +1,7 @@
 // dist/: expert parallelism over MPI ranks against one process, in float64 (1e-12): the MoE
 // layer's forward and backward with its experts split over 2 and 4 ranks (and, on 4 ranks, over
-// 2 expert groups of 2), uneven loads, an expert no token picks and a rank without tokens.
+// 2 expert groups of 2), uneven loads, an expert no token picks and a rank without tokens; whole
+// GRPO steps with expert x data parallelism (float64 1e-12, float32 1e-5).
 #include "support/boost_test.hpp"
 
 #include <chrono>
@@ -28,5 +29,14 @@ BOOST_AUTO_TEST_CASE(moe_layer_expert_groups_of_two) {
   }
   t::check_expert_parallel_moe_layer(comm, 2, -1, "expert groups of 2");
   t::check_expert_parallel_moe_layer(comm, 2, 0, "expert groups of 2, rank 0 without tokens");
+}
+BOOST_AUTO_TEST_CASE(grpo_steps_expert_by_data_parallel) {
+  const rlmoe::dist::Mpi comm = world();
+  for (const int ep_size : {comm.size(), 2}) {
+    if (4 % ep_size != 0 || comm.size() % ep_size != 0) continue;  // TrainerSpec has 4 routed experts
+    t::check_expert_parallel_grpo<t::TrainerSpec64>(comm, ep_size, 1e-12);
+    t::check_expert_parallel_grpo<t::TrainerSpec>(comm, ep_size, 1e-5);
+    if (ep_size == comm.size() && comm.size() <= 2) break;  // groups of 2 are the same as above
+  }
 }
 BOOST_AUTO_TEST_SUITE_END()

@@ -56,6 +56,8 @@ struct ExpertLinks {
   virtual void exchange_counts(VectorView<const std::int32_t> send, std::span<const index_t> send_counts,
                                VectorView<std::int32_t> recv, std::span<const index_t> recv_counts) const = 0;
   virtual void sum_over_group(VectorView<double> values) const = 0;
+  /// Host memory: a flag of every rank (1 or 0), and-ed.
+  virtual void min_over_group(VectorView<std::int32_t> flags) const = 0;
   virtual void sum_over_replicas(VectorView<float> values) const = 0;
   virtual void sum_over_replicas(VectorView<double> values) const = 0;
 };
@@ -85,6 +87,7 @@ struct ExpertLinksOf final : ExpertLinks<B> {
     dist::all_to_all_v(group, Host{1}, s, sc, r, rc);
   }
   void sum_over_group(VectorView<double> values) const override { dist::all_reduce(group, backend, values, Sum{}); }
+  void min_over_group(VectorView<std::int32_t> flags) const override { dist::all_reduce(group, Host{1}, flags, Min{}); }
   void sum_over_replicas(VectorView<float> values) const override {
     if (replicas.size() > 1) dist::all_reduce_in_buckets(replicas, backend, values, Sum{});
   }
@@ -143,6 +146,14 @@ class ExpertParallel {
   /// Sums over the expert group (a gradient norm's share of the experts).
   void sum_over_group(VectorView<double> values) const {
     if (size_ > 1) links().sum_over_group(values);
+  }
+  /// Whether `value` holds on every rank of the expert group (a sampler stops early only when every
+  /// rank's sequences have ended, since each decode step exchanges rows with all of them).
+  [[nodiscard]] bool all(bool value) const {
+    if (size_ == 1) return value;
+    std::int32_t flag = value ? 1 : 0;
+    links().min_over_group(VectorView<std::int32_t>(&flag, Extents<1>{1}));
+    return flag != 0;
   }
   /// Sums over the replica group (the local experts' gradients).
   template <class G>

@@ -28,11 +28,30 @@ namespace rlmoe::nn {
 /// same step; the routing bias follows the load of every rank.
 /// Optimizer: optim::AdamW<B, master_t<T>>, or an optimizer that sums the gradients over the ranks
 /// itself (optim::ShardedAdamW over `comm`).
+/// Expert parallel (the model's experts split over expert groups of `comm`): the tensors every
+/// rank holds are summed over `comm`, the rank's experts over their replicas only, and the clipping
+/// norm counts each expert once.
 template <Backend B, TransformerSpec Spec, class T, class Optimizer, dist::Communicator Comm = dist::SingleProcess>
 void optimizer_step(Transformer<B, Spec, T>& model, Optimizer& optimizer, double learning_rate, const Comm& comm = {}) {
-  if constexpr (!optim::reduces_gradients_v<Optimizer>)
-    if (comm.size() > 1) dist::all_reduce_in_buckets(comm, model.backend(), model.gradients(), Sum{});
-  optimizer.step(model.parameters(), model.gradients(), learning_rate);
+  const moe::ExpertParallel<B>& ep = model.expert_parallel();
+  if (ep.size() > 1) {
+    RLMOE_CHECK(!optim::reduces_gradients_v<Optimizer>, ConfigError,
+                "optimizer_step: ShardedAdamW does not shard expert-parallel models yet (", ep.name(), "); use AdamW");
+    RLMOE_CHECK(comm.size() == ep.size() * ep.replicas(), ConfigError, "optimizer_step: the model's experts are split over ",
+                ep.size(), " ranks with ", ep.replicas(), " replicas each, but ", comm.name(), " has ", comm.size(),
+                " ranks; pass the world the ExpertParallel was made from");
+    if constexpr (!optim::reduces_gradients_v<Optimizer>) {
+      const index_t replicated = model.replicated_size(), n = model.gradients().size();
+      if (comm.size() > 1) dist::all_reduce_in_buckets(comm, model.backend(), model.gradients().slice(0, replicated), Sum{});
+      ep.sum_over_replicas(model.gradients().slice(replicated, n));
+      optimizer.step(model.parameters(), model.gradients(), learning_rate, replicated,
+                     [&](VectorView<double> values) { ep.sum_over_group(values); });
+    }
+  } else {
+    if constexpr (!optim::reduces_gradients_v<Optimizer>)
+      if (comm.size() > 1) dist::all_reduce_in_buckets(comm, model.backend(), model.gradients(), Sum{});
+    optimizer.step(model.parameters(), model.gradients(), learning_rate);
+  }
   model.update_routing_bias(comm);
 }
 

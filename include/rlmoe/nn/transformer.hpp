@@ -48,6 +48,7 @@
 #include "rlmoe/layers/log_softmax.hpp"
 #include "rlmoe/layers/mlp.hpp"
 #include "rlmoe/layers/rmsnorm.hpp"
+#include "rlmoe/moe/expert_parallel.hpp"
 #include "rlmoe/moe/moe_layer.hpp"
 #include "rlmoe/moe/parameters.hpp"
 #include "rlmoe/nn/decode_state.hpp"
@@ -148,13 +149,15 @@ class Transformer {
   using DecodeState = nn::DecodeState<B, Spec, T>;
   using MoeOptions = typename moe::MoeLayer<B, T>::ForwardOptions;
 
-  explicit Transformer(const B& backend, const MoeTraining& training = {})
-      : backend_(backend), layout_(make_layout()), parameters_(backend, layout_.size()), gradients_(backend, layout_.size()),
+  /// ep: expert parallelism (moe/expert_parallel.hpp): this rank then holds only its share of
+  /// every MoE layer's routed experts, and its expert group must run the same passes.
+  explicit Transformer(const B& backend, const MoeTraining& training = {}, const moe::ExpertParallel<B>& ep = {})
+      : backend_(backend), ep_(ep), layout_(make_layout(ep)), parameters_(backend, layout_.size()), gradients_(backend, layout_.size()),
         working_(backend, std::is_same_v<T, G> ? 0 : layout_.size()), master_(bind(parameters_.data())),
         weights_(bind(working_parameters())), grads_(bind(gradients_.data())) {
     fill(backend, parameters_.view(), G(0));
     fill(backend, gradients_.view(), G(0));
-    for (index_t l = Spec::kFirstMoeLayer; l < kLayers; ++l) moe_layers_.emplace_back(backend, moe_config(training));
+    for (index_t l = Spec::kFirstMoeLayer; l < kLayers; ++l) moe_layers_.emplace_back(backend, moe_config(training), ep);
     layers_.resize(static_cast<std::size_t>(kLayers));
   }
 
@@ -183,7 +186,10 @@ class Transformer {
     return c;
   }
 
-  static ParameterLayout make_layout() {
+  /// The parameters' names, shapes and places in the flat buffers. Under expert parallelism the
+  /// routed experts (this rank's share) come after everything else, so that the tensors every rank
+  /// holds alike are one range and this rank's experts another (replicated_size()).
+  static ParameterLayout make_layout(const moe::ExpertParallel<B>& ep = {}) {
     ParameterLayout layout;
     layout.add("embed", {kVocab, kDim});
     for (index_t l = 0; l < kLayers; ++l) {
@@ -211,7 +217,10 @@ class Transformer {
         layout.add(p + "k_norm", {kKNormWidth});
       }
       layout.add(p + "ffn_norm", {kDim});
-      if (is_moe_layer(l)) {
+      if (is_moe_layer(l) && ep.size() > 1) {
+        layout.add(p + "moe.router", {Spec::kRoutedExperts, kDim});
+        moe::declare_moe_shared_parameters(layout, p + "moe.", moe_config());
+      } else if (is_moe_layer(l)) {
         moe::declare_moe_parameters(layout, p + "moe.", moe_config());
       } else {
         layout.add(p + "ffn.gate_up", {kDim, 2 * Spec::kDenseHidden});
@@ -220,7 +229,18 @@ class Transformer {
     }
     layout.add("final_norm", {kDim});
     if (!Spec::kTiedEmbeddings) layout.add("lm_head", {kDim, kVocab});
+    if (ep.size() > 1)
+      for (index_t l = Spec::kFirstMoeLayer; l < kLayers; ++l)
+        moe::declare_moe_expert_parameters(layout, layer_prefix(l) + "moe.", moe_config(), ep.local_experts(Spec::kRoutedExperts));
     return layout;
+  }
+
+  [[nodiscard]] const moe::ExpertParallel<B>& expert_parallel() const { return ep_; }
+  /// The leading elements of the flat buffers that every rank holds alike: all of them, or under
+  /// expert parallelism everything before the first routed expert tensor.
+  [[nodiscard]] index_t replicated_size() const {
+    if (ep_.size() == 1 || Spec::kFirstMoeLayer == kLayers) return layout_.size();
+    return layout_.find(layer_prefix(Spec::kFirstMoeLayer) + "moe.experts.gate_up").offset;
   }
 
   [[nodiscard]] const ParameterLayout& layout() const { return layout_; }
@@ -271,7 +291,7 @@ class Transformer {
       }
       normal(p + "wo", kOutWidth);
       if (is_moe_layer(l)) {
-        moe::initialize_moe_parameters(backend, block(master_, l).moe, moe_config(), seed, id);
+        moe::initialize_moe_parameters(backend, block(master_, l).moe, moe_config(), seed, id, ep_.first_expert(Spec::kRoutedExperts));
         id += 5;
       } else {
         normal(p + "ffn.gate_up", kDim);
@@ -737,6 +757,7 @@ class Transformer {
   VectorView<C> final_inverse_rms() { return final_inverse_rms_.view().slice(0, tokens_); }
 
   B backend_;  // a copy: Host is a few bytes, Cuda a shared handle
+  moe::ExpertParallel<B> ep_;
   ParameterLayout layout_;
   Buffer<G, B> parameters_, gradients_;
   Buffer<T, B> working_;              // bf16 models: the parameters rounded, what the passes read

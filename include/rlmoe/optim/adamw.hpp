@@ -55,6 +55,13 @@ struct SquaredNorm {
   RLMOE_HOST_DEVICE double operator()(index_t i) const { return static_cast<double>(g[i]) * static_cast<double>(g[i]); }
 };
 
+/// total[0] += part[0].
+struct AddInto {
+  double* total;
+  const double* part;
+  RLMOE_HOST_DEVICE void operator()(index_t) const { *total += *part; }
+};
+
 /// Updates element i; returns 1 when its new value is not finite.
 template <class T>
 struct AdamWUpdate {
@@ -87,7 +94,7 @@ template <Backend B, class T = float>
 class AdamW {
  public:
   AdamW(const B& backend, index_t size, const AdamWConfig& config)
-      : backend_(backend), config_(config), m_(backend, size), v_(backend, size), report_(backend, 2) {
+      : backend_(backend), config_(config), m_(backend, size), v_(backend, size), report_(backend, 3) {
     config_.validate();
     fill(backend, m_.view(), T(0));
     fill(backend, v_.view(), T(0));
@@ -99,12 +106,39 @@ class AdamW {
   /// clipping norm and the count of non-finite parameters are summed over them.
   template <dist::Communicator Comm = dist::SingleProcess>
   void step(VectorView<T> parameters, VectorView<const T> gradients, double learning_rate, const Comm& norm_over = {}) {
+    update(parameters, gradients, learning_rate, 0, [&](VectorView<double> values) {
+      if (norm_over.size() > 1) dist::all_reduce(norm_over, backend_, values, Sum{});
+    });
+  }
+
+  /// Expert parallel: the first `replicated` elements are alike on every rank of an expert group
+  /// and the rest (this rank's experts) its own, so the clipping norm counts the first once and
+  /// sums the rest over the group: `sum_over_group(VectorView<double>)` sums in place over its ranks.
+  template <class SumOverGroup>
+  void step(VectorView<T> parameters, VectorView<const T> gradients, double learning_rate, index_t replicated,
+            const SumOverGroup& sum_over_group) {
+    RLMOE_CHECK(replicated >= 0 && replicated <= gradients.size(), ShapeError, "AdamW::step: ", replicated,
+                " replicated elements of ", gradients.size());
+    update(parameters, gradients, learning_rate, replicated, sum_over_group);
+  }
+
+ private:
+  template <class SumOverRanks>
+  void update(VectorView<T> parameters, VectorView<const T> gradients, double learning_rate, index_t replicated,
+              const SumOverRanks& sum_over_ranks) {
     require_shape(parameters, m_.view().shape(), "AdamW::step: parameters");
     require_shape(gradients, m_.view().shape(), "AdamW::step: gradients");
     RLMOE_CHECK(learning_rate >= 0.0 && std::isfinite(learning_rate), ConfigError, "AdamW::step: learning_rate is ",
                 learning_rate, " but must be finite and >= 0");
-    transform_reduce(backend_, gradients.size(), detail::SquaredNorm<T>{gradients}, report_.view().slice(0, 1), Sum{}, 0.0);
-    if (norm_over.size() > 1) dist::all_reduce(norm_over, backend_, report_.view().slice(0, 1), Sum{});
+    const index_t n = gradients.size();
+    transform_reduce(backend_, n - replicated, detail::SquaredNorm<T>{gradients.slice(replicated, n)}, report_.view().slice(0, 1),
+                     Sum{}, 0.0);
+    sum_over_ranks(report_.view().slice(0, 1));
+    if (replicated > 0) {
+      transform_reduce(backend_, replicated, detail::SquaredNorm<T>{gradients.slice(0, replicated)}, report_.view().slice(2, 3),
+                       Sum{}, 0.0);
+      parallel_for(backend_, 1, detail::AddInto{report_.data(), report_.data() + 2});
+    }
     ++steps_;
     checked_ = false;
     learning_rate_ = learning_rate;
@@ -115,14 +149,16 @@ class AdamW {
                                          learning_rate, config_.beta1, config_.beta2, config_.epsilon, config_.weight_decay,
                                          bias1, bias2},
                      report_.view().slice(1, 2), Sum{}, 0.0);
-    if (norm_over.size() > 1) dist::all_reduce(norm_over, backend_, report_.view().slice(1, 2), Sum{});
+    sum_over_ranks(report_.view().slice(1, 2));
   }
+
+ public:
 
   /// The gradient norm of the last step, before clipping (copies to the host: waits). Throws
   /// NumericError when it was NaN or infinite (the step then left the parameters unchanged and is
   /// not counted) or when the update made parameters NaN or infinite.
   [[nodiscard]] double grad_norm() {
-    const std::vector<double> report = to_host(backend_, report_.view());
+    const std::vector<double> report = to_host(backend_, report_.view().slice(0, 2));
     const double norm = std::sqrt(report[0]);
     if (!std::isfinite(norm)) {
       if (!checked_) --steps_;  // skipped: the moments and the bias correction did not advance
@@ -151,7 +187,8 @@ class AdamW {
   B backend_;  // a copy: Host is a few bytes, Cuda a shared handle
   AdamWConfig config_;
   Buffer<T, B> m_, v_;
-  Buffer<double, B> report_;  ///< the last step's squared gradient norm and its count of non-finite parameters
+  Buffer<double, B> report_;  ///< the last step's squared gradient norm, its count of non-finite parameters, and the
+                              ///< squared norm of the replicated part (expert parallelism)
   index_t steps_ = 0;
   bool checked_ = true;        ///< grad_norm() has seen the last step's report
   double learning_rate_ = 0.0;

@@ -67,6 +67,9 @@ class Evaluator {
                   double* any_correct) {
     const index_t prompts = static_cast<index_t>(problems.size());
     std::vector<float> values;
+    RLMOE_CHECK(prompts > 0 || policy.expert_parallel().size() == 1, ConfigError, "Evaluator: rank ", comm_.rank(), " of ",
+                comm_.name(), " has no held-out problem (eval_prompts = ", config_.eval_prompts, " over ", comm_.size(),
+                " ranks), but its experts must serve its expert group: eval_prompts must be at least the number of ranks");
     if (prompts > 0) {
       typename GroupSampler<B, Spec>::Rollout rollout(backend_, prompts, group, task_.max_prompt_length(), task_.max_completion_length(),
                                 sampling.max_new_tokens, Spec::kLayers - Spec::kFirstMoeLayer, Spec::kTopK);

@@ -230,7 +230,7 @@ class GroupSampler {
                                         out.sequences()});
       if (step + 1 == t) break;
       if constexpr (!B::kIsDevice) {
-        if (all_finished()) {
+        if (policy.expert_parallel().all(all_finished())) {  // under expert parallelism: on every rank of the group
           for (index_t rest = step + 1; rest < t; ++rest) pad_step(out, rest);
           break;
         }
