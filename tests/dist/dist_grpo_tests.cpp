@@ -75,7 +75,9 @@ BOOST_AUTO_TEST_CASE(checkpoint_on_n_ranks_resume_on_half) {
   std::int64_t job = ::getpid();  // rank 0's: one directory for the job, on every rank
   rlmoe::dist::broadcast(comm, rlmoe::Host{1}, rlmoe::VectorView<std::int64_t>(&job, rlmoe::Extents<1>{1}), 0);
   const std::filesystem::path directory = std::filesystem::temp_directory_path() / ("rlmoe_dist_resume_" + std::to_string(job));
-  t::check_resume_on_fewer_ranks(comm, directory.string());
+  t::check_resume_on_fewer_ranks(comm, (directory / "data_parallel").string());
+  // The checkpoint holds the whole model: experts split over N ranks, resumed split over N/2.
+  t::check_resume_on_fewer_ranks<true>(comm, (directory / "expert_parallel").string());
   rlmoe::dist::barrier(comm);
   if (comm.rank() == 0) std::filesystem::remove_all(directory);
 }

@@ -6,6 +6,9 @@
 // optimizer's step count and whatever trainer state the caller adds (counters, the data
 // position). Written atomically (safetensors.hpp); loading refuses a file whose format, Spec,
 // tensor names, dtypes or shapes differ from the model's, naming what differs.
+// Under expert parallelism a checkpoint still holds the whole model as one process holds it (each
+// expert group's experts gathered for the writer, each reader taking its own out:
+// nn/whole_model.hpp), so that a run resumes on any number of ranks and expert-parallel size.
 // A bfloat16 model's checkpoint holds its float master parameters (F32), so it loads into a float
 // model of the same Spec and back; a float64 model's (the checks of whole runs) holds F64 tensors.
 #include <cmath>
@@ -23,6 +26,7 @@
 #include "rlmoe/io/json.hpp"
 #include "rlmoe/io/safetensors.hpp"
 #include "rlmoe/nn/transformer.hpp"
+#include "rlmoe/nn/whole_model.hpp"
 #include "rlmoe/optim/adamw.hpp"
 
 namespace rlmoe::io {
@@ -88,13 +92,18 @@ inline std::string bias_name(std::size_t moe_index, index_t first_moe_layer) {
 
 namespace detail {
 
-/// A model's parameters and routing biases, each tensor under prefix + its name.
+/// Flat values in `layout`, each tensor under prefix + its name.
+template <class G>
+void add_tensors(SafetensorsWriter& writer, const ParameterLayout& layout, const std::vector<G>& values, const std::string& prefix) {
+  for (const auto& e : layout.entries())
+    writer.add<G>(prefix + e.name, shape_of(e), std::span<const G>(values.data() + e.offset, static_cast<std::size_t>(e.size)));
+}
+
+/// A model's (whole) parameters and routing biases, each tensor under prefix + its name.
 template <Backend B, nn::TransformerSpec Spec, class T>
-void add_model(SafetensorsWriter& writer, const B& backend, const nn::Transformer<B, Spec, T>& model, const std::string& prefix) {
-  using G = master_t<T>;
-  const auto params = to_host(backend, model.parameters());
-  for (const auto& e : model.layout().entries())
-    writer.add<G>(prefix + e.name, shape_of(e), std::span<const G>(params.data() + e.offset, static_cast<std::size_t>(e.size)));
+void add_model(SafetensorsWriter& writer, const B& backend, const nn::Transformer<B, Spec, T>& model,
+               const std::vector<master_t<T>>& whole_parameters, const std::string& prefix) {
+  add_tensors(writer, nn::Transformer<B, Spec, T>::make_layout(), whole_parameters, prefix);
   for (std::size_t i = 0; i < model.moe_layers().size(); ++i) {
     const auto bias = to_host(backend, model.moe_layers()[i].bias());
     writer.add<float>(prefix + bias_name(i, Spec::kFirstMoeLayer), {static_cast<std::int64_t>(bias.size())}, bias);
@@ -129,7 +138,8 @@ std::vector<G> read_flat(const SafetensorsFile& file, const std::string& path, c
 template <Backend B, class Spec, class T>
 ModelValues<master_t<T>> read_model(const SafetensorsFile& file, const std::string& path, const nn::Transformer<B, Spec, T>& model,
                                     const std::string& prefix) {
-  ModelValues<master_t<T>> out{read_flat<master_t<T>>(file, path, model.layout(), prefix), {}};
+  const ParameterLayout whole = nn::Transformer<B, Spec, T>::make_layout();
+  ModelValues<master_t<T>> out{nn::own_model_values(model, read_flat<master_t<T>>(file, path, whole, prefix)), {}};
   for (std::size_t i = 0; i < model.moe_layers().size(); ++i) {
     const std::string name = prefix + bias_name(i, nn::Transformer<B, Spec, T>::Spec::kFirstMoeLayer);
     std::vector<float> bias(static_cast<std::size_t>(model.moe_layers()[i].bias().size()));
@@ -153,19 +163,25 @@ void restore_model(const B& backend, const ModelValues<master_t<T>>& values, nn:
 }  // namespace detail
 
 /// Writes model, optimizer state, an optional reference model and the trainer state atomically.
+/// Under expert parallelism every rank of the model's expert group calls it (their experts are
+/// gathered), and only the one passing `write` (its group's rank 0) writes.
 template <Backend B, nn::TransformerSpec Spec, class T>
 void save_checkpoint(const std::string& path, const B& backend, const nn::Transformer<B, Spec, T>& model,
                      const optim::AdamW<B, master_t<T>>& optimizer, const CheckpointState& state,
-                     const nn::Transformer<B, Spec, T>* reference = nullptr) {
+                     const nn::Transformer<B, Spec, T>* reference = nullptr, bool write = true) {
+  const auto parameters = nn::whole_model_values(model, model.parameters());
+  const auto m = nn::whole_model_values(model, optimizer.first_moment());
+  const auto v = nn::whole_model_values(model, optimizer.second_moment());
+  const auto frozen = reference != nullptr ? nn::whole_model_values(*reference, reference->parameters()) : decltype(parameters){};
+  if (!write) return;
+  RLMOE_CHECK(model.expert_parallel().rank() == 0, ConfigError, "save_checkpoint: '", path, "' must be written by rank 0 of ",
+              model.expert_parallel().name(), ", which gathers its experts, not by its rank ", model.expert_parallel().rank());
   SafetensorsWriter writer;
-  detail::add_model(writer, backend, model, "");
-  const auto m = to_host(backend, optimizer.first_moment());
-  const auto v = to_host(backend, optimizer.second_moment());
-  for (const auto& [prefix, values] : {std::pair{"optimizer.m.", &m}, std::pair{"optimizer.v.", &v}})
-    for (const auto& e : model.layout().entries())
-      writer.add<master_t<T>>(prefix + e.name, detail::shape_of(e),
-                              std::span<const master_t<T>>(values->data() + e.offset, static_cast<std::size_t>(e.size)));
-  if (reference != nullptr) detail::add_model(writer, backend, *reference, "reference.");
+  detail::add_model(writer, backend, model, parameters, "");
+  const ParameterLayout whole = nn::Transformer<B, Spec, T>::make_layout();
+  detail::add_tensors(writer, whole, m, "optimizer.m.");
+  detail::add_tensors(writer, whole, v, "optimizer.v.");
+  if (reference != nullptr) detail::add_model(writer, backend, *reference, frozen, "reference.");
   writer.set_metadata("format", kCheckpointFormat);
   writer.set_metadata("spec", spec_json<Spec>());
   writer.set_metadata("step", std::to_string(state.step));
@@ -197,8 +213,9 @@ CheckpointState load_checkpoint(const std::string& path, const B& backend, nn::T
               spec_json<ModelSpec>());
   using G = master_t<T>;
   const detail::ModelValues<G> policy = detail::read_model(file, path, model, "");
-  const std::vector<G> m = detail::read_flat<G>(file, path, model.layout(), "optimizer.m.");
-  const std::vector<G> v = detail::read_flat<G>(file, path, model.layout(), "optimizer.v.", true);
+  const ParameterLayout whole = nn::Transformer<B, Spec, T>::make_layout();
+  const std::vector<G> m = nn::own_model_values(model, detail::read_flat<G>(file, path, whole, "optimizer.m."));
+  const std::vector<G> v = nn::own_model_values(model, detail::read_flat<G>(file, path, whole, "optimizer.v.", true));
   const detail::ModelValues<G> frozen =
       reference != nullptr ? detail::read_model(file, path, *reference, "reference.") : detail::ModelValues<G>{};
   const index_t optimizer_steps = parse_integer(file.metadata("optimizer_steps"), "checkpoint '" + path + "': optimizer_steps");

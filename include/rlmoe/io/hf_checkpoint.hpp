@@ -376,6 +376,9 @@ template <Backend B, class Spec, class T>
 void load_hf_checkpoint(nn::Transformer<B, Spec, T>& model, const std::string& directory) {
   using G = master_t<T>;
   using Checked = typename nn::Transformer<B, Spec, T>::Spec;
+  RLMOE_CHECK(model.expert_parallel().size() == 1, ConfigError, "load_hf_checkpoint: '", directory, "': the model's experts are split over ",
+              model.expert_parallel().name(), "; load it into a model without expert parallelism and start the expert-parallel run "
+              "from an rlmoe checkpoint of it (io/checkpoint.hpp holds the whole model)");
   const HfCheckpoint checkpoint = HfCheckpoint::open(directory);
   check_config<Checked>(checkpoint.config(), checkpoint.config_path());
   const ArchitectureValues v =
@@ -460,6 +463,8 @@ inline std::vector<ExportUnit> export_units(const std::vector<TensorRecipe>& rec
 template <Backend B, class Spec, class T>
 void save_hf_checkpoint(const nn::Transformer<B, Spec, T>& model, const std::string& directory, const SaveOptions& options = {}) {
   using Model = nn::Transformer<B, Spec, T>;
+  RLMOE_CHECK(model.expert_parallel().size() == 1, ConfigError, "save_hf_checkpoint: '", directory, "': the model's experts are split over ",
+              model.expert_parallel().name(), "; resume its rlmoe checkpoint (the whole model) without expert parallelism and export that");
   RLMOE_CHECK(options.dtype == Dtype::F32 || options.dtype == Dtype::BF16, ConfigError, "save_hf_checkpoint: dtype ",
               dtype_name(options.dtype), " is not one of F32 and BF16");
   RLMOE_CHECK(options.max_shard_bytes > 0, ConfigError, "save_hf_checkpoint: max_shard_bytes must be > 0");

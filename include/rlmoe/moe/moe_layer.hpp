@@ -329,7 +329,7 @@ class MoeLayer {
   }
 
   void allocate(index_t tokens) {
-    const index_t d = config_.model_dim, e = config_.routed_experts, k = config_.top_k, h = config_.expert_hidden;
+    const index_t d = config_.model_dim, e = config_.routed_experts, k = config_.top_k;
     const index_t slots = tokens * k, hs = config_.shared_width();
     for (auto* b : {&logits_, &scores_, &d_logits_}) ensure(*b, tokens * e);
     if constexpr (!std::is_same_v<T, C>) ensure(d_logits_narrow_, tokens * e);

@@ -16,7 +16,9 @@
 // Data parallel (Comm over N ranks, every rank running the same program): the steps divide their
 // batches between the ranks (see GrpoStep), the evaluation its problems, and every rank holds the
 // same policy and optimizer; rank 0 alone writes the metrics, the curves and the checkpoints and
-// shows the progress line, and every rank reads a checkpoint to resume.
+// shows the progress line, and every rank reads a checkpoint to resume. Expert parallel (an
+// ExpertParallel over the same ranks): the policy's routed experts are split over expert groups
+// and the checkpoints still hold the whole model, so a run resumes with any number of ranks.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -81,11 +83,14 @@ class GrpoTrainer {
                 tasks::VocabularyIsValid<typename TaskT::Vocabulary>::value);
 
   GrpoTrainer(const B& backend, const TaskT& task, const GrpoConfig& config, const Loss& loss = {},
-              const Estimator& estimator = {}, const nn::MoeTraining& moe = {}, const Comm& comm = {})
+              const Estimator& estimator = {}, const nn::MoeTraining& moe = {}, const Comm& comm = {},
+              const moe::ExpertParallel<B>& ep = {})
       : backend_(backend), moe_(moe), comm_(comm), grpo_(backend, task, config, loss, estimator, comm),
-        cold_start_(backend, task, config, comm), evaluator_(backend, task, config, comm), policy_(backend, moe),
+        cold_start_(backend, task, config, comm), evaluator_(backend, task, config, comm), policy_(backend, moe, ep),
         optimizer_(backend, policy_.parameters().size(), config.adam) {
-    if (grpo_.needs_reference()) reference_ = std::make_unique<Policy>(backend, moe);
+    RLMOE_CHECK(ep.size() == 1 || ep.size() * ep.replicas() == comm.size(), ConfigError, "GrpoTrainer: the experts are split over ",
+                ep.size(), " ranks with ", ep.replicas(), " replicas, which is not the ", comm.size(), " ranks of ", comm.name());
+    if (grpo_.needs_reference()) reference_ = std::make_unique<Policy>(backend, moe, ep);
   }
 
   /// Seeded initialisation of the policy (and the reference, a copy of it).
@@ -175,14 +180,16 @@ class GrpoTrainer {
   }
 
   /// Writes the policy, optimizer, reference and counters atomically to `file` (rank 0; every
-  /// rank holds the same), and returns when it is written.
+  /// rank holds the same, or under expert parallelism gives its experts), and returns when it is
+  /// written.
   void save(const std::string& file) const {
-    if (comm_.rank() == 0) write_checkpoint(file);
+    const bool root = comm_.rank() == 0;
+    if (root || policy_.expert_parallel().size() > 1) write_checkpoint(file, root);
     dist::barrier(comm_);  // no rank goes on, or reads it, before it is whole
   }
 
  private:
-  void write_checkpoint(const std::string& file) const {
+  void write_checkpoint(const std::string& file, bool write) const {
     io::CheckpointState state;
     state.step = step_;
     state.values = {{"cold_start_done", std::to_string(cold_start_done_)},
@@ -193,7 +200,7 @@ class GrpoTrainer {
       state.values.emplace_back("final_accuracy", io::Json(summary_.final_accuracy).dump());
       state.values.emplace_back("final_pass_at_k", io::Json(summary_.final_pass_at_k).dump());
     }
-    io::save_checkpoint(file, backend_, policy_, optimizer_, state, reference_.get());
+    io::save_checkpoint(file, backend_, policy_, optimizer_, state, reference_.get(), write);
   }
 
  public:
