@@ -4,9 +4,11 @@
 // normalisers, the routing load, the metrics) are the whole batch's, so N ranks train the model
 // one process trains on the same global batch. It prints what each rank holds, then trains with a
 // progress line (rank 0), writes metrics.jsonl, curves.png and checkpoint.safetensors (rank 0),
-// and checks the held-out accuracy like example 01.
+// and checks the held-out accuracy like example 01. With --expert-parallel P the 8 routed experts
+// of each MoE layer are split over groups of P ranks (each holds 8/P of them, and the token rows
+// travel to the ranks that hold their experts); everything else stays data-parallel.
 //
-//   mpirun -np 2 06_distributed_grpo [--steps N] [--cold-start N] [--seed S] [--out DIR] [--quiet] [--no-check]
+//   mpirun -np 2 06_distributed_grpo [--steps N] [--cold-start N] [--seed S] [--expert-parallel P] [--out DIR] [--quiet] [--no-check]
 //
 // As root, Open MPI wants --allow-run-as-root; with more ranks than cores, --oversubscribe. Give
 // each rank one thread (OMP_NUM_THREADS=1) when the ranks share a machine's cores. See
@@ -27,15 +29,17 @@ namespace {
 struct Options {
   long long steps = 2000, cold_start = 30;
   unsigned long long seed = 1;
+  long long expert_parallel = 1;
   std::string out = "runs/distributed";
   bool quiet = false, check = true;
 };
 
 constexpr const char* kUsage =
-    "usage: mpirun -np N 06_distributed_grpo [--steps N] [--cold-start N] [--seed S] [--out DIR] [--quiet] [--no-check]\n"
+    "usage: mpirun -np N 06_distributed_grpo [--steps N] [--cold-start N] [--seed S] [--expert-parallel P] [--out DIR] [--quiet] [--no-check]\n"
     "  --steps       GRPO steps, >= 0 (default 2000)\n"
     "  --cold-start  supervised steps on demonstrations before RL, >= 0 (default 30)\n"
     "  --seed        initialisation, problems and sampling, >= 0 (default 1)\n"
+    "  --expert-parallel  ranks that share each MoE layer's 8 routed experts: 1, 2, 4 or 8, dividing N (default 1)\n"
     "  --out         where rank 0 writes metrics.jsonl, curves.png and checkpoint.safetensors (default runs/distributed)\n"
     "  --quiet       no progress line\n"
     "  --no-check    do not check the final accuracy\n"
@@ -51,6 +55,8 @@ Options parse(int argc, char** argv) {
       o.cold_start = line.integer(flag, 0);
     } else if (flag == "--seed") {
       o.seed = static_cast<unsigned long long>(line.integer(flag, 0));
+    } else if (flag == "--expert-parallel") {
+      o.expert_parallel = line.integer(flag, 1);
     } else if (flag == "--out") {
       o.out = line.text(flag);
     } else if (flag == "--quiet") {
@@ -88,8 +94,15 @@ void print_ranks(const rlmoe::dist::Mpi& world, Trainer& trainer, const rlmoe::r
   rlmoe::dist::all_gather(world, rlmoe::Host{1}, rlmoe::VectorView<const double>(mine.data(), rlmoe::Extents<1>{4}),
                           rlmoe::VectorView<double>(all.data(), rlmoe::Extents<1>{static_cast<rlmoe::index_t>(all.size())}));
   if (world.rank() != 0) return;
-  std::printf("%d ranks (%s): each holds the whole policy and its optimizer, and a share of every batch\n", world.size(),
-              world.name().c_str());
+  const auto& ep = trainer.policy().expert_parallel();
+  if (ep.size() == 1)
+    std::printf("%d ranks (%s): each holds the whole policy and its optimizer, and a share of every batch\n", world.size(),
+                world.name().c_str());
+  else
+    std::printf("%d ranks (%s): the routed experts split over groups of %d (%lld of %lld each, %d replicas), the rest of the "
+                "policy whole on each, and a share of every batch\n",
+                world.size(), world.name().c_str(), ep.size(), static_cast<long long>(ep.local_experts(examples::QuickstartSpec::kRoutedExperts)),
+                static_cast<long long>(examples::QuickstartSpec::kRoutedExperts), ep.replicas());
   for (int r = 0; r < world.size(); ++r) {
     const double* v = &all[static_cast<std::size_t>(r) * 4];
     std::printf("  rank %d: %.0f prompts x %lld completions per step, %.0f held-out problems, %.0f parameters (%.2f MB), "
@@ -102,8 +115,9 @@ int train(const rlmoe::dist::Mpi& world, const Options& o) {
   const rlmoe::rl::GrpoConfig c = config(o);
   using Trainer = rlmoe::rl::GrpoTrainer<rlmoe::Host, examples::QuickstartSpec, rlmoe::rl::tasks::ReverseDigits,
                                          rlmoe::rl::GroupNormalized, decltype(examples::quickstart_loss()), rlmoe::dist::Mpi>;
+  const rlmoe::moe::ExpertParallel<rlmoe::Host> ep(rlmoe::Host{}, world, static_cast<int>(o.expert_parallel));
   Trainer trainer(rlmoe::Host{}, rlmoe::rl::tasks::ReverseDigits{2, 4}, c, examples::quickstart_loss(), rlmoe::rl::GroupNormalized{},
-                  examples::quickstart_moe(), world);
+                  examples::quickstart_moe(), world, ep);
   trainer.initialize();  // seeded: every rank starts from the same parameters
   print_ranks(world, trainer, c);
   const rlmoe::rl::RunSummary s = trainer.run();

@@ -215,7 +215,10 @@ class ExpertDispatch {
       local_offsets_.push_back(static_cast<index_t>(order.size()));
     }
     if (order_.size() < rows_) order_ = Buffer<std::int32_t, B>(backend_, rows_);
-    if (rows_ > 0) copy(backend_, order_.view().slice(0, rows_), VectorView<const std::int32_t>(detail::view_of(order)));
+    if (rows_ > 0) {
+      copy(backend_, order_.view().slice(0, rows_), VectorView<const std::int32_t>(detail::view_of(order)));
+      synchronize(backend_);  // `order` is about to go (the plan waited on the counts anyway)
+    }
     ensure(received_, rows_ * width);
     ensure(returned_, rows_ * width);
   }
