@@ -8,6 +8,7 @@
 
 #include "dist/expert_parallel_checks.hpp"
 #include "rlmoe/dist/mpi.hpp"
+#include "rlmoe/nn/training.hpp"
 
 namespace t = rlmoe::test;
 
@@ -38,5 +39,26 @@ BOOST_AUTO_TEST_CASE(grpo_steps_expert_by_data_parallel) {
     t::check_expert_parallel_grpo<t::TrainerSpec>(comm, ep_size, 1e-5);
     if (ep_size == comm.size() && comm.size() <= 2) break;  // groups of 2 are the same as above
   }
+}
+// Sizes that do not fit are refused by name on every rank, before any rank waits in a collective.
+BOOST_AUTO_TEST_CASE(refusals_name_the_sizes) {
+  const rlmoe::dist::Mpi comm = world();
+  const rlmoe::Host host{1};
+  if (comm.size() > 1) {
+    BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { rlmoe::moe::ExpertParallel<rlmoe::Host>(host, comm, comm.size() + 1); },
+                                                  {"expert-parallel ranks do not divide the", "ranks of 'world'"}));
+    // A model whose experts are split over `comm` steps with all of it, not with one process.
+    const rlmoe::moe::ExpertParallel<rlmoe::Host> ep(host, comm, comm.size());
+    rlmoe::nn::Transformer<rlmoe::Host, t::TrainerSpec> policy(host, {}, ep);
+    rlmoe::optim::AdamW<rlmoe::Host> adam(host, policy.parameters().size(), {});
+    BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { rlmoe::nn::optimizer_step(policy, adam, 1e-3, rlmoe::dist::SingleProcess{}); },
+                                                  {"the model's experts are split over", "pass the world the ExpertParallel was made from"}));
+    BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { (void)ep.local_experts(4 * comm.size() + 1); },
+                                                  {"routed experts cannot be split evenly over the"}));
+  }
+  const rlmoe::moe::ExpertParallel<rlmoe::Host> one;
+  BOOST_TEST(one.size() == 1);
+  BOOST_TEST(one.local_experts(7) == 7);
+  rlmoe::dist::barrier(comm);
 }
 BOOST_AUTO_TEST_SUITE_END()
