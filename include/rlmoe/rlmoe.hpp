@@ -55,6 +55,7 @@
 #include "rlmoe/moe/balancing.hpp"
 #include "rlmoe/moe/config.hpp"
 #include "rlmoe/moe/dispatch.hpp"
+#include "rlmoe/moe/expert_parallel.hpp"
 #include "rlmoe/moe/experts.hpp"
 #include "rlmoe/moe/metrics.hpp"
 #include "rlmoe/moe/moe_layer.hpp"
@@ -74,6 +75,7 @@
 #include "rlmoe/nn/transformer.hpp"
 #include "rlmoe/nn/transformer_block.hpp"
 #include "rlmoe/nn/transformer_spec.hpp"
+#include "rlmoe/nn/whole_model.hpp"
 
 // io: JSON, safetensors, checkpoints, metrics, progress, pictures
 #include "rlmoe/io/atomic_file.hpp"
