@@ -324,9 +324,16 @@ BOOST_AUTO_TEST_CASE(refuses_a_config_that_is_not_the_spec_naming_every_field) {
   const auto refused = [&](const std::string& patch, std::initializer_list<std::string_view> parts) {
     return t::throws_with<rlmoe::ConfigError>([&] { hf::check_config<Qwen3MoeTiny>(config(patch), "c.json"); }, parts);
   };
-  BOOST_TEST(refused(R"({"model_type": "llama"})", {"c.json", "\"llama\"", "qwen3_moe, qwen3, olmoe and deepseek_v3"}));
+  BOOST_TEST(refused(R"({"model_type": "llama"})", {"c.json", "\"llama\"", "rlmoe reads qwen3_moe, qwen3, olmoe, deepseek_v3"}));
   BOOST_TEST(refused(R"({"attention_bias": true})", {"\"attention_bias\"", "no biases"}));
-  BOOST_TEST(refused(R"({"rope_parameters": {"rope_theta": 10000.0, "rope_type": "yarn"}})", {"\"rope_type\"", "yarn"}));
+  BOOST_TEST(refused(R"({"rope_parameters": {"rope_theta": 10000.0, "rope_type": "longrope"}})", {"\"rope_type\"", "longrope"}));
+  BOOST_TEST(refused(R"({"rope_parameters": {"rope_theta": 10000.0, "rope_type": "yarn"}})", {"\"original_max_position_embeddings\"", "YaRN"}));
+  BOOST_TEST(refused(R"({"rope_parameters": {"rope_theta": 10000.0, "rope_type": "linear", "factor": 2.0, "low_freq_factor": 1.0}})",
+                     {"rope_parameters: \"low_freq_factor\"", "rope_type \"linear\""}));
+  BOOST_TEST(refused(R"({"rope_parameters": {"rope_theta": 10000.0, "rope_type": "linear", "factor": 2.0}})",
+                     {"rope scaling: config.json has {.type = rlmoe::layers::RopeType::Linear, .factor = 2.0}", "kRopeScaling = {} (unscaled)"}));
+  BOOST_TEST(refused(R"({"layer_types": ["full_attention", "sliding_attention"]})", {"\"layer_types\"", "full_attention"}));
+  BOOST_TEST(refused(R"({"qkv_bias": true})", {"\"qkv_bias\" is a field rlmoe does not know for qwen3_moe"}));
   BOOST_TEST(refused(R"({"mlp_only_layers": [1]})", {"\"mlp_only_layers\"", "[0, 1, ..., k - 1]"}));
   BOOST_TEST(refused(R"({"decoder_sparse_step": 2})", {"\"decoder_sparse_step\""}));
   BOOST_TEST(refused(R"({"hidden_act": "gelu"})", {"\"hidden_act\"", "silu"}));
@@ -351,7 +358,8 @@ BOOST_AUTO_TEST_CASE(refuses_a_deepseek_v3_config_that_is_not_the_spec) {
     return t::throws_with<rlmoe::ConfigError>([&] { hf::check_config<DeepseekV3Tiny>(patched_config("deepseek_v3_tiny", patch), "c.json"); },
                                               parts);
   };
-  BOOST_TEST(refused(R"({"rope_parameters": {"rope_theta": 10000.0, "rope_type": "yarn", "factor": 40}})", {"\"rope_type\"", "yarn"}));
+  BOOST_TEST(refused(R"({"rope_parameters": {"rope_theta": 10000.0, "rope_type": "yarn", "factor": 40, "original_max_position_embeddings": 64}})",
+                     {"rope scaling: config.json has {.type = rlmoe::layers::RopeType::Yarn, .factor = 40.0, .original_max_position = 64"}));
   BOOST_TEST(refused(R"({"scoring_func": "softmax"})", {"\"scoring_func\"", "sigmoid"}));
   BOOST_TEST(refused(R"({"topk_method": "greedy"})", {"\"topk_method\"", "noaux_tc"}));
   BOOST_TEST(refused(R"({"num_key_value_heads": 1})", {"\"num_key_value_heads\"", "key per head"}));

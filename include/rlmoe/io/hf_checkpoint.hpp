@@ -1,7 +1,7 @@
 #pragma once
 // Hugging Face checkpoints in and out: a directory with config.json and model.safetensors (or
 // shards listed by model.safetensors.index.json), in F32, BF16, F16 or F64, as transformers writes
-// them for Qwen3-MoE, Qwen3, OLMoE and DeepSeek-V3.
+// them for the families of io/families.hpp.
 //
 //   load_hf_checkpoint(model, directory)   checks config.json against the Spec (hf_config.hpp),
 //                                          then fills every parameter; every missing, unexpected,
@@ -10,20 +10,8 @@
 //                                          the index), each file written atomically; transformers
 //                                          loads it and computes the same logits
 //
-// How rlmoe's parameters are made of the checkpoint's tensors (TensorRecipe): transformers keeps
-// each projection as [out, in] (y = x W^T) where rlmoe keeps [in, out] (y = x W), so projections
-// are transposed; a SwiGLU's gate_proj and up_proj [h, d] become the columns of rlmoe's fused
-// [d, 2h] gate_up, per expert for the MoE layers ([E, d, 2h]), and down_proj [d, h] becomes
-// [h, d]. Norm weights, the embedding and the router [E, d] are the same. The rotary embedding is
-// the same half-split one, so Qwen3's q and k need no permutation.
-//
-// DeepSeek-V3 (Multi-head Latent Attention, nn/latent_attention.hpp): kv_a_proj_with_mqa
-// [r + dr, d] is rlmoe's wkv_a and wk_rope, kv_b_proj [H (dn + dv), r] its wk_nope and wv, each
-// parameter taking its rows (TransposedRows). With rope_interleave (DeepSeek's own layout), the
-// checkpoint's rotary columns pair (0, 1), (2, 3), ...: they are de-interleaved into rlmoe's
-// half-split pairs (i, i + dr/2) on load and interleaved again on save, which leaves every dot
-// product, so every logit, unchanged. The router's e_score_correction_bias is the MoE layer's
-// selection bias (not a trained parameter; aux-loss-free balancing updates it), kept in F32.
+// How rlmoe's parameters are made of the checkpoint's tensors is each family's recipe list
+// (io/hf_recipes.hpp, io/families/*.hpp); this file runs them in both directions.
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -41,205 +29,21 @@
 #include "rlmoe/core/bfloat16.hpp"
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/io/atomic_file.hpp"
+#include "rlmoe/io/families.hpp"
 #include "rlmoe/io/hf_config.hpp"
+#include "rlmoe/io/hf_recipes.hpp"
 #include "rlmoe/io/json.hpp"
 #include "rlmoe/io/safetensors.hpp"
 #include "rlmoe/nn/transformer.hpp"
 
 namespace rlmoe::io::hf {
 
-using Shape = std::vector<std::int64_t>;
-
-/// One rlmoe parameter and the checkpoint tensors it is made of.
-struct TensorRecipe {
-  enum class Arrangement {
-    Same,           ///< one tensor, the same shape
-    Transposed,     ///< parameter [R, C] from [C, R]
-    TransposedRows, ///< parameter [R, C] from some rows of [S, R]: column c from row rows[c]
-    GateUp,         ///< parameter [d, 2h] from gate [h, d] and up [h, d]
-    ExpertsGateUp,  ///< parameter [E, d, 2h] from gate_0, up_0, gate_1, ... each [h, d]
-    ExpertsDown,    ///< parameter [E, h, d] from down_0, down_1, ... each [d, h]
-  };
-  std::string parameter;
-  Shape parameter_shape;
-  Arrangement arrangement = Arrangement::Same;
-  std::vector<std::string> sources;
-  std::vector<Shape> source_shapes;
-  std::vector<std::int64_t> rows;  ///< TransposedRows: the source row of each parameter column
-  /// What the recipe fills: a parameter of the layout, or the selection bias of MoE layer `layer`.
-  enum class Target { Parameter, RoutingBias } target = Target::Parameter;
-  index_t layer = 0;
-
-  /// Calls f(parameter element, source k, element of source k) for every element.
-  template <class F>
-  void for_each_element(F&& f) const {
-    const auto& p = parameter_shape;
-    switch (arrangement) {
-      case Arrangement::Same: {
-        std::int64_t n = 1;
-        for (std::int64_t e : p) n *= e;
-        for (std::int64_t i = 0; i < n; ++i) f(i, 0, i);
-        break;
-      }
-      case Arrangement::Transposed:
-        for (std::int64_t r = 0; r < p[0]; ++r)
-          for (std::int64_t c = 0; c < p[1]; ++c) f(r * p[1] + c, 0, c * p[0] + r);
-        break;
-      case Arrangement::TransposedRows:
-        for (std::int64_t r = 0; r < p[0]; ++r)
-          for (std::int64_t c = 0; c < p[1]; ++c) f(r * p[1] + c, 0, rows[static_cast<std::size_t>(c)] * p[0] + r);
-        break;
-      case Arrangement::GateUp:
-      case Arrangement::ExpertsGateUp: {
-        const bool experts = arrangement == Arrangement::ExpertsGateUp;
-        const std::int64_t count = experts ? p[0] : 1, d = p[experts ? 1 : 0], h = p[experts ? 2 : 1] / 2;
-        for (std::int64_t e = 0; e < count; ++e)
-          for (std::int64_t r = 0; r < d; ++r)
-            for (std::int64_t c = 0; c < 2 * h; ++c)
-              f((e * d + r) * 2 * h + c, static_cast<std::size_t>(2 * e + (c >= h ? 1 : 0)), (c % h) * d + r);
-        break;
-      }
-      case Arrangement::ExpertsDown:
-        for (std::int64_t e = 0; e < p[0]; ++e)
-          for (std::int64_t r = 0; r < p[1]; ++r)
-            for (std::int64_t c = 0; c < p[2]; ++c) f((e * p[1] + r) * p[2] + c, static_cast<std::size_t>(e), c * p[1] + r);
-        break;
-    }
-  }
-};
-
-/// A recipe list being built, with the pieces every family shares (the names transformers gives
-/// Llama-style decoders).
-class RecipeList {
- public:
-  using A = TensorRecipe::Arrangement;
-
-  TensorRecipe& add(std::string parameter, Shape parameter_shape, A arrangement, std::vector<std::string> sources,
-                    std::vector<Shape> source_shapes, std::vector<std::int64_t> rows = {}) {
-    return out_.emplace_back(TensorRecipe{std::move(parameter), std::move(parameter_shape), arrangement, std::move(sources),
-                                          std::move(source_shapes), std::move(rows)});
-  }
-  /// A SwiGLU of width h: hf's gate_proj, up_proj, down_proj as rlmoe's gate_up [d, 2h] and down [h, d].
-  void swiglu(const std::string& p, const std::string& hf, std::int64_t d, std::int64_t h) {
-    add(p + "gate_up", {d, 2 * h}, A::GateUp, {hf + "gate_proj.weight", hf + "up_proj.weight"}, {{h, d}, {h, d}});
-    add(p + "down", {h, d}, A::Transposed, {hf + "down_proj.weight"}, {{d, h}});
-  }
-  /// A MoE layer's router [e, d] and its e routed SwiGLUs (hf's mlp.experts.N.*).
-  void routed_experts(const std::string& p, const std::string& hf, std::int64_t d, std::int64_t e, std::int64_t h) {
-    add(p + "moe.router", {e, d}, A::Same, {hf + "mlp.gate.weight"}, {{e, d}});
-    std::vector<std::string> gate_up, down;
-    for (std::int64_t x = 0; x < e; ++x) {
-      const std::string expert = hf + "mlp.experts." + std::to_string(x) + ".";
-      gate_up.push_back(expert + "gate_proj.weight");
-      gate_up.push_back(expert + "up_proj.weight");
-      down.push_back(expert + "down_proj.weight");
-    }
-    add(p + "moe.experts.gate_up", {e, d, 2 * h}, A::ExpertsGateUp, gate_up, std::vector<Shape>(gate_up.size(), Shape{h, d}));
-    add(p + "moe.experts.down", {e, h, d}, A::ExpertsDown, down, std::vector<Shape>(down.size(), Shape{d, h}));
-  }
-  /// The feed-forward half of layer l: its norm, then the MoE layer (`moe_extras` adds what a
-  /// family has besides the routed experts) or the dense SwiGLU.
-  template <class MoeExtras>
-  void feed_forward(const ArchitectureValues& v, index_t l, const MoeExtras& moe_extras) {
-    const std::string p = layer(l), hf = hf_layer(l);
-    const std::int64_t d = v.model_dim;
-    add(p + "ffn_norm", {d}, A::Same, {hf + "post_attention_layernorm.weight"}, {{d}});
-    if (l >= v.first_moe_layer) {
-      routed_experts(p, hf, d, v.routed_experts, v.expert_hidden);
-      moe_extras(p, hf);
-    } else {
-      swiglu(p + "ffn.", hf + "mlp.", d, v.dense_hidden);
-    }
-  }
-  void embedding(const ArchitectureValues& v) { add("embed", {v.vocab, v.model_dim}, A::Same, {"model.embed_tokens.weight"}, {{v.vocab, v.model_dim}}); }
-  void final_norm_and_head(const ArchitectureValues& v) {
-    const std::int64_t d = v.model_dim;
-    add("final_norm", {d}, A::Same, {"model.norm.weight"}, {{d}});
-    if (!v.tied_embeddings) add("lm_head", {d, v.vocab}, A::Transposed, {"lm_head.weight"}, {{v.vocab, d}});
-  }
-
-  static std::string layer(index_t l) { return "layers." + std::to_string(l) + "."; }
-  static std::string hf_layer(index_t l) { return "model.layers." + std::to_string(l) + "."; }
-  std::vector<TensorRecipe> take() { return std::move(out_); }
-
- private:
-  std::vector<TensorRecipe> out_;
-};
-
-/// The recipes of a Qwen3-MoE, Qwen3 or OLMoE architecture (the same names), in the order of
-/// rlmoe's parameter layout.
-inline std::vector<TensorRecipe> qwen3_recipes(const ArchitectureValues& v) {
-  using A = TensorRecipe::Arrangement;
-  RecipeList r;
-  const std::int64_t d = v.model_dim, q = v.heads * v.head_dim, kv = v.kv_heads * v.head_dim;
-  r.embedding(v);
-  for (index_t l = 0; l < v.layers; ++l) {
-    const std::string p = RecipeList::layer(l), hf = RecipeList::hf_layer(l);
-    r.add(p + "attn_norm", {d}, A::Same, {hf + "input_layernorm.weight"}, {{d}});
-    r.add(p + "wq", {d, q}, A::Transposed, {hf + "self_attn.q_proj.weight"}, {{q, d}});
-    r.add(p + "wk", {d, kv}, A::Transposed, {hf + "self_attn.k_proj.weight"}, {{kv, d}});
-    r.add(p + "wv", {d, kv}, A::Transposed, {hf + "self_attn.v_proj.weight"}, {{kv, d}});
-    r.add(p + "wo", {q, d}, A::Transposed, {hf + "self_attn.o_proj.weight"}, {{d, q}});
-    r.add(p + "q_norm", {v.q_norm_width()}, A::Same, {hf + "self_attn.q_norm.weight"}, {{v.q_norm_width()}});
-    r.add(p + "k_norm", {v.k_norm_width()}, A::Same, {hf + "self_attn.k_norm.weight"}, {{v.k_norm_width()}});
-    r.feed_forward(v, l, [](const std::string&, const std::string&) {});
-  }
-  r.final_norm_and_head(v);
-  return r.take();
-}
-
-/// The recipes of a DeepSeek-V3 architecture (v.rope_interleave: the checkpoint's rotary layout).
-inline std::vector<TensorRecipe> deepseek_v3_recipes(const ArchitectureValues& v) {
-  using A = TensorRecipe::Arrangement;
-  RecipeList r;
-  const std::int64_t d = v.model_dim, heads = v.heads, rank = v.kv_lora_rank, rq = v.q_lora_rank, dn = v.qk_nope_head_dim;
-  const std::int64_t dr = v.qk_rope_head_dim, dv = v.v_head_dim, qk = dn + dr;
-  // The checkpoint row of rotary column c: de-interleaved when the checkpoint pairs neighbours.
-  const auto rope_row = [&](std::int64_t c) { return v.rope_interleave ? (c < dr / 2 ? 2 * c : 2 * (c - dr / 2) + 1) : c; };
-  const auto rows = [](std::int64_t count, const auto& row_of) {
-    std::vector<std::int64_t> out(static_cast<std::size_t>(count));
-    for (std::int64_t c = 0; c < count; ++c) out[static_cast<std::size_t>(c)] = row_of(c);
-    return out;
-  };
-  const auto q_rows = rows(heads * qk, [&](std::int64_t c) {
-    const std::int64_t h = c / qk, j = c % qk;
-    return h * qk + (j < dn ? j : dn + rope_row(j - dn));
-  });
-  r.embedding(v);
-  for (index_t l = 0; l < v.layers; ++l) {
-    const std::string p = RecipeList::layer(l), hf = RecipeList::hf_layer(l);
-    r.add(p + "attn_norm", {d}, A::Same, {hf + "input_layernorm.weight"}, {{d}});
-    if (rq > 0) {
-      r.add(p + "wq_a", {d, rq}, A::Transposed, {hf + "self_attn.q_a_proj.weight"}, {{rq, d}});
-      r.add(p + "q_a_norm", {rq}, A::Same, {hf + "self_attn.q_a_layernorm.weight"}, {{rq}});
-      r.add(p + "wq", {rq, heads * qk}, A::TransposedRows, {hf + "self_attn.q_b_proj.weight"}, {{heads * qk, rq}}, q_rows);
-    } else {
-      r.add(p + "wq", {d, heads * qk}, A::TransposedRows, {hf + "self_attn.q_proj.weight"}, {{heads * qk, d}}, q_rows);
-    }
-    const std::string kv_a = hf + "self_attn.kv_a_proj_with_mqa.weight", kv_b = hf + "self_attn.kv_b_proj.weight";
-    r.add(p + "wkv_a", {d, rank}, A::TransposedRows, {kv_a}, {{rank + dr, d}}, rows(rank, [](std::int64_t c) { return c; }));
-    r.add(p + "wk_rope", {d, dr}, A::TransposedRows, {kv_a}, {{rank + dr, d}}, rows(dr, [&](std::int64_t c) { return rank + rope_row(c); }));
-    r.add(p + "kv_a_norm", {rank}, A::Same, {hf + "self_attn.kv_a_layernorm.weight"}, {{rank}});
-    r.add(p + "wk_nope", {rank, heads * dn}, A::TransposedRows, {kv_b}, {{heads * (dn + dv), rank}},
-          rows(heads * dn, [&](std::int64_t c) { return c / dn * (dn + dv) + c % dn; }));
-    r.add(p + "wv", {rank, heads * dv}, A::TransposedRows, {kv_b}, {{heads * (dn + dv), rank}},
-          rows(heads * dv, [&](std::int64_t c) { return c / dv * (dn + dv) + dn + c % dv; }));
-    r.add(p + "wo", {heads * dv, d}, A::Transposed, {hf + "self_attn.o_proj.weight"}, {{d, heads * dv}});
-    r.feed_forward(v, l, [&](const std::string& moe, const std::string& hf_moe) {
-      TensorRecipe& bias = r.add(moe + "moe.bias", {v.routed_experts}, A::Same, {hf_moe + "mlp.gate.e_score_correction_bias"},
-                                 {{v.routed_experts}});
-      bias.target = TensorRecipe::Target::RoutingBias;
-      bias.layer = l;
-      if (v.shared_experts > 0) r.swiglu(moe + "moe.shared.", hf_moe + "mlp.shared_experts.", d, v.shared_experts * v.expert_hidden);
-    });
-  }
-  r.final_norm_and_head(v);
-  return r.take();
-}
-
-/// The recipes of an architecture, by its family.
+/// The recipes of an architecture, by its family (v.model_type).
 inline std::vector<TensorRecipe> hf_recipes(const ArchitectureValues& v) {
-  return v.latent_attention() ? deepseek_v3_recipes(v) : qwen3_recipes(v);
+  std::vector<TensorRecipe> out;
+  const bool known = Families::visit(v.model_type, [&](auto family) { out = decltype(family)::recipes(v); });
+  RLMOE_CHECK(known, ConfigError, "hf_recipes: no family has model_type \"", v.model_type, "\" (", Families::names(), ")");
+  return out;
 }
 
 /// A checkpoint directory's tensors, from model.safetensors or the shards its index names.
@@ -362,6 +166,7 @@ inline void check_tensors(const HfCheckpoint& checkpoint, const std::vector<Tens
 /// The checkpoint layout a recipe list is made for: the Spec's values with the checkpoint's own
 /// rotary layout and multi-token-prediction layers.
 inline ArchitectureValues checkpoint_layout(ArchitectureValues spec, const ArchitectureValues& config) {
+  spec.model_type = config.model_type;
   spec.rope_interleave = config.rope_interleave;
   spec.mtp_layers = config.mtp_layers;
   return spec;
@@ -471,14 +276,15 @@ void save_hf_checkpoint(const nn::Transformer<B, Spec, T>& model, const std::str
   const B& backend = model.backend();
   const Json config = config_json<typename Model::Spec>(options.base_config);
   const ArchitectureValues v = detail::checkpoint_layout(architecture_of<typename Model::Spec>(), architecture_of(config, "config_json"));
-  if (!v.latent_attention())
+  const std::vector<TensorRecipe> recipes = hf_recipes(v);
+  const bool holds_biases = std::any_of(recipes.begin(), recipes.end(), [](const TensorRecipe& r) { return r.target == TensorRecipe::Target::RoutingBias; });
+  if (!holds_biases)
     for (std::size_t l = 0; l < model.moe_layers().size(); ++l) {
       const auto bias = to_host(backend, model.moe_layers()[l].bias());
       RLMOE_CHECK(std::all_of(bias.begin(), bias.end(), [](float b) { return b == 0.0f; }), ConfigError,
-                  "save_hf_checkpoint: MoE layer ", l, " has nonzero selection biases (aux-loss-free balancing), which the "
-                  "Qwen3 and OLMoE formats cannot hold; train with moe::Balancing::None or SwitchAux");
+                  "save_hf_checkpoint: MoE layer ", l, " has nonzero selection biases (aux-loss-free balancing), which the ",
+                  v.model_type, " format cannot hold; train with moe::Balancing::None or SwitchAux");
     }
-  const std::vector<TensorRecipe> recipes = hf_recipes(v);
   const std::vector<detail::ExportUnit> units = detail::export_units(recipes, options.dtype);
   std::filesystem::create_directories(directory);
 

@@ -7,7 +7,7 @@
 // b L + t), and sequence b has lengths[b] real tokens: token t attends to the tokens j <= t with
 // j < lengths[b]. Values may be narrower or wider than queries and keys (value_dim, DeepSeek's
 // Multi-head Latent Attention): v [N, Hkv dv] and the output [N, H dv].
-// Per sequence and head, the scores P = softmax(Q K^T / sqrt(dh)) [L, L] and the output P V are
+// Per sequence and head, the scores P = softmax(Q K^T / sqrt(dh)) [L, L] (times scale_factor) and the output P V are
 // grouped GEMMs over the B H (sequence, head) pairs, read straight from the [N, H dh] layout with
 // a row stride of H dh; P is kept for the backward:
 //   dP = dO V^T,  dV = P^T dO,  dS = P (dP - rowsum(dP P)),  dQ = dS K / sqrt(dh),  dK = dS^T Q / sqrt(dh)
@@ -38,6 +38,7 @@ struct AttentionShape {
   index_t batch = 0, length = 0, heads = 0, head_dim = 0;
   index_t kv_heads = 0;   ///< 0: heads (no grouping)
   index_t value_dim = 0;  ///< 0: head_dim
+  double scale_factor = 1.0;  ///< multiplies the softmax scale 1 / sqrt(dh) (YaRN's mscale in latent attention)
   [[nodiscard]] index_t width() const { return heads * head_dim; }
   [[nodiscard]] index_t kv_width() const { return key_value_heads() * head_dim; }
   [[nodiscard]] index_t value_head_dim() const { return value_dim > 0 ? value_dim : head_dim; }
@@ -46,6 +47,12 @@ struct AttentionShape {
   [[nodiscard]] index_t key_value_heads() const { return kv_heads > 0 ? kv_heads : heads; }
   [[nodiscard]] index_t group() const { return heads / key_value_heads(); }
   [[nodiscard]] index_t tokens() const { return batch * length; }
+  /// The scores' scale, scale_factor / sqrt(dh), rounded once to C.
+  template <class C>
+  [[nodiscard]] C score_scale() const {
+    if (scale_factor == 1.0) return C(1) / static_cast<C>(std::sqrt(static_cast<double>(head_dim)));
+    return static_cast<C>(scale_factor / std::sqrt(static_cast<double>(head_dim)));
+  }
 };
 
 /// Head h of sequence b in a [N, heads width] matrix: [L, width] with row stride heads width.
@@ -148,7 +155,7 @@ void attention_forward(const B& backend, const AttentionShape& s, MatrixView<con
                        MatrixView<const T> v, VectorView<const std::int32_t> lengths, TensorView<compute_t<T>, 3> scores,
                        TensorView<T, 3> probs, MatrixView<T> out) {
   using C = compute_t<T>;
-  const C scale = C(1) / static_cast<C>(std::sqrt(static_cast<double>(s.head_dim)));
+  const C scale = s.template score_scale<C>();
   detail::for_each_head<B, T, C>(backend, s, [&](index_t b, index_t h, index_t bh) {
     return GemmProblem<T, C>{Transpose::No, Transpose::Yes, scale, head_rows(q, s, b, h), kv_head_rows(k, s, b, h), C(0), scores[bh]};
   });
@@ -181,7 +188,7 @@ void attention_backward(const B& backend, const AttentionShape& s, MatrixView<co
                         TensorView<compute_t<T>, 3> d_probs, TensorView<T, 3> d_scores, MatrixView<T> dq, MatrixView<T> dk,
                         MatrixView<T> dv, const GroupedKvGradients<T>& grouped = {}) {
   using C = compute_t<T>;
-  const C scale = C(1) / static_cast<C>(std::sqrt(static_cast<double>(s.head_dim)));
+  const C scale = s.template score_scale<C>();
   const bool grouped_heads = s.group() > 1;
   if (grouped_heads) {
     RLMOE_CHECK(grouped.dk_per_head.size() == s.tokens() * s.width() && grouped.dv_per_head.size() == s.tokens() * s.value_width(),

@@ -128,7 +128,7 @@ MatrixView<T> columns(MatrixView<T> m, index_t first, index_t count) {
 /// The shape a block's latent attention is run with.
 struct LatentShape {
   index_t heads = 0, head_dim = 0;  ///< head_dim: dn + dr
-  double rope_base = 10000.0;
+  layers::RotaryFrequencies rope{};
   bool expand = true;  ///< compute k and v (training, prefill); decoding needs only q and the latents
 };
 
@@ -150,8 +150,8 @@ void latent_qkv_forward(const B& backend, MatrixView<const T> wq, MatrixView<con
   gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), x, w.wkv_a, C(0), a.kv_latent);
   layers::rmsnorm_forward<B, T>(backend, MatrixView<const T>(a.kv_latent), w.kv_a_norm, epsilon, a.kv_latent_normed, a.kv_inverse_rms);
   gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), x, w.wk_rope, C(0), a.k_rope);
-  const layers::RotaryEmbedding<T> rotate_q{q, positions, w.rope_dim(), shape.rope_base, false, shape.head_dim};
-  const layers::RotaryEmbedding<T> rotate_k{a.k_rope, positions, w.rope_dim(), shape.rope_base, false};
+  const layers::RotaryEmbedding<T> rotate_q{q, positions, w.rope_dim(), shape.rope, false, shape.head_dim};
+  const layers::RotaryEmbedding<T> rotate_k{a.k_rope, positions, w.rope_dim(), shape.rope, false};
   parallel_for(backend, rotate_q.pairs(), rotate_q);
   parallel_for(backend, rotate_k.pairs(), rotate_k);
   if (!shape.expand) return;
@@ -171,8 +171,8 @@ void latent_qkv_backward(const B& backend, MatrixView<const T> wq, MatrixView<co
                          const LatentGradientScratch<T>& s, MatrixView<T> dx) {
   using C = compute_t<T>;
   using G = master_t<T>;
-  const layers::RotaryEmbedding<T> rotate_dq{dq, positions, w.rope_dim(), shape.rope_base, true, shape.head_dim};
-  const layers::RotaryEmbedding<T> rotate_dk{s.dk_rope, positions, w.rope_dim(), shape.rope_base, true};
+  const layers::RotaryEmbedding<T> rotate_dq{dq, positions, w.rope_dim(), shape.rope, true, shape.head_dim};
+  const layers::RotaryEmbedding<T> rotate_dk{s.dk_rope, positions, w.rope_dim(), shape.rope, true};
   parallel_for(backend, rotate_dq.pairs(), rotate_dq);
   parallel_for(backend, dk.extent(0) * (s.dk_nope.extent(1) + s.dk_rope.extent(1)),
                detail::SplitLatentKeyGradients<T>{dk, shape.heads, s.dk_nope, s.dk_rope});
@@ -236,12 +236,14 @@ struct LatentDecodeAttention {
   index_t heads;
   TensorView<C, 3> scores;         ///< [B, H, Lmax] scratch
   MatrixView<T> out_latent;        ///< [B, H r]
+  double scale_factor = 1.0;       ///< multiplies 1 / sqrt(dn + dr), as in training (AttentionShape)
 
   RLMOE_HOST_DEVICE void operator()(index_t bh) const {
     const index_t b = bh / heads, h = bh - b * heads, rank = q_absorbed.extent(1) / heads;
     const index_t rope = cache.extent(2) - rank, head_width = q.extent(1) / heads, nope = head_width - rope;
     const index_t valid = positions[b] + 1;
-    const C scale = C(1) / math::sqrt(static_cast<C>(head_width));
+    const C scale = scale_factor == 1.0 ? C(1) / math::sqrt(static_cast<C>(head_width))
+                                        : static_cast<C>(scale_factor / math::sqrt(static_cast<double>(head_width)));
     for (index_t j = 0; j < valid; ++j) {
       C dot = C(0);
       for (index_t c = 0; c < rank; ++c) dot += static_cast<C>(q_absorbed(b, h * rank + c)) * static_cast<C>(cache(b, j, c));
@@ -271,7 +273,7 @@ struct LatentDecodeScratch {
 template <Backend B, class T>
 void latent_decode_attention(const B& backend, MatrixView<const T> wv, const LatentWeights<const T>& w, MatrixView<const T> q,
                              const LatentActivations<T>& a, VectorView<const std::int32_t> positions, index_t heads,
-                             TensorView<T, 3> cache, const LatentDecodeScratch<T>& s, MatrixView<T> out) {
+                             TensorView<T, 3> cache, const LatentDecodeScratch<T>& s, MatrixView<T> out, double scale_factor = 1.0) {
   using C = compute_t<T>;
   const index_t batch = q.extent(0), rank = w.rank(), head_width = q.extent(1) / heads, nope = head_width - w.rope_dim();
   const index_t value_dim = wv.extent(1) / heads;
@@ -288,7 +290,7 @@ void latent_decode_attention(const B& backend, MatrixView<const T> wv, const Lat
     grouped_gemm(backend, problems);
   }
   parallel_for(backend, batch * heads,
-               LatentDecodeAttention<T>{q, s.q_absorbed, cache, positions, heads, s.scores, s.out_latent});
+               LatentDecodeAttention<T>{q, s.q_absorbed, cache, positions, heads, s.scores, s.out_latent, scale_factor});
   // out_h = out_latent_h Wv_h: [B, r] x [r, dv] per head.
   std::vector<GemmProblem<T>> problems;
   for (index_t h = 0; h < heads; ++h)

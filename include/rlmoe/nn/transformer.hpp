@@ -475,7 +475,8 @@ class Transformer {
       const auto attend = [&](MatrixView<const T> q, MatrixView<const T> k, MatrixView<const T> v, MatrixView<T> out) {
         if constexpr (kLatent) {
           const BlockWeights<const T>& w = block(weights_, l);
-          latent_decode_attention<B, T>(backend, w.wv, w.latent, q, a.latent, positions, kHeads, state.latent(l), latent_scratch, out);
+          latent_decode_attention<B, T>(backend, w.wv, w.latent, q, a.latent, positions, kHeads, state.latent(l), latent_scratch, out,
+                                        score_scale_factor());
         } else {
           parallel_for(backend, b * kKvWidth, layers::WriteKvCache<T>{k, positions, state.keys(l)});
           parallel_for(backend, b * kVWidth, layers::WriteKvCache<T>{v, positions, state.values(l)});
@@ -576,7 +577,12 @@ class Transformer {
     return w.blocks[static_cast<std::size_t>(l)];
   }
   moe::MoeLayer<B, T>* moe_at(index_t l) { return is_moe_layer(l) ? &moe_layer(l) : nullptr; }
-  static BlockShape block_shape() { return {kHeadDim, Spec::kRopeBase, Spec::kNormEpsilon, kHeads}; }
+  static BlockShape block_shape() {
+    return {kHeadDim, layers::RotaryFrequencies::of(Spec::kRopeBase, kRopeDim, rope_scaling_v<Spec>), Spec::kNormEpsilon, kHeads};
+  }
+  /// What the softmax scale 1 / sqrt(dh) is multiplied by: YaRN's mscale^2 under latent attention
+  /// (as DeepSeek-V2/V3 do), else 1.
+  static double score_scale_factor() { return kLatent ? layers::softmax_scale_factor(rope_scaling_v<Spec>) : 1.0; }
 
   template <class U>
   void ensure(Buffer<U, B>& buffer, index_t size) {
@@ -662,7 +668,7 @@ class Transformer {
     const index_t b = batch.tokens.extent(0), length = batch.tokens.extent(1), n = b * length;
     refresh_working_copy();
     tokens_ = n;
-    shape_ = layers::AttentionShape{b, length, kHeads, kHeadDim, kKvHeads, kValueDim};
+    shape_ = layers::AttentionShape{b, length, kHeads, kHeadDim, kKvHeads, kValueDim, score_scale_factor()};
     lengths_ = batch.lengths;
     token_rows_ = batch.tokens;
     ensure(positions_, n);

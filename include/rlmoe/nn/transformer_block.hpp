@@ -72,12 +72,12 @@ struct BlockActivations {
 /// The block's fixed settings.
 struct BlockShape {
   index_t head_dim = 0;
-  float rope_base = 10000.0f;
+  layers::RotaryFrequencies rope{};
   float norm_epsilon = 1e-6f;
   index_t heads = 0;
   bool expand_latent = true;  ///< MLA: compute k and v (decoding attends over the latents instead)
 
-  [[nodiscard]] LatentShape latent() const { return {heads, head_dim, rope_base, expand_latent}; }
+  [[nodiscard]] LatentShape latent() const { return {heads, head_dim, rope, expand_latent}; }
 };
 
 namespace detail {
@@ -117,8 +117,8 @@ void project_qkv(const B& backend, const BlockWeights<const T>& w, VectorView<co
     layers::rmsnorm_forward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.k_projected), kw), w.k_norm, epsilon,
                                   detail::head_by_head(a.k, kw), a.k_inverse_rms);
   }
-  parallel_for(backend, a.q.size() / 2, layers::RotaryEmbedding<T>{a.q, positions, dh, shape.rope_base, false});
-  parallel_for(backend, a.k.size() / 2, layers::RotaryEmbedding<T>{a.k, positions, dh, shape.rope_base, false});
+  parallel_for(backend, a.q.size() / 2, layers::RotaryEmbedding<T>{a.q, positions, dh, shape.rope, false});
+  parallel_for(backend, a.k.size() / 2, layers::RotaryEmbedding<T>{a.k, positions, dh, shape.rope, false});
 }
 
 /// The block over rows at `positions`; `moe_layer` is null for a dense block.
@@ -167,8 +167,8 @@ void project_qkv_backward(const B& backend, const BlockWeights<const T>& w, cons
   using C = compute_t<T>;
   using G = master_t<T>;
   const index_t dh = shape.head_dim;
-  parallel_for(backend, s.dq.size() / 2, layers::RotaryEmbedding<T>{s.dq, positions, dh, shape.rope_base, true});
-  parallel_for(backend, s.dk.size() / 2, layers::RotaryEmbedding<T>{s.dk, positions, dh, shape.rope_base, true});
+  parallel_for(backend, s.dq.size() / 2, layers::RotaryEmbedding<T>{s.dq, positions, dh, shape.rope, true});
+  parallel_for(backend, s.dk.size() / 2, layers::RotaryEmbedding<T>{s.dk, positions, dh, shape.rope, true});
   // The gradients of the projections' outputs: through the per-head norms, if any.
   MatrixView<T> dq = s.dq, dk = s.dk;
   if (w.has_qk_norm()) {

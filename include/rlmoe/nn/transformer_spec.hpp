@@ -26,8 +26,11 @@
 //     static constexpr bool kNormTopkProb = false;    // renormalise the top-k gates (default true)
 //     static constexpr bool kQkNormFullWidth = true;  // OLMoE: the q/k norm spans all of q and all
 //                                                     // of k, not each head (default false)
-// Read them through kv_heads_v<S>, head_dim_v<S>, qk_norm_v<S>, norm_topk_prob_v<S> and
-// qk_norm_full_width_v<S>.
+//     static constexpr rlmoe::layers::RopeScaling kRopeScaling{rlmoe::layers::RopeType::Yarn, 40.0, 4096};
+//                                                     // scaled rotary frequencies (layers/rope.hpp;
+//                                                     // default unscaled)
+// Read them through kv_heads_v<S>, head_dim_v<S>, qk_norm_v<S>, norm_topk_prob_v<S>,
+// qk_norm_full_width_v<S> and rope_scaling_v<S>.
 //
 // DeepSeek-V2/V3's Multi-head Latent Attention replaces them when the Spec gives kKvLoraRank
 // (see nn/latent_attention.hpp):
@@ -45,6 +48,7 @@
 
 #include "rlmoe/core/bfloat16.hpp"
 #include "rlmoe/core/types.hpp"
+#include "rlmoe/layers/rope.hpp"
 #include "rlmoe/moe/config.hpp"
 
 namespace rlmoe::nn {
@@ -84,6 +88,7 @@ RLMOE_OPTIONAL_SPEC_MEMBER(kv_heads_of, index_t, kKvHeads, S::kHeads)
 RLMOE_OPTIONAL_SPEC_MEMBER(qk_norm_of, bool, kQkNorm, false)
 RLMOE_OPTIONAL_SPEC_MEMBER(qk_norm_full_width_of, bool, kQkNormFullWidth, false)
 RLMOE_OPTIONAL_SPEC_MEMBER(norm_topk_prob_of, bool, kNormTopkProb, true)
+RLMOE_OPTIONAL_SPEC_MEMBER(rope_scaling_of, layers::RopeScaling, kRopeScaling, layers::RopeScaling{})
 // Multi-head Latent Attention's (0 when absent).
 RLMOE_OPTIONAL_SPEC_MEMBER(kv_lora_rank_of, index_t, kKvLoraRank, 0)
 RLMOE_OPTIONAL_SPEC_MEMBER(q_lora_rank_of, index_t, kQLoraRank, 0)
@@ -132,6 +137,9 @@ inline constexpr bool qk_norm_v = detail::qk_norm_of<S>();
 /// Whether the q/k norm spans the whole of q and of k (OLMoE) rather than each head: Spec::kQkNormFullWidth, or false.
 template <class S>
 inline constexpr bool qk_norm_full_width_v = detail::qk_norm_full_width_of<S>();
+/// How the rotary embedding is scaled (layers/rope.hpp): Spec::kRopeScaling, or unscaled.
+template <class S>
+inline constexpr layers::RopeScaling rope_scaling_v = detail::rope_scaling_of<S>();
 /// Whether the top-k gates are renormalised to sum to 1: Spec::kNormTopkProb, or true.
 template <class S>
 inline constexpr bool norm_topk_prob_v = detail::norm_topk_prob_of<S>();
@@ -153,6 +161,11 @@ struct CheckedSpec {
                 "drop kKvHeads, kHeadDim and kQkNorm from the Spec");
   static_assert(kv_heads_v<S> >= 1 && S::kHeads % kv_heads_v<S> == 0, "Spec::kKvHeads must divide Spec::kHeads");
   static_assert(!qk_norm_full_width_v<S> || qk_norm_v<S>, "Spec::kQkNormFullWidth needs Spec::kQkNorm = true");
+  static_assert(rope_scaling_v<S>.type == layers::RopeType::Default || rope_scaling_v<S>.factor > 0.0,
+                "Spec::kRopeScaling.factor must be positive");
+  static_assert((rope_scaling_v<S>.type != layers::RopeType::Yarn && rope_scaling_v<S>.type != layers::RopeType::Llama3) ||
+                    rope_scaling_v<S>.original_max_position > 0,
+                "Spec::kRopeScaling of type Yarn or Llama3 needs original_max_position > 0");
   static_assert(S::kLayers >= 1, "Spec::kLayers must be at least 1");
   static_assert(S::kMaxLength >= 2, "Spec::kMaxLength must be at least 2");
   static_assert(S::kFirstMoeLayer >= 0 && S::kFirstMoeLayer <= S::kLayers,
