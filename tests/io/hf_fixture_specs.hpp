@@ -2,6 +2,7 @@
 // The architectures of the Hugging Face fixtures in tests/io/fixtures/hf (made by
 // scripts/fixtures/make_hf_models.py), as examples/hf_spec prints them.
 #include "rlmoe/core/types.hpp"
+#include "rlmoe/layers/rope.hpp"
 #include "rlmoe/moe/config.hpp"
 
 namespace rlmoe::test {
@@ -54,6 +55,14 @@ struct DeepseekV3Tiny {
   static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Sigmoid;
   static constexpr float kRoutedScaling = 2.5f, kRopeBase = 10000.0f, kNormEpsilon = 1e-06f;
   static constexpr bool kTiedEmbeddings = false;
+};
+
+/// tests/io/fixtures/hf/deepseek_v3_yarn_tiny: DeepseekV3Tiny's architecture (a vocabulary of 256)
+/// with DeepSeek-V3's published YaRN scaling over an original context of 16.
+struct DeepseekV3YarnTiny : DeepseekV3Tiny {
+  static constexpr index_t kVocab = 256, kMaxLength = 640;
+  static constexpr layers::RopeScaling kRopeScaling{.type = layers::RopeType::Yarn, .factor = 40.0, .original_max_position = 16,
+                                                    .beta_fast = 32.0, .beta_slow = 1.0, .mscale = 1.0, .mscale_all_dim = 1.0};
 };
 
 }  // namespace rlmoe::test

@@ -41,6 +41,11 @@ BOOST_AUTO_TEST_CASE(forward_deepseek_latent_attention_against_reference) { t::c
 BOOST_AUTO_TEST_CASE(gradients_deepseek_latent_attention) { t::check_transformer_gradients<Cuda, t::TinyDeepseekSpec>(gpu(), {}); }
 BOOST_AUTO_TEST_CASE(gradients_latent_attention_without_q_bottleneck) { t::check_transformer_gradients<Cuda, t::TinyLatentSpec>(gpu(), {}); }
 BOOST_AUTO_TEST_CASE(bfloat16_deepseek_against_float64) { t::check_transformer_bf16<Cuda, t::TinyDeepseekSpec>(gpu()); }
+BOOST_AUTO_TEST_CASE(scaled_rotary_embeddings_against_reference) {
+  t::check_transformer_forward<Cuda, t::TinyYarnDeepseekSpec>(gpu());
+  t::check_transformer_gradients<Cuda, t::TinyLlama3RopeSpec>(gpu(), {});
+  t::check_decode_matches_forward<Cuda, t::TinyYarnDeepseekSpec, double>(gpu());
+}
 BOOST_AUTO_TEST_CASE(decode_matches_forward) {
   t::check_decode_matches_forward<Cuda, t::TinyMoeSpec, double>(gpu());
   t::check_decode_matches_forward<Cuda, t::TinyDenseSpec, float>(gpu());

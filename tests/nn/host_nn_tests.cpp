@@ -46,6 +46,21 @@ BOOST_AUTO_TEST_CASE(forward_latent_attention_without_q_bottleneck_against_refer
 BOOST_AUTO_TEST_CASE(gradients_deepseek_latent_attention) { t::check_transformer_gradients<Host, t::TinyDeepseekSpec>(Host{}, {}); }
 BOOST_AUTO_TEST_CASE(gradients_latent_attention_without_q_bottleneck) { t::check_transformer_gradients<Host, t::TinyLatentSpec>(Host{}, {}); }
 BOOST_AUTO_TEST_CASE(bfloat16_deepseek_against_float64) { t::check_transformer_bf16<Host, t::TinyDeepseekSpec>(Host{}); }
+BOOST_AUTO_TEST_CASE(forward_scaled_rotary_embeddings_against_reference) {
+  t::check_transformer_forward<Host, t::TinyYarnDeepseekSpec>(Host{});
+  t::check_transformer_forward<Host, t::TinyLlama3RopeSpec>(Host{});
+  t::check_transformer_forward<Host, t::TinyLinearRopeSpec>(Host{});
+}
+BOOST_AUTO_TEST_CASE(gradients_scaled_rotary_embeddings) {
+  t::check_transformer_gradients<Host, t::TinyYarnDeepseekSpec>(Host{}, {});
+  t::check_transformer_gradients<Host, t::TinyLlama3RopeSpec>(Host{}, {});
+}
+BOOST_AUTO_TEST_CASE(bfloat16_yarn_deepseek_against_float64) { t::check_transformer_bf16<Host, t::TinyYarnDeepseekSpec>(Host{}); }
+BOOST_AUTO_TEST_CASE(decode_with_scaled_rotary_embeddings_matches_forward) {
+  t::check_decode_matches_forward<Host, t::TinyYarnDeepseekSpec, double>(Host{});
+  t::check_decode_matches_forward<Host, t::TinyLlama3RopeSpec, double>(Host{});
+  t::check_decode_matches_forward<Host, t::TinyYarnDeepseekSpec, float>(Host{});
+}
 BOOST_AUTO_TEST_CASE(decode_matches_forward) {
   t::check_decode_matches_forward<Host, t::TinyMoeSpec, double>(Host{});
   t::check_decode_matches_forward<Host, t::TinyDenseSpec, double>(Host{});

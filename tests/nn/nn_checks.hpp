@@ -258,13 +258,13 @@ std::tuple<std::vector<double>, std::vector<double>, std::vector<double>> refere
   const auto q_in = rq > 0 ? reference_rmsnorm(reference_matmul(x, tensor(p + "wq_a"), d, rq), tensor(p + "q_a_norm"), rq, 1e-6) : x;
   const auto q_raw = reference_matmul(q_in, tensor(p + "wq"), rq > 0 ? rq : d, heads * dh);
   const auto c = reference_rmsnorm(reference_matmul(x, tensor(p + "wkv_a"), d, r), tensor(p + "kv_a_norm"), r, 1e-6);
-  const auto k_rope = reference_rope(reference_matmul(x, tensor(p + "wk_rope"), d, dr), positions, 1, dr, Spec::kRopeBase);
+  const auto k_rope = reference_rope(reference_matmul(x, tensor(p + "wk_rope"), d, dr), positions, 1, dr, Spec::kRopeBase, nn::rope_scaling_v<Spec>);
   const auto k_nope = reference_matmul(c, tensor(p + "wk_nope"), r, heads * dn);
   std::vector<double> q_rope(n * heads * dr), q(n * heads * dh), k(n * heads * dh);
   for (std::size_t i = 0; i < n; ++i)
     for (index_t h = 0; h < heads; ++h)
       for (index_t j = 0; j < dr; ++j) q_rope[(i * heads + h) * dr + j] = q_raw[i * heads * dh + h * dh + dn + j];
-  q_rope = reference_rope(q_rope, positions, heads, dr, Spec::kRopeBase);
+  q_rope = reference_rope(q_rope, positions, heads, dr, Spec::kRopeBase, nn::rope_scaling_v<Spec>);
   for (std::size_t i = 0; i < n; ++i)
     for (index_t h = 0; h < heads; ++h)
       for (index_t j = 0; j < dh; ++j) {
@@ -302,7 +302,10 @@ std::pair<std::vector<double>, std::vector<double>> reference_transformer(const 
     if constexpr (nn::latent_attention_v<Spec>) {
       const auto [q, k, v] = reference_latent_qkv<Spec>(a, tensor, p, positions);
       const index_t dv = nn::value_head_dim_v<Spec>;
-      add(x, reference_matmul(reference_attention(q, k, v, t.lengths, t.length, heads, dh, heads, dv), tensor(p + "wo"), heads * dv, d));
+      // DeepSeek's YaRN: the softmax scale times mscale(factor, mscale_all_dim)^2.
+      const layers::RopeScaling& s = nn::rope_scaling_v<Spec>;
+      const double m = s.type != layers::RopeType::Default && s.mscale_all_dim != 0.0 ? 0.1 * s.mscale_all_dim * std::log(s.factor) + 1.0 : 1.0;
+      add(x, reference_matmul(reference_attention(q, k, v, t.lengths, t.length, heads, dh, heads, dv, m * m), tensor(p + "wo"), heads * dv, d));
     } else {
       // The q/k norm when the Spec has it (each head's dh values are one row, or with
       // kQkNormFullWidth all of a token's), then the rotation.
@@ -310,7 +313,7 @@ std::pair<std::vector<double>, std::vector<double>> reference_transformer(const 
         auto y = reference_matmul(a, tensor(p + w), d, h * dh);
         if (nn::qk_norm_v<Spec>)
           y = reference_rmsnorm(y, tensor(p + norm), nn::qk_norm_full_width_v<Spec> ? h * dh : dh, Spec::kNormEpsilon);
-        return reference_rope(y, positions, h, dh, Spec::kRopeBase);
+        return reference_rope(y, positions, h, dh, Spec::kRopeBase, nn::rope_scaling_v<Spec>);
       };
       const auto q = project("wq", "q_norm", heads), k = project("wk", "k_norm", kv_heads);
       const auto v = reference_matmul(a, tensor(p + "wv"), d, kv_heads * dh);

@@ -2,12 +2,14 @@
 // Float64 references of the transformer layers and of the whole model, as plain loops written
 // from the formulas (nn/*.hpp comments), sharing no code with the library. The MoE blocks use the
 // MoE layer's own reference (tests/moe/moe_reference.hpp).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
 #include "moe/moe_reference.hpp"
 #include "rlmoe/core/types.hpp"
+#include "rlmoe/layers/rope.hpp"
 
 namespace rlmoe::test {
 
@@ -24,27 +26,72 @@ inline std::vector<double> reference_rmsnorm(const std::vector<double>& x, const
 }
 
 /// Half-split rotary embedding of rows [R, H dh] at the given positions.
+/// The angle per position of rotated pair j (of dh / 2) with `base`, scaled as transformers'
+/// modeling_rope_utils does, written from the scaling methods' own descriptions.
+inline double reference_inverse_frequency(index_t j, index_t dh, double base, const layers::RopeScaling& s = {}) {
+  const double theta = 1.0 / std::pow(base, static_cast<double>(2 * j) / static_cast<double>(dh));
+  const double pi = 3.14159265358979323846, original = static_cast<double>(s.original_max_position);
+  switch (s.type) {
+    case layers::RopeType::Default: return theta;
+    case layers::RopeType::Linear: return theta / s.factor;
+    case layers::RopeType::Llama3: {
+      // Wavelengths shorter than original / high_freq_factor kept, longer than original /
+      // low_freq_factor interpolated, a linear blend in original / wavelength between.
+      const double wavelength = 2.0 * pi / theta, rotations = original / wavelength;
+      if (rotations > s.high_freq_factor) return theta;
+      if (rotations < s.low_freq_factor) return theta / s.factor;
+      const double blend = (rotations - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+      return blend * theta + (1.0 - blend) * theta / s.factor;
+    }
+    case layers::RopeType::Yarn: {
+      // The pair that turns b times over the original context: original theta_j = 2 pi b, solved
+      // for j (as a real index), rounded outwards; pairs below the fast end keep theta, above the
+      // slow end are interpolated, a linear ramp in j between.
+      const auto pair_of = [&](double turns) { return dh / 2.0 * std::log(original / (2.0 * pi * turns)) / std::log(base); };
+      double fast = pair_of(s.beta_fast), slow = pair_of(s.beta_slow);
+      if (s.truncate) fast = std::floor(fast), slow = std::ceil(slow);
+      fast = std::max(fast, 0.0);
+      slow = std::min(slow, static_cast<double>(dh - 1));
+      if (fast == slow) slow += 0.001;
+      const double interpolated = std::clamp((static_cast<double>(j) - fast) / (slow - fast), 0.0, 1.0);
+      return (1.0 - interpolated) * theta + interpolated * theta / s.factor;
+    }
+  }
+  return theta;
+}
+
+/// YaRN's scale of cos and sin (1 for the other types).
+inline double reference_rope_attention_factor(const layers::RopeScaling& s) {
+  if (s.type != layers::RopeType::Yarn) return 1.0;
+  const auto m = [&](double x) { return s.factor <= 1.0 ? 1.0 : 0.1 * x * std::log(s.factor) + 1.0; };
+  if (s.attention_factor > 0.0) return s.attention_factor;
+  return s.mscale != 0.0 && s.mscale_all_dim != 0.0 ? m(s.mscale) / m(s.mscale_all_dim) : m(1.0);
+}
+
 inline std::vector<double> reference_rope(std::vector<double> x, const std::vector<std::int32_t>& positions, index_t heads,
-                                          index_t dh, double base) {
+                                          index_t dh, double base, const layers::RopeScaling& scaling = {}) {
   const index_t width = heads * dh;
+  const double factor = reference_rope_attention_factor(scaling);
   for (std::size_t r = 0; r < positions.size(); ++r)
     for (index_t h = 0; h < heads; ++h)
       for (index_t j = 0; j < dh / 2; ++j) {
-        const double angle = positions[r] * std::pow(base, -2.0 * j / dh);
+        const double angle = positions[r] * reference_inverse_frequency(j, dh, base, scaling);
         double& a = x[r * width + h * dh + j];
         double& b = x[r * width + h * dh + j + dh / 2];
         const double a0 = a, b0 = b;
-        a = a0 * std::cos(angle) - b0 * std::sin(angle);
-        b = a0 * std::sin(angle) + b0 * std::cos(angle);
+        a = factor * (a0 * std::cos(angle) - b0 * std::sin(angle));
+        b = factor * (a0 * std::sin(angle) + b0 * std::cos(angle));
       }
   return x;
 }
 
 /// Causal attention with key lengths over rows b L + t of q [B L, H dh], k [B L, Hkv dh] and
-/// v [B L, Hkv dv] (query head h reads key/value head h / (H / Hkv)); dv 0: dh.
+/// v [B L, Hkv dv] (query head h reads key/value head h / (H / Hkv)); dv 0: dh. The scores are
+/// scale_factor q.k / sqrt(dh).
 inline std::vector<double> reference_attention(const std::vector<double>& q, const std::vector<double>& k,
                                                const std::vector<double>& v, const std::vector<std::int32_t>& lengths,
-                                               index_t length, index_t heads, index_t dh, index_t kv_heads = 0, index_t dv = 0) {
+                                               index_t length, index_t heads, index_t dh, index_t kv_heads = 0, index_t dv = 0,
+                                               double scale_factor = 1.0) {
   if (kv_heads == 0) kv_heads = heads;
   if (dv == 0) dv = dh;
   const index_t width = heads * dh, kv_width = kv_heads * dh, batch = static_cast<index_t>(lengths.size());
@@ -60,7 +107,7 @@ inline std::vector<double> reference_attention(const std::vector<double>& q, con
         for (index_t j = 0; j < valid; ++j) {
           double dot = 0.0;
           for (index_t c = 0; c < dh; ++c) dot += q[(b * length + i) * width + h * dh + c] * k[(b * length + j) * kv_width + g * dh + c];
-          s[j] = dot / std::sqrt(static_cast<double>(dh));
+          s[j] = scale_factor * dot / std::sqrt(static_cast<double>(dh));
           max = std::max(max, s[j]);
         }
         double sum = 0.0;

@@ -1,6 +1,7 @@
 #pragma once
 // Small transformer architectures for the tests.
 #include "rlmoe/core/types.hpp"
+#include "rlmoe/layers/rope.hpp"
 #include "rlmoe/moe/config.hpp"
 
 namespace rlmoe::test {
@@ -89,6 +90,30 @@ struct TinyLatentSpec {
   static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Softmax;
   static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-5f;
   static constexpr bool kTiedEmbeddings = true;
+};
+
+/// DeepSeek-V3's attention with YaRN rotary scaling over an original context of 4 (the test
+/// batches run to 9, decode to 16): mscale 0.8 against mscale_all_dim 1, so that both the cos/sin
+/// attention factor and the softmax scale's mscale^2 differ from 1. Of its four rotated pairs
+/// (base 100) the first is kept and the other three interpolated (the ramp runs from pair 0 to 1).
+struct TinyYarnDeepseekSpec : TinyDeepseekSpec {
+  static constexpr index_t kModelDim = 16, kQkNopeHeadDim = 4, kQkRopeHeadDim = 8;
+  static constexpr float kRopeBase = 100.0f;
+  static constexpr layers::RopeScaling kRopeScaling{.type = layers::RopeType::Yarn, .factor = 6.0, .original_max_position = 4,
+                                                    .beta_fast = 2.0, .beta_slow = 0.5, .mscale = 0.8, .mscale_all_dim = 1.0};
+};
+
+/// TinyGqaSpec with Llama 3's rotary scaling (as Llama 4 uses it) over an original context of 6:
+/// of the pairs (wavelengths 6.3 to 2000), some kept, some interpolated, one blended.
+struct TinyLlama3RopeSpec : TinyGqaSpec {
+  static constexpr float kRopeBase = 100.0f;
+  static constexpr layers::RopeScaling kRopeScaling{.type = layers::RopeType::Llama3, .factor = 8.0, .original_max_position = 6,
+                                                    .low_freq_factor = 0.1, .high_freq_factor = 0.5};
+};
+
+/// TinyQwenMoeSpec with linear rotary scaling.
+struct TinyLinearRopeSpec : TinyQwenMoeSpec {
+  static constexpr layers::RopeScaling kRopeScaling{.type = layers::RopeType::Linear, .factor = 3.0};
 };
 
 }  // namespace rlmoe::test

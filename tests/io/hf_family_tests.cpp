@@ -1,0 +1,123 @@
+// io/families/*: each model family against transformers, on fixtures that transformers made
+// (scripts/fixtures/make_hf_models.py), and scaled rotary embeddings against transformers' own
+// frequency tables.
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "io/hf_checks.hpp"
+#include "io/hf_fixture_specs.hpp"
+#include "io/io_files.hpp"
+#include "rlmoe/backend/host.hpp"
+#include "rlmoe/backend/parallel_for.hpp"
+#include "rlmoe/io/hf_checkpoint.hpp"
+#include "rlmoe/io/hf_config.hpp"
+#include "rlmoe/layers/rope.hpp"
+#include "support/test_data.hpp"
+
+namespace t = rlmoe::test;
+namespace io = rlmoe::io;
+namespace hf = rlmoe::io::hf;
+namespace layers = rlmoe::layers;
+using rlmoe::Host;
+using rlmoe::index_t;
+using namespace rlmoe::test::hf_checks;  // NOLINT: the fixture checks
+
+namespace {
+
+/// The float32 logits bound every new family meets on its fixture (prefill and decode).
+constexpr double kLogitsBound = 2e-6;
+
+/// The scalings of rotary_tables.safetensors, as make_hf_models.py gives them to transformers
+/// (rope_theta 500, a 16-wide rotation).
+std::vector<std::pair<std::string, layers::RopeScaling>> rotary_kinds() {
+  using layers::RopeType;
+  return {{"linear", {.type = RopeType::Linear, .factor = 4.0}},
+          {"llama3", {.type = RopeType::Llama3, .factor = 8.0, .original_max_position = 20, .low_freq_factor = 1.0, .high_freq_factor = 4.0}},
+          {"yarn", {.type = RopeType::Yarn, .factor = 4.0, .original_max_position = 20}},
+          {"yarn_mscale", {.type = RopeType::Yarn, .factor = 40.0, .original_max_position = 20, .beta_fast = 16.0, .beta_slow = 2.0,
+                           .mscale = 0.8, .mscale_all_dim = 1.0}}};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(io_hf_families)
+
+BOOST_AUTO_TEST_CASE(rotary_scaling_equals_transformers_tables) {
+  const auto tables = io::SafetensorsFile::read(std::string(RLMOE_HF_FIXTURES) + "/../rope/rotary_tables.safetensors");
+  const index_t dim = 16, positions = 80;
+  for (const auto& [name, scaling] : rotary_kinds()) {
+    const auto frequencies = layers::RotaryFrequencies::of(500.0, dim, scaling);
+    // The inverse frequencies (transformers computes them in float32) and the attention factor.
+    const auto inv_freq = tables.read_as_double(name + ".inv_freq", {dim / 2});
+    std::vector<double> ours;
+    for (index_t j = 0; j < dim / 2; ++j) ours.push_back(frequencies(j, dim));
+    BOOST_TEST(t::relative_error(ours, inv_freq) < 1e-6, name << ": inverse frequencies, relative error " << t::relative_error(ours, inv_freq));
+    const double factor = tables.read_as_double(name + ".attention_factor", {1})[0];
+    BOOST_TEST(std::abs(frequencies.attention_factor - factor) < 1e-12, name << ": attention factor " << frequencies.attention_factor << " vs " << factor);
+    // cos and sin through the kernel itself: rotating the unit vector e_j gives (cos, sin) scaled.
+    std::vector<double> x(static_cast<std::size_t>(positions * dim * (dim / 2)), 0.0);
+    std::vector<std::int32_t> at;
+    for (index_t p = 0; p < positions; ++p)
+      for (index_t j = 0; j < dim / 2; ++j) {
+        x[static_cast<std::size_t>((p * (dim / 2) + j) * dim + j)] = 1.0;
+        at.push_back(static_cast<std::int32_t>(p));
+      }
+    const index_t rows = positions * (dim / 2);
+    const layers::RotaryEmbedding<double> rotate{rlmoe::MatrixView<double>(x.data(), rlmoe::Extents<2>{rows, dim}),
+                                                 rlmoe::VectorView<const std::int32_t>(at.data(), rlmoe::Extents<1>{rows}), dim, frequencies,
+                                                 false};
+    rlmoe::parallel_for(Host{}, rotate.pairs(), rotate);
+    const auto cos = tables.read_as_double(name + ".cos", {positions, dim}), sin = tables.read_as_double(name + ".sin", {positions, dim});
+    double worst = 0.0;
+    for (index_t p = 0; p < positions; ++p)
+      for (index_t j = 0; j < dim / 2; ++j) {
+        const std::size_t row = static_cast<std::size_t>((p * (dim / 2) + j) * dim);
+        worst = std::max({worst, std::abs(x[row + j] - cos[p * dim + j]), std::abs(x[row + j + dim / 2] - sin[p * dim + j]),
+                          std::abs(cos[p * dim + j] - cos[p * dim + j + dim / 2])});  // transformers repeats the halves
+      }
+    BOOST_TEST_MESSAGE(name << ": cos/sin over positions 0.." << positions - 1 << " vs transformers, largest difference " << worst);
+    BOOST_TEST(worst < 1e-5, name << ": cos/sin vs transformers' float32 tables, largest difference " << worst);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(deepseek_v3_with_yarn_equals_transformers_past_the_original_context) {
+  // 40 tokens against an original context of 16: prefill, then decode token by token.
+  check_logits_against_transformers<t::DeepseekV3YarnTiny>("deepseek_v3_yarn_tiny", kLogitsBound);
+  check_decode_against_transformers<t::DeepseekV3YarnTiny>("deepseek_v3_yarn_tiny", kLogitsBound);
+  // Unscaled, the same weights compute other logits: the scaling is what makes them equal.
+  Model<t::DeepseekV3Tiny> unscaled_spec(Host{}, {rlmoe::moe::Balancing::None});
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { hf::load_hf_checkpoint(unscaled_spec, fixture("deepseek_v3_yarn_tiny")); },
+                                                {"rope scaling: config.json has {.type = rlmoe::layers::RopeType::Yarn, .factor = 40.0, "
+                                                 ".original_max_position = 16, .beta_fast = 32.0, .beta_slow = 1.0, .mscale = 1.0, "
+                                                 ".mscale_all_dim = 1.0}, the Spec has kRopeScaling = {} (unscaled)"}));
+}
+
+BOOST_AUTO_TEST_CASE(deepseek_v3_with_yarn_exports_its_scaling) {
+  Model<t::DeepseekV3YarnTiny> model(Host{}, {rlmoe::moe::Balancing::None});
+  t::TemporaryDirectory dir;
+  export_fixture_as_f32(model, "deepseek_v3_yarn_tiny", dir.file("f32"));
+  const auto exported = hf::HfCheckpoint::open(dir.file("f32"));
+  const auto values = hf::architecture_of(exported.config(), exported.config_path());
+  BOOST_TEST((values.rope_scaling == rlmoe::nn::rope_scaling_v<t::DeepseekV3YarnTiny>));
+  BOOST_TEST(hf::differences(values, hf::architecture_of<t::DeepseekV3YarnTiny>()).empty());
+  // Without a base config: rope_parameters written from the Spec alone.
+  const auto bare = hf::config_json<t::DeepseekV3YarnTiny>();
+  const auto& p = bare.at("rope_parameters", "config");
+  BOOST_TEST(p.at("rope_type", "p").string("rope_type") == "yarn");
+  BOOST_TEST(p.at("factor", "p").number("factor") == 40.0);
+  BOOST_TEST(p.at("original_max_position_embeddings", "p").integer("o") == 16);
+  BOOST_TEST(p.at("mscale_all_dim", "p").number("m") == 1.0);
+  BOOST_TEST(bare.find("rope_theta") == nullptr, "rope_theta goes inside rope_parameters");
+  // The printed Spec declares the scaling.
+  const std::string printed = hf::spec_source(values, "DeepseekV3YarnTiny", "the fixture");
+  BOOST_TEST(printed.find("static constexpr rlmoe::layers::RopeScaling kRopeScaling{.type = rlmoe::layers::RopeType::Yarn, .factor = 40.0") !=
+                 std::string::npos,
+             printed);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
