@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
-"""What rlmoe writes, read by transformers: each fixture (qwen3_moe_tiny, deepseek_v3_tiny) is trained for a
-few GRPO steps by examples/04_hf_grpo and exported (olmoe_tiny, whose family example 04 does not compile, is
-exported as loaded); transformers loads the export (and a bfloat16, sharded re-export of it) and its logits on
+"""What rlmoe writes, read by transformers: each fixture that has a tokenizer.json (what example 04 trains on) is
+trained for a few GRPO steps by examples/04_hf_grpo and exported (the others are exported as loaded); transformers loads the export (and a bfloat16, sharded re-export of it) and its logits on
 fixed batches must equal rlmoe's within 1e-4 relative (float32), as they do for the fixture itself.
 
     check_with_transformers.py <04_hf_grpo> <hf_model_tool> <scratch dir> <fixture dir>...
@@ -25,12 +24,7 @@ trainer, tool, scratch = sys.argv[1:4]
 fixtures = sys.argv[4:]
 shutil.rmtree(scratch, ignore_errors=True)
 os.makedirs(scratch)
-generator = torch.Generator().manual_seed(3)
-tokens = torch.randint(0, 1024, (3, 16), generator=generator)
 lengths = [16, 11, 6]
-request = os.path.join(scratch, "tokens.json")
-with open(request, "w") as f:
-    json.dump({"tokens": tokens.tolist(), "lengths": lengths}, f)
 mask = (torch.arange(16)[None, :] < torch.tensor(lengths)[:, None]).long()
 
 problems = []
@@ -38,8 +32,12 @@ for fixture in fixtures:
     out = os.path.join(scratch, os.path.basename(fixture))
     trained = os.path.join(out, "model")
     with open(os.path.join(fixture, "config.json")) as f:
-        model_type = json.load(f)["model_type"]
-    if model_type in ("qwen3_moe", "deepseek_v3"):
+        vocab = json.load(f)["vocab_size"]
+    tokens = torch.randint(0, vocab, (3, 16), generator=torch.Generator().manual_seed(3))
+    request = os.path.join(scratch, os.path.basename(fixture) + "_tokens.json")
+    with open(request, "w") as f:
+        json.dump({"tokens": tokens.tolist(), "lengths": lengths}, f)
+    if os.path.exists(os.path.join(fixture, "tokenizer.json")):
         subprocess.run([trainer, "--model", fixture, "--steps", "3", "--cold-start", "2", "--quiet", "--no-check", "--out", out],
                        check=True, stdout=subprocess.DEVNULL)
     else:

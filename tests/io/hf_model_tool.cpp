@@ -1,6 +1,6 @@
 // For check_with_transformers.py: rlmoe's side of the comparison with transformers, on models of
-// the Specs of tests/io/fixtures/hf/qwen3_moe_tiny, deepseek_v3_tiny (examples/04_hf_grpo's too) and olmoe_tiny,
-// by the model_type of the directory's config.json.
+// the Specs of tests/io/fixtures/hf (io/hf_fixture_specs.hpp; examples/04_hf_grpo's are among
+// them): the first Spec of FixtureSpecs that the directory's config.json describes.
 //   hf_model_tool logits <model dir> <tokens.json>     tokens.json: {"tokens": [[...], ...], "lengths": [...]}
 //       prints [[[logit per vocabulary entry] per valid position] per sequence]
 //   hf_model_tool export <model dir> <out dir> [bf16] [<max shard bytes>]
@@ -10,15 +10,20 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "io/hf_fixture_specs.hpp"
 #include "rlmoe/backend/host.hpp"
 #include "rlmoe/io/hf_checkpoint.hpp"
+#include "rlmoe/io/hf_config.hpp"
 #include "rlmoe/io/json.hpp"
 #include "rlmoe/nn/transformer.hpp"
 
 namespace {
+
+namespace t = rlmoe::test;
+using FixtureSpecs = std::tuple<t::Qwen3MoeTiny, t::Qwen3Tiny, t::OlmoeTiny, t::DeepseekV3Tiny, t::DeepseekV3YarnTiny>;
 
 template <class Spec>
 int logits(const std::string& directory, const std::string& tokens_path) {
@@ -81,10 +86,17 @@ int main(int argc, char** argv) {
   try {
     if (argc < 3) return command<rlmoe::test::Qwen3MoeTiny>(argc, argv);  // the usage
     const std::string config = std::string(argv[2]) + "/config.json";
-    const std::string model_type = rlmoe::io::read_json_file(config).at("model_type", config).string("model_type");
-    if (model_type == "deepseek_v3") return command<rlmoe::test::DeepseekV3Tiny>(argc, argv);
-    if (model_type == "olmoe") return command<rlmoe::test::OlmoeTiny>(argc, argv);
-    return command<rlmoe::test::Qwen3MoeTiny>(argc, argv);
+    const auto values = rlmoe::io::hf::architecture_of(rlmoe::io::read_json_file(config), config);
+    int status = 2;
+    const bool found = std::apply(
+        [&](auto... spec) {
+          return ((rlmoe::io::hf::differences(values, rlmoe::io::hf::architecture_of<decltype(spec)>()).empty() &&
+                   (status = command<decltype(spec)>(argc, argv), true)) ||
+                  ...);
+        },
+        FixtureSpecs{});
+    if (!found) std::fprintf(stderr, "hf_model_tool: %s describes none of the fixtures' Specs\n", config.c_str());
+    return found ? status : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hf_model_tool: %s\n", e.what());
     return 1;
