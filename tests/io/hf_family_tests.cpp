@@ -120,4 +120,36 @@ BOOST_AUTO_TEST_CASE(deepseek_v3_with_yarn_exports_its_scaling) {
              printed);
 }
 
+BOOST_AUTO_TEST_CASE(mixtral_equals_transformers) {
+  check_logits_against_transformers<t::MixtralTiny>("mixtral_tiny", kLogitsBound);
+  check_decode_against_transformers<t::MixtralTiny>("mixtral_tiny", kLogitsBound);
+}
+
+BOOST_AUTO_TEST_CASE(mixtral_export_writes_the_checkpoint_back_tensor_for_tensor) {
+  Model<t::MixtralTiny> model(Host{}, {rlmoe::moe::Balancing::None});
+  t::TemporaryDirectory dir;
+  export_fixture_as_f32(model, "mixtral_tiny", dir.file("f32"));
+  const auto config = hf::HfCheckpoint::open(dir.file("f32")).config();
+  BOOST_TEST(config.at("model_type", "config").string("model_type") == "mixtral");
+  // Without a base config, a Spec without q/k norms whose every layer is MoE is written as Mixtral.
+  BOOST_TEST(hf::config_json<t::MixtralTiny>().at("model_type", "config").string("model_type") == "mixtral");
+  const auto checkpoint = hf::HfCheckpoint::open(fixture("mixtral_tiny"));
+  const auto values = hf::architecture_of(checkpoint.config(), checkpoint.config_path());
+  BOOST_TEST(hf::differences(values, hf::architecture_of<t::MixtralTiny>()).empty());
+  const std::string printed = hf::spec_source(values, "MixtralTiny", "the fixture");
+  for (const char* line : {"kKvHeads = 2, kHeadDim = 16;", "kQkNorm = false, kNormTopkProb = true;", "kDenseHidden = 0, kFirstMoeLayer = 0;",
+                           "kRoutedExperts = 8, kTopK = 2, kExpertHidden = 32,", "kRopeBase = 1e+06f, kNormEpsilon = 1e-05f;"})
+    BOOST_TEST(printed.find(line) != std::string::npos, "the printed Spec lacks \"" << line << "\":\n" << printed);
+}
+
+BOOST_AUTO_TEST_CASE(mixtral_refuses_what_it_cannot_run) {
+  const auto refused = [&](const std::string& patch, std::initializer_list<std::string_view> parts) {
+    return t::throws_with<rlmoe::ConfigError>([&] { hf::check_config<t::MixtralTiny>(patched_config("mixtral_tiny", patch), "c.json"); }, parts);
+  };
+  BOOST_TEST(refused(R"({"sliding_window": 4096})", {"\"sliding_window\"", "whole sequence"}));
+  BOOST_TEST(refused(R"({"router_jitter_noise": 0.01})", {"\"router_jitter_noise\""}));
+  BOOST_TEST(refused(R"({"num_local_experts": 4})", {"num_local_experts: config.json has 4, the Spec has kRoutedExperts = 8"}));
+  BOOST_TEST(refused(R"({"qk_layernorm": true})", {"\"qk_layernorm\" is a field rlmoe does not know for mixtral"}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -65,4 +65,16 @@ struct DeepseekV3YarnTiny : DeepseekV3Tiny {
                                                     .beta_fast = 32.0, .beta_slow = 1.0, .mscale = 1.0, .mscale_all_dim = 1.0};
 };
 
+/// tests/io/fixtures/hf/mixtral_tiny: grouped-query attention without q/k norms, every layer MoE.
+struct MixtralTiny {
+  static constexpr index_t kVocab = 256, kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 256;
+  static constexpr index_t kKvHeads = 2, kHeadDim = 16;
+  static constexpr bool kNormTopkProb = true;
+  static constexpr index_t kDenseHidden = 0, kFirstMoeLayer = 0;
+  static constexpr index_t kRoutedExperts = 8, kTopK = 2, kExpertHidden = 32, kSharedExperts = 0, kGroups = 1, kTopkGroups = 1;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Softmax;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 1000000.0f, kNormEpsilon = 1e-05f;
+  static constexpr bool kTiedEmbeddings = false;
+};
+
 }  // namespace rlmoe::test

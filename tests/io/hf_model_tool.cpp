@@ -23,7 +23,7 @@
 namespace {
 
 namespace t = rlmoe::test;
-using FixtureSpecs = std::tuple<t::Qwen3MoeTiny, t::Qwen3Tiny, t::OlmoeTiny, t::DeepseekV3Tiny, t::DeepseekV3YarnTiny>;
+using FixtureSpecs = std::tuple<t::Qwen3MoeTiny, t::Qwen3Tiny, t::OlmoeTiny, t::DeepseekV3Tiny, t::DeepseekV3YarnTiny, t::MixtralTiny>;
 
 template <class Spec>
 int logits(const std::string& directory, const std::string& tokens_path) {

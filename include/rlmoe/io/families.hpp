@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "rlmoe/io/families/deepseek_v3.hpp"
+#include "rlmoe/io/families/mixtral.hpp"
 #include "rlmoe/io/families/olmoe.hpp"
 #include "rlmoe/io/families/qwen3.hpp"
 
@@ -38,6 +39,6 @@ struct FamilyList {
 };
 
 /// Every family, in the order a Spec's family is looked for when exporting without a model_type.
-using Families = FamilyList<families::Qwen3Moe, families::Qwen3, families::Olmoe, families::DeepseekV3>;
+using Families = FamilyList<families::Qwen3Moe, families::Qwen3, families::Olmoe, families::DeepseekV3, families::Mixtral>;
 
 }  // namespace rlmoe::io::hf
