@@ -152,4 +152,55 @@ BOOST_AUTO_TEST_CASE(mixtral_refuses_what_it_cannot_run) {
   BOOST_TEST(refused(R"({"qk_layernorm": true})", {"\"qk_layernorm\" is a field rlmoe does not know for mixtral"}));
 }
 
+BOOST_AUTO_TEST_CASE(published_configs_yield_a_spec_or_a_refusal_naming_one_field) {
+  // tests/io/fixtures/published: each model's config.json as published, and what rlmoe makes of
+  // it: the lines its printed Spec must have, or the one field its refusal names.
+  struct Expected {
+    std::string file;
+    std::vector<std::string> spec_lines;  ///< empty: refused
+    std::string refusal;
+  };
+  const std::string yarn_v3 =
+      "kRopeScaling{.type = rlmoe::layers::RopeType::Yarn, .factor = 40.0, .original_max_position = 4096, .beta_fast = 32.0, "
+      ".beta_slow = 1.0, .mscale = 1.0, .mscale_all_dim = 1.0};";
+  const std::vector<std::string> deepseek_v3 = {
+      "kVocab = 129280, kModelDim = 7168, kLayers = 61, kHeads = 128, kMaxLength = 163840;", "kKvLoraRank = 512, kQLoraRank = 1536;",
+      "kQkNopeHeadDim = 128, kQkRopeHeadDim = 64, kVHeadDim = 128;", "kDenseHidden = 18432, kFirstMoeLayer = 3;",
+      "kRoutedExperts = 256, kTopK = 8, kExpertHidden = 2048, kSharedExperts = 1, kGroups = 8, kTopkGroups = 4;",
+      "ScoreFunction::Sigmoid;", "kRoutedScaling = 2.5f, kRopeBase = 10000.0f, kNormEpsilon = 1e-06f;", yarn_v3};
+  const std::vector<Expected> published = {
+      {"DeepSeek-V3.json", deepseek_v3, ""},
+      {"DeepSeek-R1.json", deepseek_v3, ""},
+      {"DeepSeek-V2-Lite.json", {}, "model_type is \"deepseek_v2\""},
+      {"Llama-4-Scout-17B-16E.json", {}, "model_type is \"llama4\""},
+      {"Llama-4-Maverick-17B-128E.json", {}, "model_type is \"llama4\""},
+      {"Mixtral-8x7B-v0.1.json",
+       {"kVocab = 32000, kModelDim = 4096, kLayers = 32, kHeads = 32, kMaxLength = 32768;", "kKvHeads = 8, kHeadDim = 128;",
+        "kQkNorm = false, kNormTopkProb = true;", "kDenseHidden = 0, kFirstMoeLayer = 0;",
+        "kRoutedExperts = 8, kTopK = 2, kExpertHidden = 14336, kSharedExperts = 0,", "kRopeBase = 1e+06f, kNormEpsilon = 1e-05f;"},
+       ""},
+      {"Qwen3-30B-A3B.json",
+       {"kVocab = 151936, kModelDim = 2048, kLayers = 48, kHeads = 32, kMaxLength = 40960;", "kKvHeads = 4, kHeadDim = 128;",
+        "kQkNorm = true, kNormTopkProb = true;", "kDenseHidden = 6144, kFirstMoeLayer = 0;",
+        "kRoutedExperts = 128, kTopK = 8, kExpertHidden = 768, kSharedExperts = 0,"},
+       ""},
+      {"OLMoE-1B-7B-0924.json",
+       {"kVocab = 50304, kModelDim = 2048, kLayers = 16, kHeads = 16, kMaxLength = 4096;", "kKvHeads = 16, kHeadDim = 128;",
+        "kQkNorm = true, kNormTopkProb = false, kQkNormFullWidth = true;", "kRoutedExperts = 64, kTopK = 8, kExpertHidden = 1024,"},
+       ""},
+  };
+  for (const Expected& e : published) {
+    const std::string path = std::string(RLMOE_HF_FIXTURES) + "/../published/" + e.file;
+    const io::Json config = io::read_json_file(path);
+    if (e.spec_lines.empty()) {
+      BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { (void)hf::architecture_of(config, path); }, {e.refusal}), e.file);
+      continue;
+    }
+    const std::string printed = hf::spec_source(hf::architecture_of(config, path), "Published", e.file);
+    BOOST_TEST_MESSAGE(printed);
+    for (const std::string& line : e.spec_lines)
+      BOOST_TEST(printed.find(line) != std::string::npos, e.file << ": the printed Spec lacks \"" << line << "\":\n" << printed);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -240,7 +240,7 @@ inline void read_rope(const ConfigReader& r, ArchitectureValues& v, double fallb
     s.factor = p.number_or("factor", 0.0);
     s.low_freq_factor = p.number_or("low_freq_factor", 1.0);
     s.high_freq_factor = p.number_or("high_freq_factor", 4.0);
-    p.require(s.high_freq_factor > s.low_freq_factor, "high_freq_factor", "must exceed low_freq_factor");
+    p.require(s.high_freq_factor >= s.low_freq_factor, "high_freq_factor", "must be >= low_freq_factor");
   } else {
     p.require(false, "rope_type", rlmoe::detail::message("is \"", type, "\"; rlmoe implements the rotary types default, linear, yarn and llama3"));
   }

@@ -124,6 +124,7 @@ struct RotaryFrequencies {
         const double wavelength = 6.283185307179586476925 / unscaled;  // kTwoPi (a host constant)
         if (wavelength < high) return unscaled;
         if (wavelength > low) return unscaled / factor;
+        if (high_freq_factor == low_freq_factor) return unscaled;  // no band between (Llama 4 Scout: both 1)
         const double smooth = (original / wavelength - low_freq_factor) / (high_freq_factor - low_freq_factor);
         return (1.0 - smooth) * unscaled / factor + smooth * unscaled;
       }
