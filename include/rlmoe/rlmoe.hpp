@@ -80,8 +80,11 @@
 // io: JSON, safetensors, checkpoints, metrics, progress, pictures
 #include "rlmoe/io/atomic_file.hpp"
 #include "rlmoe/io/checkpoint.hpp"
+#include "rlmoe/io/families.hpp"
+#include "rlmoe/io/hf_architecture.hpp"
 #include "rlmoe/io/hf_checkpoint.hpp"
 #include "rlmoe/io/hf_config.hpp"
+#include "rlmoe/io/hf_recipes.hpp"
 #include "rlmoe/io/json.hpp"
 #include "rlmoe/io/learning_curves.hpp"
 #include "rlmoe/io/mapped_file.hpp"

@@ -1,6 +1,6 @@
 # The layers of include/rlmoe and the one direction their dependencies point: a header may include
 # headers of its own layer and of the layers listed before it, never after. And the umbrella
-# rlmoe.hpp includes every public header.
+# rlmoe.hpp includes every public header (a model family through io/families.hpp, which lists them all).
 #   cmake -DINCLUDE_ROOT=<repo>/include -P check_layering.cmake
 set(layers core backend dist layers moe optim nn io text rl)
 
@@ -33,9 +33,10 @@ endforeach()
 file(READ "${INCLUDE_ROOT}/rlmoe/rlmoe.hpp" umbrella)
 foreach(header IN LISTS headers)
   if(header MATCHES "\\.cuh$" OR header STREQUAL "rlmoe/rlmoe.hpp" OR header STREQUAL "rlmoe/core/cuda_error.hpp"
-     OR header MATCHES "^rlmoe/dist/(mpi|nccl)\\.hpp$")
-    # .cuh come with their primitives' headers, cuda_error.hpp with backend/cuda.hpp; the MPI and
-    # NCCL communicators are opt-in (rlmoe::mpi, rlmoe::nccl)
+     OR header MATCHES "^rlmoe/dist/(mpi|nccl)\\.hpp$" OR header MATCHES "^rlmoe/io/families/")
+    # .cuh come with their primitives' headers, cuda_error.hpp with backend/cuda.hpp, each model
+    # family with the family list io/families.hpp (adding a family is its file and one line there);
+    # the MPI and NCCL communicators are opt-in (rlmoe::mpi, rlmoe::nccl)
     continue()
   endif()
   string(FIND "${umbrella}" "#include \"${header}\"" found)
@@ -44,7 +45,17 @@ foreach(header IN LISTS headers)
   endif()
 endforeach()
 
+file(READ "${INCLUDE_ROOT}/rlmoe/io/families.hpp" family_list)
+foreach(header IN LISTS headers)
+  if(header MATCHES "^rlmoe/io/families/")
+    string(FIND "${family_list}" "#include \"${header}\"" found)
+    if(found LESS 0)
+      string(APPEND problems "\n  rlmoe/io/families.hpp does not include ${header}")
+    endif()
+  endif()
+endforeach()
+
 if(problems)
   message(FATAL_ERROR "layering (${layers}, each including only itself and those before it):${problems}")
 endif()
-message(STATUS "${count} headers: every include points down the layers ${layers}; rlmoe.hpp includes them all")
+message(STATUS "${count} headers: every include points down the layers ${layers}; rlmoe.hpp includes them all, io/families.hpp every family")
