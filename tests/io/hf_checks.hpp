@@ -76,7 +76,8 @@ void check_logits_against_transformers(const std::string& name, double bound = 1
   hf::load_hf_checkpoint(exact, fixture(name));
   const auto [have64, want64] = logits_against_transformers(exact, fixture(name));
   BOOST_TEST_MESSAGE(name << ": logits vs transformers, relative error " << t::relative_error(have64, want64) << " (float64)");
-  BOOST_TEST(t::relative_error(have64, want64) < 1e-5, name << ": float64 logits vs transformers' float32, relative error "
+  // The reference is transformers in float64, stored in float32: float64 meets it to that rounding.
+  BOOST_TEST(t::relative_error(have64, want64) < 2e-7, name << ": float64 logits vs transformers' float64, relative error "
                                                           << t::relative_error(have64, want64));
 }
 

@@ -152,6 +152,51 @@ BOOST_AUTO_TEST_CASE(mixtral_refuses_what_it_cannot_run) {
   BOOST_TEST(refused(R"({"qk_layernorm": true})", {"\"qk_layernorm\" is a field rlmoe does not know for mixtral"}));
 }
 
+BOOST_AUTO_TEST_CASE(deepseek_v2_equals_transformers) {
+  // Softmax routing, groups ranked by their best expert, raw gates, YaRN with mscale 0.707 over an
+  // original context of 16, q_lora_rank null: 40 tokens, prefill and decode.
+  check_logits_against_transformers<t::DeepseekV2Tiny>("deepseek_v2_tiny", kLogitsBound);
+  check_decode_against_transformers<t::DeepseekV2Tiny>("deepseek_v2_tiny", kLogitsBound);
+}
+
+BOOST_AUTO_TEST_CASE(deepseek_v2_export_writes_the_checkpoint_back_tensor_for_tensor) {
+  Model<t::DeepseekV2Tiny> model(Host{}, {rlmoe::moe::Balancing::None});
+  t::TemporaryDirectory dir;
+  export_fixture_as_f32(model, "deepseek_v2_tiny", dir.file("f32"));
+  const auto exported = hf::HfCheckpoint::open(dir.file("f32"));
+  BOOST_TEST(exported.config().at("model_type", "config").string("model_type") == "deepseek_v2");
+  BOOST_TEST(exported.config().find("rope_interleave") == nullptr, "rope_interleave is not a DeepSeek-V2 field");
+  BOOST_TEST(hf::differences(hf::architecture_of(exported.config(), exported.config_path()), hf::architecture_of<t::DeepseekV2Tiny>()).empty());
+  // Without a base config: softmax latent attention is DeepSeek-V2, its groups group_limited_greedy.
+  const auto bare = hf::config_json<t::DeepseekV2Tiny>();
+  BOOST_TEST(bare.at("model_type", "config").string("model_type") == "deepseek_v2");
+  BOOST_TEST(bare.at("topk_method", "config").string("topk_method") == "group_limited_greedy");
+  BOOST_TEST(bare.at("scoring_func", "config").string("scoring_func") == "softmax");
+  const auto checkpoint = hf::HfCheckpoint::open(fixture("deepseek_v2_tiny"));
+  const auto values = hf::architecture_of(checkpoint.config(), checkpoint.config_path());
+  BOOST_TEST(hf::differences(values, hf::architecture_of<t::DeepseekV2Tiny>()).empty());
+  const std::string printed = hf::spec_source(values, "DeepseekV2Tiny", "the fixture");
+  for (const char* line : {"kKvLoraRank = 16, kQLoraRank = 0;", "ScoreFunction::Softmax;",
+                           "static constexpr rlmoe::moe::GroupScore kGroupScore = rlmoe::moe::GroupScore::Max;",
+                           "kRoutedExperts = 16, kTopK = 2, kExpertHidden = 32, kSharedExperts = 2, kGroups = 4, kTopkGroups = 2;"})
+    BOOST_TEST(printed.find(line) != std::string::npos, "the printed Spec lacks \"" << line << "\":\n" << printed);
+}
+
+BOOST_AUTO_TEST_CASE(deepseek_v2_refuses_what_it_cannot_run) {
+  const auto refused = [&](const std::string& patch, std::initializer_list<std::string_view> parts) {
+    return t::throws_with<rlmoe::ConfigError>([&] { hf::check_config<t::DeepseekV2Tiny>(patched_config("deepseek_v2_tiny", patch), "c.json"); },
+                                              parts);
+  };
+  BOOST_TEST(refused(R"({"norm_topk_prob": true})", {"\"norm_topk_prob\"", "never renormalises"}));
+  BOOST_TEST(refused(R"({"topk_method": "noaux_tc"})", {"\"topk_method\"", "\"greedy\" or \"group_limited_greedy\""}));
+  BOOST_TEST(refused(R"({"scoring_func": "sigmoid"})", {"\"scoring_func\"", "softmax"}));
+  BOOST_TEST(refused(R"({"rope_interleave": false})", {"\"rope_interleave\"", "neighbouring"}));
+  BOOST_TEST(refused(R"({"mlp_bias": true})", {"\"mlp_bias\""}));
+  BOOST_TEST(refused(R"({"n_group": 3})", {"\"n_group\"", "divide"}));
+  // greedy ignores the groups: the Spec's 4 groups of 2 then differ from the config's.
+  BOOST_TEST(refused(R"({"topk_method": "greedy"})", {"kGroups = 4"}));
+}
+
 BOOST_AUTO_TEST_CASE(published_configs_yield_a_spec_or_a_refusal_naming_one_field) {
   // tests/io/fixtures/published: each model's config.json as published, and what rlmoe makes of
   // it: the lines its printed Spec must have, or the one field its refusal names.
@@ -171,7 +216,13 @@ BOOST_AUTO_TEST_CASE(published_configs_yield_a_spec_or_a_refusal_naming_one_fiel
   const std::vector<Expected> published = {
       {"DeepSeek-V3.json", deepseek_v3, ""},
       {"DeepSeek-R1.json", deepseek_v3, ""},
-      {"DeepSeek-V2-Lite.json", {}, "model_type is \"deepseek_v2\""},
+      {"DeepSeek-V2-Lite.json",
+       {"kVocab = 102400, kModelDim = 2048, kLayers = 27, kHeads = 16, kMaxLength = 163840;", "kKvLoraRank = 512, kQLoraRank = 0;",
+        "kDenseHidden = 10944, kFirstMoeLayer = 1;",
+        "kRoutedExperts = 64, kTopK = 6, kExpertHidden = 1408, kSharedExperts = 2, kGroups = 1, kTopkGroups = 1;", "ScoreFunction::Softmax;",
+        "kRopeScaling{.type = rlmoe::layers::RopeType::Yarn, .factor = 40.0, .original_max_position = 4096, .beta_fast = 32.0, "
+        ".beta_slow = 1.0, .mscale = 0.707, .mscale_all_dim = 0.707};"},
+       ""},
       {"Llama-4-Scout-17B-16E.json", {}, "model_type is \"llama4\""},
       {"Llama-4-Maverick-17B-128E.json", {}, "model_type is \"llama4\""},
       {"Mixtral-8x7B-v0.1.json",

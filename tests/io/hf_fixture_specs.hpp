@@ -67,7 +67,7 @@ struct DeepseekV3YarnTiny : DeepseekV3Tiny {
 
 /// tests/io/fixtures/hf/mixtral_tiny: grouped-query attention without q/k norms, every layer MoE.
 struct MixtralTiny {
-  static constexpr index_t kVocab = 256, kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 256;
+  static constexpr index_t kVocab = 1024, kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 256;
   static constexpr index_t kKvHeads = 2, kHeadDim = 16;
   static constexpr bool kNormTopkProb = true;
   static constexpr index_t kDenseHidden = 0, kFirstMoeLayer = 0;
@@ -75,6 +75,24 @@ struct MixtralTiny {
   static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Softmax;
   static constexpr float kRoutedScaling = 1.0f, kRopeBase = 1000000.0f, kNormEpsilon = 1e-05f;
   static constexpr bool kTiedEmbeddings = false;
+};
+
+/// tests/io/fixtures/hf/deepseek_v2_tiny: latent attention without a q bottleneck, softmax routing
+/// by group_limited_greedy (groups ranked by their best score), gates not renormalised, routed
+/// scaling 1 (V2-Lite's), two shared experts, DeepSeek-V2's YaRN over an original context of 16.
+struct DeepseekV2Tiny {
+  static constexpr index_t kVocab = 1024, kModelDim = 64, kLayers = 3, kHeads = 4, kMaxLength = 640;
+  static constexpr index_t kKvLoraRank = 16, kQLoraRank = 0;
+  static constexpr index_t kQkNopeHeadDim = 16, kQkRopeHeadDim = 8, kVHeadDim = 16;
+  static constexpr bool kNormTopkProb = false;
+  static constexpr index_t kDenseHidden = 96, kFirstMoeLayer = 1;
+  static constexpr index_t kRoutedExperts = 16, kTopK = 2, kExpertHidden = 32, kSharedExperts = 2, kGroups = 4, kTopkGroups = 2;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Softmax;
+  static constexpr moe::GroupScore kGroupScore = moe::GroupScore::Max;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-06f;
+  static constexpr bool kTiedEmbeddings = false;
+  static constexpr layers::RopeScaling kRopeScaling{.type = layers::RopeType::Yarn, .factor = 40.0, .original_max_position = 16,
+                                                    .beta_fast = 32.0, .beta_slow = 1.0, .mscale = 0.707, .mscale_all_dim = 0.707};
 };
 
 }  // namespace rlmoe::test

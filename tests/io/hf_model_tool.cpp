@@ -23,7 +23,8 @@
 namespace {
 
 namespace t = rlmoe::test;
-using FixtureSpecs = std::tuple<t::Qwen3MoeTiny, t::Qwen3Tiny, t::OlmoeTiny, t::DeepseekV3Tiny, t::DeepseekV3YarnTiny, t::MixtralTiny>;
+using FixtureSpecs = std::tuple<t::Qwen3MoeTiny, t::Qwen3Tiny, t::OlmoeTiny, t::DeepseekV3Tiny, t::DeepseekV3YarnTiny, t::MixtralTiny,
+                                t::DeepseekV2Tiny>;
 
 template <class Spec>
 int logits(const std::string& directory, const std::string& tokens_path) {

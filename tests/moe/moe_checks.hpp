@@ -18,6 +18,7 @@
 namespace rlmoe::test {
 
 using moe::Balancing;
+using moe::GroupScore;
 using moe::MoeConfig;
 using moe::ScoreFunction;
 
@@ -56,6 +57,13 @@ inline std::vector<MoeConfig> moe_variants() {
   c.aux_loss_coef = 0.2f;
   c.shared_experts = 0;
   out.push_back(c);  // softmax, Switch loss, no shared expert
+  MoeConfig v2 = c;
+  v2.groups = 3;
+  v2.topk_groups = 2;
+  v2.group_score = GroupScore::Max;
+  v2.balancing = Balancing::None;
+  v2.routed_scaling = 1.5f;
+  out.push_back(v2);  // DeepSeek-V2's group_limited_greedy: groups ranked by their best score
   c.top_k = 3;
   c.normalize_gates = true;
   c.balancing = Balancing::None;
@@ -67,7 +75,8 @@ inline std::vector<MoeConfig> moe_variants() {
 inline std::string describe(const MoeConfig& c) {
   const char* balancing[] = {"none", "aux-free", "sequence-aux", "switch-aux"};
   return std::string(c.score_function == ScoreFunction::Sigmoid ? "sigmoid" : "softmax") + " top" + std::to_string(c.top_k) +
-         " groups " + std::to_string(c.groups) + "/" + std::to_string(c.topk_groups) + " " +
+         " groups " + std::to_string(c.groups) + "/" + std::to_string(c.topk_groups) +
+         (c.group_score == GroupScore::Max ? " by max " : " ") +
          balancing[static_cast<int>(c.balancing)] + (c.normalize_gates ? " normalized" : "") +
          " shared " + std::to_string(c.shared_experts);
 }
@@ -253,9 +262,11 @@ void check_moe_routing(const B& backend) {
     }
     BOOST_TEST(changed > 0);
   }
-  // Group-limited routing never picks outside the chosen groups.
-  {
+  // Group-limited routing never picks outside the chosen groups, ranked by the sum of their two
+  // best scores (DeepSeek-V3) or by their best (DeepSeek-V2).
+  for (const GroupScore by : {GroupScore::TopTwoSum, GroupScore::Max}) {
     MoeConfig c = small_moe_config();
+    c.group_score = by;
     c.routed_experts = 16;
     c.top_k = 3;
     c.groups = 4;
@@ -269,12 +280,11 @@ void check_moe_routing(const B& backend) {
     const auto reference = reference_moe(c, f.weights(backend), x, tokens, {}, {}, 0);
     check_equal(ids, reference.ids, "group-limited routing");
     for (index_t t = 0; t < tokens; ++t) {
-      // The two best groups by the sum of their top-2 scores.
       std::vector<std::pair<double, index_t>> groups;
       for (index_t g = 0; g < 4; ++g) {
         std::vector<double> s(reference.scores.begin() + t * 16 + g * 4, reference.scores.begin() + t * 16 + g * 4 + 4);
         std::sort(s.rbegin(), s.rend());
-        groups.push_back({-(s[0] + s[1]), g});
+        groups.push_back({by == GroupScore::Max ? -s[0] : -(s[0] + s[1]), g});
       }
       std::sort(groups.begin(), groups.end());
       for (index_t k = 0; k < 3; ++k) {

@@ -94,7 +94,7 @@ inline MoeReferenceOutput reference_moe(const moe::MoeConfig& c, const MoeWeight
         for (index_t g = 0; g < c.groups; ++g) {
           std::vector<double> members(choice.begin() + g * per_group, choice.begin() + (g + 1) * per_group);
           std::sort(members.rbegin(), members.rend());
-          group_scores[g] = members[0] + members[1];
+          group_scores[g] = c.group_score == moe::GroupScore::Max ? members[0] : members[0] + members[1];
         }
         const auto groups = top_indices(group_scores, c.topk_groups, std::vector<bool>(c.groups, true));
         for (index_t i = 0; i < e; ++i)

@@ -81,14 +81,17 @@ struct TinyDeepseekSpec {
 };
 
 /// DeepSeek-V2-Lite's attention: MLA with q projected directly (no bottleneck), values wider
-/// than queries, three heads; every layer MoE.
+/// than queries, three heads; every layer MoE, routed as DeepSeek-V2 (group_limited_greedy: the
+/// 2 of 3 groups with the best single softmax score, gates not renormalised, routed scaling).
 struct TinyLatentSpec {
   static constexpr index_t kVocab = 11, kModelDim = 12, kLayers = 2, kHeads = 3, kMaxLength = 16;
   static constexpr index_t kKvLoraRank = 5, kQkNopeHeadDim = 2, kQkRopeHeadDim = 4, kVHeadDim = 7;
   static constexpr index_t kDenseHidden = 0, kFirstMoeLayer = 0;
-  static constexpr index_t kRoutedExperts = 4, kTopK = 2, kExpertHidden = 4, kSharedExperts = 2, kGroups = 1, kTopkGroups = 1;
+  static constexpr index_t kRoutedExperts = 6, kTopK = 2, kExpertHidden = 4, kSharedExperts = 2, kGroups = 3, kTopkGroups = 2;
   static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Softmax;
-  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-5f;
+  static constexpr moe::GroupScore kGroupScore = moe::GroupScore::Max;
+  static constexpr bool kNormTopkProb = false;
+  static constexpr float kRoutedScaling = 2.0f, kRopeBase = 10000.0f, kNormEpsilon = 1e-5f;
   static constexpr bool kTiedEmbeddings = true;
 };
 

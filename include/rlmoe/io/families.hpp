@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "rlmoe/io/families/deepseek_v2.hpp"
 #include "rlmoe/io/families/deepseek_v3.hpp"
 #include "rlmoe/io/families/mixtral.hpp"
 #include "rlmoe/io/families/olmoe.hpp"
@@ -39,6 +40,11 @@ struct FamilyList {
 };
 
 /// Every family, in the order a Spec's family is looked for when exporting without a model_type.
-using Families = FamilyList<families::Qwen3Moe, families::Qwen3, families::Olmoe, families::DeepseekV3, families::Mixtral>;
+using Families = FamilyList<families::Qwen3Moe,
+                            families::Qwen3,
+                            families::Olmoe,
+                            families::DeepseekV3,
+                            families::Mixtral,
+                            families::DeepseekV2>;
 
 }  // namespace rlmoe::io::hf

@@ -28,6 +28,7 @@ struct ArchitectureValues {
   index_t dense_hidden = 0, first_moe_layer = 0;
   index_t routed_experts = 0, top_k = 0, expert_hidden = 0, shared_experts = 0, groups = 1, topk_groups = 1;
   moe::ScoreFunction score_function = moe::ScoreFunction::Softmax;
+  moe::GroupScore group_score = moe::GroupScore::TopTwoSum;
   float routed_scaling = 1.0f, rope_base = 10000.0f, norm_epsilon = 1e-6f;
   layers::RopeScaling rope_scaling{};
   bool tied_embeddings = false, qk_norm = false, norm_topk_prob = true;
@@ -73,6 +74,7 @@ ArchitectureValues architecture_of() {
   v.shared_experts = Spec::kSharedExperts;
   v.groups = Spec::kGroups;
   v.topk_groups = Spec::kTopkGroups;
+  v.group_score = nn::group_score_v<Spec>;
   v.score_function = Spec::kScoreFunction;
   v.routed_scaling = Spec::kRoutedScaling;
   v.rope_base = Spec::kRopeBase;

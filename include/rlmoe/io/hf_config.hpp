@@ -114,6 +114,9 @@ inline std::vector<std::string> differences(const ArchitectureValues& config, co
     differ(deepseek ? "n_shared_experts" : "(shared experts)", "kSharedExperts", config.shared_experts, spec.shared_experts);
     differ(deepseek ? "n_group" : "(expert groups)", "kGroups", config.groups, spec.groups);
     differ(deepseek ? "topk_group" : "(top-k groups)", "kTopkGroups", config.topk_groups, spec.topk_groups);
+    if (config.groups > 1 || spec.groups > 1)
+      differ("topk_method (group_limited_greedy: groups ranked by their best score)", "kGroupScore is Max",
+             config.group_score == moe::GroupScore::Max, spec.group_score == moe::GroupScore::Max);
     differ(deepseek ? "scoring_func (sigmoid)" : "(router scores: softmax)", "kScoreFunction is Softmax",
            config.score_function == moe::ScoreFunction::Softmax, spec.score_function == moe::ScoreFunction::Softmax);
     differ(deepseek ? "routed_scaling_factor" : "(routed scaling)", "kRoutedScaling", config.routed_scaling, spec.routed_scaling);
@@ -173,6 +176,7 @@ inline std::string spec_source(const ArchitectureValues& v, std::string_view nam
       v.expert_hidden, ", kSharedExperts = ", v.shared_experts, ", kGroups = ", v.groups, ", kTopkGroups = ", v.topk_groups, ";\n",
       "  static constexpr rlmoe::moe::ScoreFunction kScoreFunction = rlmoe::moe::ScoreFunction::",
       v.score_function == moe::ScoreFunction::Softmax ? "Softmax" : "Sigmoid", ";\n",
+      v.group_score == moe::GroupScore::Max ? "  static constexpr rlmoe::moe::GroupScore kGroupScore = rlmoe::moe::GroupScore::Max;\n" : "",
       "  static constexpr float kRoutedScaling = ", detail::float_literal(v.routed_scaling), ", kRopeBase = ",
       detail::float_literal(v.rope_base), ", kNormEpsilon = ", detail::float_literal(v.norm_epsilon), ";\n",
       "  static constexpr bool kTiedEmbeddings = ", b(v.tied_embeddings), ";\n",

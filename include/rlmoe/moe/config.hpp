@@ -17,6 +17,10 @@ namespace rlmoe::moe {
 /// expert (DeepSeek-V3).
 enum class ScoreFunction { Softmax, Sigmoid };
 
+/// How group-limited routing scores a group: the sum of its two best scores (DeepSeek-V3's
+/// noaux_tc, with the selection bias), or its best score (DeepSeek-V2's group_limited_greedy).
+enum class GroupScore { TopTwoSum, Max };
+
 /// How expert load is balanced.
 enum class Balancing {
   None,           ///< nothing balances; the selection bias stays as set (zero, or a checkpoint's)
@@ -39,6 +43,7 @@ struct MoeConfig {
 
   index_t groups = 1;       ///< n_group: experts split into this many groups for group-limited routing
   index_t topk_groups = 1;  ///< topk_group: tokens route only into this many groups (by the sum of each group's top-2)
+  GroupScore group_score = GroupScore::TopTwoSum;  ///< what ranks the groups
 
   Balancing balancing = Balancing::AuxLossFree;
   float bias_update_rate = 1e-3f;  ///< gamma of the aux-loss-free update
@@ -59,7 +64,7 @@ struct MoeConfig {
                 "MoeConfig: shared_experts and shared_hidden must be >= 0");
     RLMOE_CHECK(groups >= 1 && routed_experts % groups == 0, ConfigError, "MoeConfig: groups is ", groups,
                 " but must be >= 1 and divide routed_experts = ", routed_experts);
-    RLMOE_CHECK(groups == 1 || experts_per_group() >= 2, ConfigError, "MoeConfig: groups = ", groups,
+    RLMOE_CHECK(groups == 1 || group_score == GroupScore::Max || experts_per_group() >= 2, ConfigError, "MoeConfig: groups = ", groups,
                 " leaves ", experts_per_group(), " expert per group; a group's score is the sum of its top 2");
     RLMOE_CHECK(topk_groups >= 1 && topk_groups <= groups, ConfigError, "MoeConfig: topk_groups is ", topk_groups,
                 " but must lie in [1, groups = ", groups, "]");

@@ -5,7 +5,8 @@
 // Scores are softmax over the experts or an independent sigmoid per expert, in the layer's
 // precision. Selection takes the top K of score + bias, where the bias (aux-loss-free balancing)
 // steers which experts are picked but never enters the gates. With group-limited routing, the
-// experts are split into `groups` groups, each scored by the sum of its two best score + bias, and
+// experts are split into `groups` groups, each scored by the sum of its two best score + bias (or
+// by its best, DeepSeek-V2's group_limited_greedy), and
 // a token picks its experts only inside its topk_groups best groups. Ties go to the lower index,
 // so routing is deterministic. Gates are the raw scores of the picked experts, normalised to sum
 // to one when configured, times the routed scaling factor. Routing replay skips the selection and
@@ -29,9 +30,10 @@ struct RoutingRule {
   float routed_scaling = 1.0f;
   index_t groups = 1;
   index_t topk_groups = 1;
+  GroupScore group_by = GroupScore::TopTwoSum;
 
   static RoutingRule from(const MoeConfig& c) {
-    return {c.score_function, c.normalize_gates, c.routed_scaling, c.groups, c.topk_groups};
+    return {c.score_function, c.normalize_gates, c.routed_scaling, c.groups, c.topk_groups, c.group_score};
   }
 };
 
@@ -51,8 +53,13 @@ struct RouteTokens {
     return scores(t, e) + (bias.data() != nullptr ? static_cast<T>(bias[e]) : T(0));
   }
 
-  /// Sum of the two largest choice values among the experts of group g.
+  /// Sum of the two largest choice values among the experts of group g (or the largest alone).
   RLMOE_HOST_DEVICE T group_score(index_t t, index_t g, index_t per_group) const {
+    if (rule.group_by == GroupScore::Max) {
+      T best = choice(t, g * per_group);
+      for (index_t e = g * per_group + 1; e < (g + 1) * per_group; ++e) best = math::max(best, choice(t, e));
+      return best;
+    }
     T first = choice(t, g * per_group), second = choice(t, g * per_group + 1);
     if (second > first) {
       const T swap = first;

@@ -179,6 +179,7 @@ class Transformer {
     c.routed_scaling = Spec::kRoutedScaling;
     c.groups = Spec::kGroups;
     c.topk_groups = Spec::kTopkGroups;
+    c.group_score = group_score_v<Spec>;
     c.balancing = training.balancing;
     c.bias_update_rate = training.bias_update_rate;
     c.aux_loss_coef = training.aux_loss_coef;

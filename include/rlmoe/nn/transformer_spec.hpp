@@ -24,13 +24,16 @@
 //     static constexpr rlmoe::index_t kHeadDim = 128; // head width (default kModelDim / kHeads)
 //     static constexpr bool kQkNorm = true;           // RMSNorm on each head's q and k (default false)
 //     static constexpr bool kNormTopkProb = false;    // renormalise the top-k gates (default true)
+//     static constexpr rlmoe::moe::GroupScore kGroupScore = rlmoe::moe::GroupScore::Max;
+//                                                     // rank expert groups by their best score
+//                                                     // (DeepSeek-V2; default the sum of the top 2)
 //     static constexpr bool kQkNormFullWidth = true;  // OLMoE: the q/k norm spans all of q and all
 //                                                     // of k, not each head (default false)
 //     static constexpr rlmoe::layers::RopeScaling kRopeScaling{rlmoe::layers::RopeType::Yarn, 40.0, 4096};
 //                                                     // scaled rotary frequencies (layers/rope.hpp;
 //                                                     // default unscaled)
 // Read them through kv_heads_v<S>, head_dim_v<S>, qk_norm_v<S>, norm_topk_prob_v<S>,
-// qk_norm_full_width_v<S> and rope_scaling_v<S>.
+// group_score_v<S>, qk_norm_full_width_v<S> and rope_scaling_v<S>.
 //
 // DeepSeek-V2/V3's Multi-head Latent Attention replaces them when the Spec gives kKvLoraRank
 // (see nn/latent_attention.hpp):
@@ -88,6 +91,7 @@ RLMOE_OPTIONAL_SPEC_MEMBER(kv_heads_of, index_t, kKvHeads, S::kHeads)
 RLMOE_OPTIONAL_SPEC_MEMBER(qk_norm_of, bool, kQkNorm, false)
 RLMOE_OPTIONAL_SPEC_MEMBER(qk_norm_full_width_of, bool, kQkNormFullWidth, false)
 RLMOE_OPTIONAL_SPEC_MEMBER(norm_topk_prob_of, bool, kNormTopkProb, true)
+RLMOE_OPTIONAL_SPEC_MEMBER(group_score_of, moe::GroupScore, kGroupScore, moe::GroupScore::TopTwoSum)
 RLMOE_OPTIONAL_SPEC_MEMBER(rope_scaling_of, layers::RopeScaling, kRopeScaling, layers::RopeScaling{})
 // Multi-head Latent Attention's (0 when absent).
 RLMOE_OPTIONAL_SPEC_MEMBER(kv_lora_rank_of, index_t, kKvLoraRank, 0)
@@ -143,6 +147,9 @@ inline constexpr layers::RopeScaling rope_scaling_v = detail::rope_scaling_of<S>
 /// Whether the top-k gates are renormalised to sum to 1: Spec::kNormTopkProb, or true.
 template <class S>
 inline constexpr bool norm_topk_prob_v = detail::norm_topk_prob_of<S>();
+/// What ranks expert groups in group-limited routing: Spec::kGroupScore, or the sum of each group's top 2.
+template <class S>
+inline constexpr moe::GroupScore group_score_v = detail::group_score_of<S>();
 
 /// The static checks of a spec's sizes; instantiated by Transformer<B, Spec>.
 template <TransformerSpec S>
@@ -176,6 +183,8 @@ struct CheckedSpec {
                 "MoE layers need 1 <= kTopK <= kRoutedExperts and kExpertHidden >= 1");
   static_assert(S::kGroups >= 1 && S::kRoutedExperts % S::kGroups == 0, "Spec::kGroups must divide kRoutedExperts");
   static_assert(S::kTopkGroups >= 1 && S::kTopkGroups <= S::kGroups, "Spec::kTopkGroups must lie in [1, kGroups]");
+  static_assert(S::kGroups == 1 || group_score_v<S> == moe::GroupScore::Max || S::kRoutedExperts / S::kGroups >= 2,
+                "Spec::kGroups leaves one expert per group: ranking groups by their top 2 needs two (or kGroupScore = Max)");
   static_assert(S::kSharedExperts >= 0, "Spec::kSharedExperts must be >= 0");
   static_assert(S::kRoutedScaling > 0.0f && S::kRopeBase > 1.0f && S::kNormEpsilon > 0.0f,
                 "Spec::kRoutedScaling, kRopeBase and kNormEpsilon must be positive (kRopeBase > 1)");
