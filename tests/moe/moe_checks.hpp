@@ -18,6 +18,7 @@
 namespace rlmoe::test {
 
 using moe::Balancing;
+using moe::GatePlacement;
 using moe::GroupScore;
 using moe::MoeConfig;
 using moe::ScoreFunction;
@@ -69,6 +70,12 @@ inline std::vector<MoeConfig> moe_variants() {
   c.balancing = Balancing::None;
   c.z_loss_coef = 0.1f;
   out.push_back(c);
+  MoeConfig llama4 = small_moe_config();
+  llama4.top_k = 1;
+  llama4.normalize_gates = false;
+  llama4.gate_placement = GatePlacement::Input;
+  llama4.balancing = Balancing::None;
+  out.push_back(llama4);  // Llama 4: the top-1 sigmoid score scales the expert's input; a shared expert
   return out;
 }
 
@@ -78,6 +85,7 @@ inline std::string describe(const MoeConfig& c) {
          " groups " + std::to_string(c.groups) + "/" + std::to_string(c.topk_groups) +
          (c.group_score == GroupScore::Max ? " by max " : " ") +
          balancing[static_cast<int>(c.balancing)] + (c.normalize_gates ? " normalized" : "") +
+         (c.gate_placement == GatePlacement::Input ? " gated input" : "") +
          " shared " + std::to_string(c.shared_experts);
 }
 

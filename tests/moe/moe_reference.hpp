@@ -109,7 +109,13 @@ inline MoeReferenceOutput reference_moe(const moe::MoeConfig& c, const MoeWeight
       const double gate = c.routed_scaling * s[i] / (c.normalize_gates ? selected : 1.0);
       out.ids.push_back(static_cast<std::int32_t>(i));
       out.gates.push_back(gate);
-      add_swiglu(u, &w.expert_gate_up[i * d * 2 * h], &w.expert_down[i * h * d], d, h, gate, &out.y[t * d]);
+      if (c.gate_placement == moe::GatePlacement::Output) {
+        add_swiglu(u, &w.expert_gate_up[i * d * 2 * h], &w.expert_down[i * h * d], d, h, gate, &out.y[t * d]);
+      } else {
+        std::vector<double> scaled(u, u + d);
+        for (double& value : scaled) value *= gate;
+        add_swiglu(scaled.data(), &w.expert_gate_up[i * d * 2 * h], &w.expert_down[i * h * d], d, h, 1.0, &out.y[t * d]);
+      }
     }
     if (hs > 0) add_swiglu(u, w.shared_gate_up.data(), w.shared_down.data(), d, hs, 1.0, &out.y[t * d]);
   }

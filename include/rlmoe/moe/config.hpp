@@ -1,6 +1,6 @@
 #pragma once
 // The configuration of a DeepSeek-style Mixture-of-Experts feed-forward layer:
-//   y = sum_{shared s} FFN_s(u) + sum_{i in TopK} g_i FFN_i(u)
+//   y = sum_{shared s} FFN_s(u) + sum_{i in TopK} g_i FFN_i(u)    (or FFN_i(g_i u): GatePlacement)
 // with SwiGLU experts. Sizes and hyperparameters are runtime values checked at construction
 // (validate()), so one compiled layer serves every size: on two build cores, an instantiation per
 // size would cost more than the checks.
@@ -21,6 +21,10 @@ enum class ScoreFunction { Softmax, Sigmoid };
 /// noaux_tc, with the selection bias), or its best score (DeepSeek-V2's group_limited_greedy).
 enum class GroupScore { TopTwoSum, Max };
 
+/// Where a routed expert's gate multiplies: its output, g_i FFN_i(u) (DeepSeek, Qwen, Mixtral,
+/// OLMoE), or its input, FFN_i(g_i u) (Llama 4, whose top-1 sigmoid score scales the token).
+enum class GatePlacement { Output, Input };
+
 /// How expert load is balanced.
 enum class Balancing {
   None,           ///< nothing balances; the selection bias stays as set (zero, or a checkpoint's)
@@ -40,6 +44,7 @@ struct MoeConfig {
   ScoreFunction score_function = ScoreFunction::Sigmoid;
   bool normalize_gates = true;  ///< g_i = s_i / sum_{TopK} s_j (DeepSeek-V3 with sigmoid scores)
   float routed_scaling = 1.0f;  ///< multiplies the gates (DeepSeek-V3: 2.5)
+  GatePlacement gate_placement = GatePlacement::Output;
 
   index_t groups = 1;       ///< n_group: experts split into this many groups for group-limited routing
   index_t topk_groups = 1;  ///< topk_group: tokens route only into this many groups (by the sum of each group's top-2)

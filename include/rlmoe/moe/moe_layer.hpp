@@ -1,6 +1,7 @@
 #pragma once
 // A DeepSeek-style Mixture-of-Experts feed-forward layer, forward and backward, on any backend:
 //   y = sum_{shared} FFN_s(u) + sum_{i in TopK(u)} g_i(u) FFN_i(u)
+// or, with the gates on the expert inputs (GatePlacement::Input, Llama 4), FFN_i(g_i(u) u)
 // (the residual connection belongs to the surrounding block). The layer owns its routing state
 // (the selection bias, which update_bias() moves under aux-loss-free balancing and a loaded
 // checkpoint may set, and the load since the last bias update) and the activations its backward pass
@@ -190,11 +191,13 @@ class MoeLayer {
     sort_pairs<B, std::int32_t, std::int32_t>(backend, flat_ids, slot_indices_.view().slice(0, slots),
                                               sorted_ids_.view().slice(0, slots), sorted_slots(), key_bits());
 
-    // Routed experts, then back to slot order and combined with the gates.
-    parallel_for(backend, slots * d, GatherSlotRows<T>{x, sorted_slots(), k, {}, x_sorted()});
+    // Routed experts, then back to slot order and combined, each gate applied to its expert's
+    // input or to its output.
+    const bool gated_input = config_.gate_placement == GatePlacement::Input;
+    parallel_for(backend, slots * d, GatherSlotRows<T>{x, sorted_slots(), k, gated_input ? gates() : MatrixView<C>{}, x_sorted()});
     routed_experts_forward(p);
     parallel_for(backend, slots * d, ScatterToSlots<T>{expert_out(), sorted_slots(), slot_rows()});
-    parallel_for(backend, tokens * d, CombineSlots<T>{slot_rows(), gates(), k, C(0), y});
+    parallel_for(backend, tokens * d, CombineSlots<T>{slot_rows(), gated_input ? MatrixView<C>{} : gates(), k, C(0), y});
     if (config_.shared_width() > 0)
       layers::swiglu_mlp_forward<B, T>(backend, x, p.shared_gate_up, p.shared_down, shared_activations(), y, C(1));
   }
@@ -219,12 +222,21 @@ class MoeLayer {
                                     shared_scratch(), grad.shared_gate_up, grad.shared_down, dx, C(0));
       dx_beta = C(1);
     }
-    // Routed experts: gradients of the gates, then of the expert inputs and weights.
-    parallel_for(backend, slots, GateGradients<T>{slot_rows(), dy, d_gates()});
-    parallel_for(backend, slots * d, GatherSlotRows<T>{dy, sorted_slots(), k, gates(), d_expert_out()});
-    routed_experts_backward(p, grad);
-    parallel_for(backend, slots * d, ScatterToSlots<T>{d_x_sorted(), sorted_slots(), slot_rows_grad()});
-    parallel_for(backend, tokens * d, CombineSlots<T>{slot_rows_grad(), {}, k, dx_beta, dx});
+    // Routed experts: the gradients of the gates, the expert inputs and the weights. A gate on the
+    // output has d g = <FFN(u), dy>; a gate on the input d g = <u, d(g u)>.
+    if (config_.gate_placement == GatePlacement::Output) {
+      parallel_for(backend, slots, GateGradients<T>{slot_rows(), dy, d_gates()});
+      parallel_for(backend, slots * d, GatherSlotRows<T>{dy, sorted_slots(), k, gates(), d_expert_out()});
+      routed_experts_backward(p, grad);
+      parallel_for(backend, slots * d, ScatterToSlots<T>{d_x_sorted(), sorted_slots(), slot_rows_grad()});
+      parallel_for(backend, tokens * d, CombineSlots<T>{slot_rows_grad(), {}, k, dx_beta, dx});
+    } else {
+      parallel_for(backend, slots * d, GatherSlotRows<T>{dy, sorted_slots(), k, {}, d_expert_out()});
+      routed_experts_backward(p, grad);
+      parallel_for(backend, slots * d, ScatterToSlots<T>{d_x_sorted(), sorted_slots(), slot_rows_grad()});
+      parallel_for(backend, slots, GateGradients<T>{slot_rows_grad(), x_, d_gates()});
+      parallel_for(backend, tokens * d, CombineSlots<T>{slot_rows_grad(), gates(), k, dx_beta, dx});
+    }
 
     // Router: d logits through the gates, the balance loss and the z-loss.
     const RoutingRule rule = RoutingRule::from(config_);
