@@ -197,6 +197,26 @@ BOOST_AUTO_TEST_CASE(deepseek_v2_refuses_what_it_cannot_run) {
   BOOST_TEST(refused(R"({"topk_method": "greedy"})", {"kGroups = 4"}));
 }
 
+BOOST_AUTO_TEST_CASE(qwen3_moe_with_interleaved_moe_layers_equals_transformers) {
+  // decoder_sparse_step 2 after one dense layer: dense, MoE, dense, MoE, dense.
+  check_logits_against_transformers<t::Qwen3MoeInterleavedTiny>("qwen3_moe_interleaved_tiny", kLogitsBound);
+  check_decode_against_transformers<t::Qwen3MoeInterleavedTiny>("qwen3_moe_interleaved_tiny", kLogitsBound);
+  Model<t::Qwen3MoeInterleavedTiny> model(Host{}, {rlmoe::moe::Balancing::None});
+  t::TemporaryDirectory dir;
+  export_fixture_as_f32(model, "qwen3_moe_interleaved_tiny", dir.file("f32"));
+  const auto exported = hf::HfCheckpoint::open(dir.file("f32"));
+  BOOST_TEST(exported.config().at("decoder_sparse_step", "config").integer("decoder_sparse_step") == 2);
+  const auto values = hf::architecture_of(exported.config(), exported.config_path());
+  BOOST_TEST(hf::differences(values, hf::architecture_of<t::Qwen3MoeInterleavedTiny>()).empty());
+  BOOST_TEST(hf::config_json<t::Qwen3MoeInterleavedTiny>().at("decoder_sparse_step", "config").integer("d") == 2);
+  const std::string printed = hf::spec_source(values, "Interleaved", "the fixture");
+  BOOST_TEST(printed.find("static constexpr rlmoe::index_t kMoeLayerStep = 2;") != std::string::npos, printed);
+  // A Spec whose MoE layers follow one another is not this model, and the message says why.
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>(
+      [&] { hf::check_config<t::Qwen3MoeTiny>(patched_config("qwen3_moe_interleaved_tiny", R"({"num_hidden_layers": 2})"), "c.json"); },
+      {"decoder_sparse_step (MoE layers interleaved): config.json has 2, the Spec has kMoeLayerStep = 1"}));
+}
+
 BOOST_AUTO_TEST_CASE(published_configs_yield_a_spec_or_a_refusal_naming_one_field) {
   // tests/io/fixtures/published: each model's config.json as published, and what rlmoe makes of
   // it: the lines its printed Spec must have, or the one field its refusal names.

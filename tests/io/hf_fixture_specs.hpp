@@ -19,6 +19,12 @@ struct Qwen3MoeTiny {
   static constexpr bool kTiedEmbeddings = false;
 };
 
+/// tests/io/fixtures/hf/qwen3_moe_interleaved_tiny: Qwen3MoeTiny with 5 layers, MoE and dense
+/// interleaved (decoder_sparse_step 2: layers 1 and 3 MoE).
+struct Qwen3MoeInterleavedTiny : Qwen3MoeTiny {
+  static constexpr index_t kLayers = 5, kMoeLayerStep = 2;
+};
+
 /// tests/io/fixtures/hf/qwen3_tiny: dense, tied embeddings.
 struct Qwen3Tiny {
   static constexpr index_t kVocab = 1024, kModelDim = 64, kLayers = 2, kHeads = 4, kMaxLength = 256;

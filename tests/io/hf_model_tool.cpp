@@ -24,7 +24,7 @@ namespace {
 
 namespace t = rlmoe::test;
 using FixtureSpecs = std::tuple<t::Qwen3MoeTiny, t::Qwen3Tiny, t::OlmoeTiny, t::DeepseekV3Tiny, t::DeepseekV3YarnTiny, t::MixtralTiny,
-                                t::DeepseekV2Tiny>;
+                                t::DeepseekV2Tiny, t::Qwen3MoeInterleavedTiny>;
 
 template <class Spec>
 int logits(const std::string& directory, const std::string& tokens_path) {

@@ -210,7 +210,8 @@ BOOST_AUTO_TEST_CASE(refuses_a_config_that_is_not_the_spec_naming_every_field) {
   BOOST_TEST(refused(R"({"layer_types": ["full_attention", "sliding_attention"]})", {"\"layer_types\"", "full_attention"}));
   BOOST_TEST(refused(R"({"qkv_bias": true})", {"\"qkv_bias\" is a field rlmoe does not know for qwen3_moe"}));
   BOOST_TEST(refused(R"({"mlp_only_layers": [1]})", {"\"mlp_only_layers\"", "[0, 1, ..., k - 1]"}));
-  BOOST_TEST(refused(R"({"decoder_sparse_step": 2})", {"\"decoder_sparse_step\""}));
+  BOOST_TEST(refused(R"({"decoder_sparse_step": 2})", {"decoder_sparse_step (MoE layers interleaved): config.json has 2, the Spec has kMoeLayerStep = 1"}));
+  BOOST_TEST(refused(R"({"decoder_sparse_step": 0})", {"\"decoder_sparse_step\"", ">= 1"}));
   BOOST_TEST(refused(R"({"hidden_act": "gelu"})", {"\"hidden_act\"", "silu"}));
   BOOST_TEST(refused(R"({"rms_norm_eps": 1e-5})", {"rms_norm_eps: config.json has 1e-05, the Spec has kNormEpsilon = 1e-06"}));
   BOOST_TEST(refused(R"({"max_position_embeddings": 100})", {"max_position_embeddings", "below the Spec's kMaxLength = 256"}));

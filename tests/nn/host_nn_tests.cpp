@@ -55,6 +55,15 @@ BOOST_AUTO_TEST_CASE(gradients_scaled_rotary_embeddings) {
   t::check_transformer_gradients<Host, t::TinyYarnDeepseekSpec>(Host{}, {});
   t::check_transformer_gradients<Host, t::TinyLlama3RopeSpec>(Host{}, {});
 }
+BOOST_AUTO_TEST_CASE(interleaved_moe_layers) {
+  static_assert(!rlmoe::nn::is_moe_layer<t::TinyInterleavedSpec>(0) && rlmoe::nn::is_moe_layer<t::TinyInterleavedSpec>(1) &&
+                !rlmoe::nn::is_moe_layer<t::TinyInterleavedSpec>(2) && rlmoe::nn::is_moe_layer<t::TinyInterleavedSpec>(3));
+  static_assert(rlmoe::nn::moe_layer_count_v<t::TinyInterleavedSpec> == 2 && rlmoe::nn::moe_layer_at<t::TinyInterleavedSpec>(1) == 3);
+  t::check_transformer_forward<Host, t::TinyInterleavedSpec>(Host{});
+  t::check_transformer_gradients<Host, t::TinyInterleavedSpec>(Host{}, {});
+  t::check_transformer_bf16<Host, t::TinyInterleavedShortSpec>(Host{});
+  t::check_decode_matches_forward<Host, t::TinyInterleavedSpec, double>(Host{});
+}
 BOOST_AUTO_TEST_CASE(bfloat16_yarn_deepseek_against_float64) { t::check_transformer_bf16<Host, t::TinyYarnDeepseekSpec>(Host{}); }
 BOOST_AUTO_TEST_CASE(decode_with_scaled_rotary_embeddings_matches_forward) {
   t::check_decode_matches_forward<Host, t::TinyYarnDeepseekSpec, double>(Host{});

@@ -296,6 +296,7 @@ std::pair<std::vector<double>, std::vector<double>> reference_transformer(const 
   const auto add = [](std::vector<double>& a, const std::vector<double>& b) {
     for (std::size_t i = 0; i < a.size(); ++i) a[i] += b[i];
   };
+  std::size_t moe_layers_before = 0;
   for (index_t l = 0; l < Spec::kLayers; ++l) {
     const std::string p = "layers." + std::to_string(l) + ".";
     const auto a = reference_rmsnorm(x, tensor(p + "attn_norm"), d, Spec::kNormEpsilon);
@@ -320,12 +321,13 @@ std::pair<std::vector<double>, std::vector<double>> reference_transformer(const 
       add(x, reference_matmul(reference_attention(q, k, v, t.lengths, t.length, heads, dh, kv_heads), tensor(p + "wo"), heads * dh, d));
     }
     const auto f = reference_rmsnorm(x, tensor(p + "ffn_norm"), d, Spec::kNormEpsilon);
-    if (l >= Spec::kFirstMoeLayer) {
+    // MoE from kFirstMoeLayer on, every kMoeLayerStep-th layer ((l + 1) % step == 0).
+    if (l >= Spec::kFirstMoeLayer && (l + 1) % nn::moe_layer_step_v<Spec> == 0) {
       const moe::MoeConfig c = nn::Transformer<Host, Spec, double>::moe_config();
       const MoeWeights w{tensor(p + "moe.router"), tensor(p + "moe.experts.gate_up"), tensor(p + "moe.experts.down"),
                          c.shared_width() > 0 ? tensor(p + "moe.shared.gate_up") : std::vector<double>{},
                          c.shared_width() > 0 ? tensor(p + "moe.shared.down") : std::vector<double>{}};
-      add(x, reference_moe(c, w, f, n, biases[l - Spec::kFirstMoeLayer], {}, t.length).y);
+      add(x, reference_moe(c, w, f, n, biases[moe_layers_before++], {}, t.length).y);
     } else {
       add(x, reference_swiglu(f, tensor(p + "ffn.gate_up"), tensor(p + "ffn.down"), d, Spec::kDenseHidden));
     }

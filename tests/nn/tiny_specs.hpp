@@ -114,6 +114,18 @@ struct TinyLlama3RopeSpec : TinyGqaSpec {
                                                     .low_freq_factor = 0.1, .high_freq_factor = 0.5};
 };
 
+/// TinyGqaSpec with four layers, MoE and dense interleaved after the first (dense) one: layers 1
+/// and 3 are MoE, 2 is dense (kMoeLayerStep 2, Qwen-MoE's decoder_sparse_step).
+struct TinyInterleavedSpec : TinyGqaSpec {
+  static constexpr index_t kLayers = 4, kMoeLayerStep = 2;
+};
+
+/// TinyMoeSpec with three layers, dense, MoE, dense (kFirstMoeLayer 0, kMoeLayerStep 2): the
+/// interleaving in bf16 at the size of the other bf16 checks.
+struct TinyInterleavedShortSpec : TinyMoeSpec {
+  static constexpr index_t kLayers = 3, kFirstMoeLayer = 0, kMoeLayerStep = 2;
+};
+
 /// TinyQwenMoeSpec with linear rotary scaling.
 struct TinyLinearRopeSpec : TinyQwenMoeSpec {
   static constexpr layers::RopeScaling kRopeScaling{.type = layers::RopeType::Linear, .factor = 3.0};

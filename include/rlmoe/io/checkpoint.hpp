@@ -58,25 +58,27 @@ struct CheckpointState {
 /// The Spec's constants as JSON, stored in checkpoints and compared on load.
 template <nn::TransformerSpec Spec>
 std::string spec_json() {
-  return Json(Json::Object{{"vocab", Json(static_cast<std::int64_t>(Spec::kVocab))},
-                           {"model_dim", Json(static_cast<std::int64_t>(Spec::kModelDim))},
-                           {"layers", Json(static_cast<std::int64_t>(Spec::kLayers))},
-                           {"heads", Json(static_cast<std::int64_t>(Spec::kHeads))},
-                           {"max_length", Json(static_cast<std::int64_t>(Spec::kMaxLength))},
-                           {"dense_hidden", Json(static_cast<std::int64_t>(Spec::kDenseHidden))},
-                           {"first_moe_layer", Json(static_cast<std::int64_t>(Spec::kFirstMoeLayer))},
-                           {"routed_experts", Json(static_cast<std::int64_t>(Spec::kRoutedExperts))},
-                           {"top_k", Json(static_cast<std::int64_t>(Spec::kTopK))},
-                           {"expert_hidden", Json(static_cast<std::int64_t>(Spec::kExpertHidden))},
-                           {"shared_experts", Json(static_cast<std::int64_t>(Spec::kSharedExperts))},
-                           {"groups", Json(static_cast<std::int64_t>(Spec::kGroups))},
-                           {"topk_groups", Json(static_cast<std::int64_t>(Spec::kTopkGroups))},
-                           {"score_function", Json(Spec::kScoreFunction == moe::ScoreFunction::Sigmoid ? "sigmoid" : "softmax")},
-                           {"routed_scaling", Json(static_cast<double>(Spec::kRoutedScaling))},
-                           {"rope_base", Json(static_cast<double>(Spec::kRopeBase))},
-                           {"norm_epsilon", Json(static_cast<double>(Spec::kNormEpsilon))},
-                           {"tied_embeddings", Json(Spec::kTiedEmbeddings)}})
-      .dump();
+  Json::Object spec{{"vocab", Json(static_cast<std::int64_t>(Spec::kVocab))},
+                    {"model_dim", Json(static_cast<std::int64_t>(Spec::kModelDim))},
+                    {"layers", Json(static_cast<std::int64_t>(Spec::kLayers))},
+                    {"heads", Json(static_cast<std::int64_t>(Spec::kHeads))},
+                    {"max_length", Json(static_cast<std::int64_t>(Spec::kMaxLength))},
+                    {"dense_hidden", Json(static_cast<std::int64_t>(Spec::kDenseHidden))},
+                    {"first_moe_layer", Json(static_cast<std::int64_t>(Spec::kFirstMoeLayer))},
+                    {"routed_experts", Json(static_cast<std::int64_t>(Spec::kRoutedExperts))},
+                    {"top_k", Json(static_cast<std::int64_t>(Spec::kTopK))},
+                    {"expert_hidden", Json(static_cast<std::int64_t>(Spec::kExpertHidden))},
+                    {"shared_experts", Json(static_cast<std::int64_t>(Spec::kSharedExperts))},
+                    {"groups", Json(static_cast<std::int64_t>(Spec::kGroups))},
+                    {"topk_groups", Json(static_cast<std::int64_t>(Spec::kTopkGroups))},
+                    {"score_function", Json(Spec::kScoreFunction == moe::ScoreFunction::Sigmoid ? "sigmoid" : "softmax")},
+                    {"routed_scaling", Json(static_cast<double>(Spec::kRoutedScaling))},
+                    {"rope_base", Json(static_cast<double>(Spec::kRopeBase))},
+                    {"norm_epsilon", Json(static_cast<double>(Spec::kNormEpsilon))},
+                    {"tied_embeddings", Json(Spec::kTiedEmbeddings)}};
+  // Optional members, written when they are not their default (so that earlier checkpoints stay valid).
+  if (nn::moe_layer_step_v<Spec> != 1) spec.emplace_back("moe_layer_step", Json(static_cast<std::int64_t>(nn::moe_layer_step_v<Spec>)));
+  return Json(std::move(spec)).dump();
 }
 
 namespace detail {
@@ -84,8 +86,9 @@ namespace detail {
 inline std::vector<std::int64_t> shape_of(const ParameterLayout::Entry& e) { return {e.shape.begin(), e.shape.end()}; }
 
 /// The name of the routing bias of the moe_index-th MoE layer.
-inline std::string bias_name(std::size_t moe_index, index_t first_moe_layer) {
-  return "layers." + std::to_string(first_moe_layer + static_cast<index_t>(moe_index)) + ".moe.router_bias";
+template <class Spec>
+std::string bias_name(std::size_t moe_index) {
+  return "layers." + std::to_string(nn::moe_layer_at<Spec>(static_cast<index_t>(moe_index))) + ".moe.router_bias";
 }
 
 }  // namespace detail
@@ -106,7 +109,7 @@ void add_model(SafetensorsWriter& writer, const B& backend, const nn::Transforme
   add_tensors(writer, nn::Transformer<B, Spec, T>::make_layout(), whole_parameters, prefix);
   for (std::size_t i = 0; i < model.moe_layers().size(); ++i) {
     const auto bias = to_host(backend, model.moe_layers()[i].bias());
-    writer.add<float>(prefix + bias_name(i, Spec::kFirstMoeLayer), {static_cast<std::int64_t>(bias.size())}, bias);
+    writer.add<float>(prefix + bias_name<Spec>(i), {static_cast<std::int64_t>(bias.size())}, bias);
   }
 }
 
@@ -141,7 +144,7 @@ ModelValues<master_t<T>> read_model(const SafetensorsFile& file, const std::stri
   const ParameterLayout whole = nn::Transformer<B, Spec, T>::make_layout();
   ModelValues<master_t<T>> out{nn::own_model_values(model, read_flat<master_t<T>>(file, path, whole, prefix)), {}};
   for (std::size_t i = 0; i < model.moe_layers().size(); ++i) {
-    const std::string name = prefix + bias_name(i, nn::Transformer<B, Spec, T>::Spec::kFirstMoeLayer);
+    const std::string name = prefix + bias_name<typename nn::Transformer<B, Spec, T>::Spec>(i);
     std::vector<float> bias(static_cast<std::size_t>(model.moe_layers()[i].bias().size()));
     file.read_into<float>(name, {static_cast<std::int64_t>(bias.size())}, std::span<float>(bias));
     for (float b : bias) RLMOE_CHECK(std::isfinite(b), FormatError, "checkpoint '", path, "': routing bias '", name, "' holds ", b);

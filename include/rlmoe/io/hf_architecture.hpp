@@ -25,7 +25,7 @@ namespace rlmoe::io::hf {
 /// The architecture a config.json or a Spec describes, as values: a Spec's members.
 struct ArchitectureValues {
   index_t vocab = 0, model_dim = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, max_length = 0;
-  index_t dense_hidden = 0, first_moe_layer = 0;
+  index_t dense_hidden = 0, first_moe_layer = 0, moe_layer_step = 1;
   index_t routed_experts = 0, top_k = 0, expert_hidden = 0, shared_experts = 0, groups = 1, topk_groups = 1;
   moe::ScoreFunction score_function = moe::ScoreFunction::Softmax;
   moe::GroupScore group_score = moe::GroupScore::TopTwoSum;
@@ -48,8 +48,18 @@ struct ArchitectureValues {
   /// The widths of the q and k norms' weights.
   [[nodiscard]] index_t q_norm_width() const { return qk_norm_full_width ? heads * head_dim : head_dim; }
   [[nodiscard]] index_t k_norm_width() const { return qk_norm_full_width ? kv_heads * head_dim : head_dim; }
-  [[nodiscard]] bool has_dense_layers() const { return first_moe_layer > 0; }
-  [[nodiscard]] bool has_moe_layers() const { return first_moe_layer < layers; }
+  /// As nn::is_moe_layer: from first_moe_layer on, every moe_layer_step-th layer.
+  [[nodiscard]] bool is_moe_layer(index_t l) const { return l >= first_moe_layer && l < layers && (l + 1) % moe_layer_step == 0; }
+  [[nodiscard]] bool has_moe_layers() const {
+    for (index_t l = 0; l < layers; ++l)
+      if (is_moe_layer(l)) return true;
+    return false;
+  }
+  [[nodiscard]] bool has_dense_layers() const {
+    for (index_t l = 0; l < layers; ++l)
+      if (!is_moe_layer(l)) return true;
+    return false;
+  }
   [[nodiscard]] bool plain_router() const {
     return shared_experts == 0 && groups == 1 && score_function == moe::ScoreFunction::Softmax && routed_scaling == 1.0f;
   }
@@ -68,6 +78,7 @@ ArchitectureValues architecture_of() {
   v.max_length = Spec::kMaxLength;
   v.dense_hidden = Spec::kDenseHidden;
   v.first_moe_layer = Spec::kFirstMoeLayer;
+  v.moe_layer_step = nn::moe_layer_step_v<Spec>;
   v.routed_experts = Spec::kRoutedExperts;
   v.top_k = Spec::kTopK;
   v.expert_hidden = Spec::kExpertHidden;

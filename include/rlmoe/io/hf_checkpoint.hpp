@@ -306,7 +306,7 @@ void save_hf_checkpoint(const nn::Transformer<B, Spec, T>& model, const std::str
   // A recipe's values: its parameter's, or its MoE layer's selection bias.
   const auto values_of = [&](const TensorRecipe& r) {
     if (r.target == TensorRecipe::Target::RoutingBias) {
-      const auto bias = to_host(backend, model.moe_layers()[static_cast<std::size_t>(r.layer - Model::Spec::kFirstMoeLayer)].bias());
+      const auto bias = to_host(backend, model.moe_layers()[static_cast<std::size_t>(nn::moe_index<typename Model::Spec>(r.layer))].bias());
       return std::vector<double>(bias.begin(), bias.end());
     }
     const auto& entry = model.layout().find(r.parameter);

@@ -106,6 +106,7 @@ inline std::vector<std::string> differences(const ArchitectureValues& config, co
   const bool deepseek = config.latent_attention();  // DeepSeek's names for the same fields
   differ(deepseek ? "first_k_dense_replace" : "mlp_only_layers (dense layers first)", "kFirstMoeLayer", config.first_moe_layer,
          spec.first_moe_layer);
+  differ("decoder_sparse_step (MoE layers interleaved)", "kMoeLayerStep", config.moe_layer_step, spec.moe_layer_step);
   if (config.has_dense_layers() || spec.has_dense_layers()) differ("intermediate_size", "kDenseHidden", config.dense_hidden, spec.dense_hidden);
   if (config.has_moe_layers() || spec.has_moe_layers()) {
     differ(config.routed_experts_key, "kRoutedExperts", config.routed_experts, spec.routed_experts);
@@ -172,6 +173,8 @@ inline std::string spec_source(const ArchitectureValues& v, std::string_view nam
       ", kHeads = ", v.heads, ", kMaxLength = ", v.max_length, ";\n",
       detail::attention_members(v),
       "  static constexpr rlmoe::index_t kDenseHidden = ", v.dense_hidden, ", kFirstMoeLayer = ", v.first_moe_layer, ";\n",
+      v.moe_layer_step == 1 ? std::string()
+                            : rlmoe::detail::message("  static constexpr rlmoe::index_t kMoeLayerStep = ", v.moe_layer_step, ";\n"),
       "  static constexpr rlmoe::index_t kRoutedExperts = ", v.routed_experts, ", kTopK = ", v.top_k, ", kExpertHidden = ",
       v.expert_hidden, ", kSharedExperts = ", v.shared_experts, ", kGroups = ", v.groups, ", kTopkGroups = ", v.topk_groups, ";\n",
       "  static constexpr rlmoe::moe::ScoreFunction kScoreFunction = rlmoe::moe::ScoreFunction::",

@@ -117,7 +117,7 @@ class RecipeList {
     const std::string p = layer(l), hf = hf_layer(l);
     const std::int64_t d = v.model_dim;
     add(p + "ffn_norm", {d}, A::Same, {hf + "post_attention_layernorm.weight"}, {{d}});
-    if (l >= v.first_moe_layer) {
+    if (v.is_moe_layer(l)) {
       routed_experts(p, hf, d, v.routed_experts, v.expert_hidden, names);
       moe_extras(p, hf);
     } else {

@@ -157,14 +157,14 @@ class Transformer {
         weights_(bind(working_parameters())), grads_(bind(gradients_.data())) {
     fill(backend, parameters_.view(), G(0));
     fill(backend, gradients_.view(), G(0));
-    for (index_t l = Spec::kFirstMoeLayer; l < kLayers; ++l) moe_layers_.emplace_back(backend, moe_config(training), ep);
+    for (index_t i = 0; i < moe_layer_count_v<Spec>; ++i) moe_layers_.emplace_back(backend, moe_config(training), ep);
     layers_.resize(static_cast<std::size_t>(kLayers));
   }
 
   Transformer(const Transformer&) = delete;
   Transformer& operator=(const Transformer&) = delete;
 
-  [[nodiscard]] static bool is_moe_layer(index_t layer) { return layer >= Spec::kFirstMoeLayer; }
+  [[nodiscard]] static bool is_moe_layer(index_t layer) { return nn::is_moe_layer<Spec>(layer); }
 
   /// The MoE configuration of the Spec's MoE layers with the given training settings.
   static moe::MoeConfig moe_config(const MoeTraining& training = {}) {
@@ -231,8 +231,9 @@ class Transformer {
     layout.add("final_norm", {kDim});
     if (!Spec::kTiedEmbeddings) layout.add("lm_head", {kDim, kVocab});
     if (ep.size() > 1)
-      for (index_t l = Spec::kFirstMoeLayer; l < kLayers; ++l)
-        moe::declare_moe_expert_parameters(layout, layer_prefix(l) + "moe.", moe_config(), ep.local_experts(Spec::kRoutedExperts));
+      for (index_t i = 0; i < moe_layer_count_v<Spec>; ++i)
+        moe::declare_moe_expert_parameters(layout, layer_prefix(moe_layer_at<Spec>(i)) + "moe.", moe_config(),
+                                           ep.local_experts(Spec::kRoutedExperts));
     return layout;
   }
 
@@ -240,8 +241,8 @@ class Transformer {
   /// The leading elements of the flat buffers that every rank holds alike: all of them, or under
   /// expert parallelism everything before the first routed expert tensor.
   [[nodiscard]] index_t replicated_size() const {
-    if (ep_.size() == 1 || Spec::kFirstMoeLayer == kLayers) return layout_.size();
-    return layout_.find(layer_prefix(Spec::kFirstMoeLayer) + "moe.experts.gate_up").offset;
+    if (ep_.size() == 1 || moe_layer_count_v<Spec> == 0) return layout_.size();
+    return layout_.find(layer_prefix(moe_layer_at<Spec>(0)) + "moe.experts.gate_up").offset;
   }
 
   [[nodiscard]] const ParameterLayout& layout() const { return layout_; }
@@ -492,7 +493,7 @@ class Transformer {
   }
 
   /// The MoE layer at model layer `layer` (which must be an MoE layer).
-  moe::MoeLayer<B, T>& moe_layer(index_t layer) { return moe_layers_[static_cast<std::size_t>(layer - Spec::kFirstMoeLayer)]; }
+  moe::MoeLayer<B, T>& moe_layer(index_t layer) { return moe_layers_[static_cast<std::size_t>(moe_index<Spec>(layer))]; }
 
  private:
   /// Every tensor of the model as a typed view into one flat buffer (the parameters, their
@@ -652,7 +653,7 @@ class Transformer {
     if (kLatent)
       s.latent = {scratch(d_q_latent_normed_, n, kQRank), scratch(d_q_latent_, n, kQRank),  scratch(d_kv_latent_normed_, n, kKvRank),
                   scratch(d_kv_latent_, n, kKvRank),      scratch(dk_nope_, n, kHeads * kNopeDim), scratch(dk_rope_, n, kRopeDim)};
-    if (Spec::kFirstMoeLayer > 0)
+    if (moe_layer_count_v<Spec> < kLayers)
       s.d_dense = {scratch(d_gate_up_, n, 2 * Spec::kDenseHidden), scratch(d_hidden_, n, Spec::kDenseHidden)};
     if (kQkNorm) {
       s.dq_projected = scratch(dq_projected_, n, kQWidth);
@@ -718,7 +719,7 @@ class Transformer {
       MoeOptions options;
       options.sequence_length = length;
       options.accumulate_load = accumulate_load;
-      if (is_moe_layer(l) && !replay.empty()) options.replay = replay[static_cast<std::size_t>(l - Spec::kFirstMoeLayer)];
+      if (is_moe_layer(l) && !replay.empty()) options.replay = replay[static_cast<std::size_t>(moe_index<Spec>(l))];
       const auto attend = [&](MatrixView<const T> q, MatrixView<const T> k, MatrixView<const T> v, MatrixView<T> out) {
         layers::attention_forward<B, T>(backend, shape_, q, k, v, lengths_, scores(a), probs(a), out);
       };

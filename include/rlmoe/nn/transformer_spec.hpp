@@ -32,8 +32,11 @@
 //     static constexpr rlmoe::layers::RopeScaling kRopeScaling{rlmoe::layers::RopeType::Yarn, 40.0, 4096};
 //                                                     // scaled rotary frequencies (layers/rope.hpp;
 //                                                     // default unscaled)
+//     static constexpr rlmoe::index_t kMoeLayerStep = 2;  // from kFirstMoeLayer on, layer l is MoE when
+//                                                     // (l + 1) % 2 == 0, the others dense (Qwen-MoE's
+//                                                     // decoder_sparse_step; default 1: every layer)
 // Read them through kv_heads_v<S>, head_dim_v<S>, qk_norm_v<S>, norm_topk_prob_v<S>,
-// group_score_v<S>, qk_norm_full_width_v<S> and rope_scaling_v<S>.
+// group_score_v<S>, qk_norm_full_width_v<S>, rope_scaling_v<S> and is_moe_layer<S>(l).
 //
 // DeepSeek-V2/V3's Multi-head Latent Attention replaces them when the Spec gives kKvLoraRank
 // (see nn/latent_attention.hpp):
@@ -93,6 +96,7 @@ RLMOE_OPTIONAL_SPEC_MEMBER(qk_norm_full_width_of, bool, kQkNormFullWidth, false)
 RLMOE_OPTIONAL_SPEC_MEMBER(norm_topk_prob_of, bool, kNormTopkProb, true)
 RLMOE_OPTIONAL_SPEC_MEMBER(group_score_of, moe::GroupScore, kGroupScore, moe::GroupScore::TopTwoSum)
 RLMOE_OPTIONAL_SPEC_MEMBER(rope_scaling_of, layers::RopeScaling, kRopeScaling, layers::RopeScaling{})
+RLMOE_OPTIONAL_SPEC_MEMBER(moe_layer_step_of, index_t, kMoeLayerStep, 1)
 // Multi-head Latent Attention's (0 when absent).
 RLMOE_OPTIONAL_SPEC_MEMBER(kv_lora_rank_of, index_t, kKvLoraRank, 0)
 RLMOE_OPTIONAL_SPEC_MEMBER(q_lora_rank_of, index_t, kQLoraRank, 0)
@@ -151,6 +155,34 @@ inline constexpr bool norm_topk_prob_v = detail::norm_topk_prob_of<S>();
 template <class S>
 inline constexpr moe::GroupScore group_score_v = detail::group_score_of<S>();
 
+/// Every how many layers, from kFirstMoeLayer on, a layer is MoE: Spec::kMoeLayerStep, or 1.
+template <class S>
+inline constexpr index_t moe_layer_step_v = detail::moe_layer_step_of<S>();
+
+/// Whether layer l is a MoE layer: l >= kFirstMoeLayer and (l + 1) % kMoeLayerStep == 0 (as
+/// Qwen-MoE's decoder_sparse_step and Llama 4's interleave_moe_layer_step); the others are dense.
+template <class S>
+constexpr bool is_moe_layer(index_t l) {
+  return l >= S::kFirstMoeLayer && l < S::kLayers && (l + 1) % moe_layer_step_v<S> == 0;
+}
+/// The MoE layers before layer l: the index of layer l's MoE layer among them, when it is one.
+template <class S>
+constexpr index_t moe_index(index_t l) {
+  index_t before = 0;
+  for (index_t j = 0; j < l; ++j) before += is_moe_layer<S>(j) ? 1 : 0;
+  return before;
+}
+/// How many MoE layers the Spec has.
+template <class S>
+inline constexpr index_t moe_layer_count_v = moe_index<S>(S::kLayers);
+/// The layer of the i-th MoE layer (kLayers when there is none).
+template <class S>
+constexpr index_t moe_layer_at(index_t i) {
+  for (index_t l = 0; l < S::kLayers; ++l)
+    if (is_moe_layer<S>(l) && i-- == 0) return l;
+  return S::kLayers;
+}
+
 /// The static checks of a spec's sizes; instantiated by Transformer<B, Spec>.
 template <TransformerSpec S>
 struct CheckedSpec {
@@ -177,8 +209,9 @@ struct CheckedSpec {
   static_assert(S::kMaxLength >= 2, "Spec::kMaxLength must be at least 2");
   static_assert(S::kFirstMoeLayer >= 0 && S::kFirstMoeLayer <= S::kLayers,
                 "Spec::kFirstMoeLayer must lie in [0, kLayers] (kLayers: no MoE layer)");
-  static_assert(S::kFirstMoeLayer == 0 || S::kDenseHidden >= 1, "dense layers need Spec::kDenseHidden >= 1");
-  static_assert(S::kFirstMoeLayer == S::kLayers ||
+  static_assert(moe_layer_step_v<S> >= 1, "Spec::kMoeLayerStep must be >= 1");
+  static_assert(moe_layer_count_v<S> == S::kLayers || S::kDenseHidden >= 1, "dense layers need Spec::kDenseHidden >= 1");
+  static_assert(moe_layer_count_v<S> == 0 ||
                     (S::kRoutedExperts >= 1 && S::kTopK >= 1 && S::kTopK <= S::kRoutedExperts && S::kExpertHidden >= 1),
                 "MoE layers need 1 <= kTopK <= kRoutedExperts and kExpertHidden >= 1");
   static_assert(S::kGroups >= 1 && S::kRoutedExperts % S::kGroups == 0, "Spec::kGroups must divide kRoutedExperts");

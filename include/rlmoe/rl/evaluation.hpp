@@ -72,7 +72,7 @@ class Evaluator {
                 " ranks), but its experts must serve its expert group: eval_prompts must be at least the number of ranks");
     if (prompts > 0) {
       typename GroupSampler<B, Spec>::Rollout rollout(backend_, prompts, group, task_.max_prompt_length(), task_.max_completion_length(),
-                                sampling.max_new_tokens, Spec::kLayers - Spec::kFirstMoeLayer, Spec::kTopK);
+                                sampling.max_new_tokens, nn::moe_layer_count_v<Spec>, Spec::kTopK);
       GroupSampler<B, Spec> sampler(backend_, sampling, tasks::special_tokens<TaskT>());
       const SequenceNumbering numbering =
           comm_.size() == 1 ? SequenceNumbering{} : SequenceNumbering{first_problem(comm_.rank()) * group, prompts * group, 0};

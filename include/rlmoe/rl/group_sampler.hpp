@@ -218,10 +218,10 @@ class GroupSampler {
     parallel_for(backend, n * Spec::kVocab,
                  detail::SpreadGroups<C>{TensorView<const C, 4>(prompt_logits.data(), Extents<4>{p, 1, 1, Spec::kVocab}),
                                          TensorView<C, 4>(logits.data(), Extents<4>{n, 1, 1, Spec::kVocab}), g});
-    for (index_t l = Spec::kFirstMoeLayer; l < Spec::kLayers; ++l)
+    for (index_t i = 0; i < nn::moe_layer_count_v<Spec>; ++i)
       parallel_for(backend, n * lp * Spec::kTopK,
-                   detail::RecordPrefillRouting{policy.moe_layer(l).routed_experts(), out.prompt_lengths(), g, lp, width,
-                                                out.replay(l - Spec::kFirstMoeLayer)});
+                   detail::RecordPrefillRouting{policy.moe_layer(nn::moe_layer_at<Spec>(i)).routed_experts(), out.prompt_lengths(), g,
+                                                lp, width, out.replay(i)});
 
     for (index_t step = 0; step < t; ++step) {
       parallel_for(backend, n,
@@ -236,10 +236,10 @@ class GroupSampler {
         }
       }
       policy.decode(state, next_tokens(), positions(), logits);
-      for (index_t l = Spec::kFirstMoeLayer; l < Spec::kLayers; ++l)
+      for (index_t i = 0; i < nn::moe_layer_count_v<Spec>; ++i)
         parallel_for(backend, n * Spec::kTopK,
-                     detail::RecordDecodeRouting{policy.moe_layer(l).routed_experts(), positions(), width,
-                                                 out.replay(l - Spec::kFirstMoeLayer)});
+                     detail::RecordDecodeRouting{policy.moe_layer(nn::moe_layer_at<Spec>(i)).routed_experts(), positions(), width,
+                                                 out.replay(i)});
       parallel_for(backend, n, detail::AdvancePositions{positions()});
     }
     parallel_for(backend, n, detail::SequenceLengths{out.sequence_prompt_lengths(), out.completion_lengths(), out.sequence_lengths()});

@@ -379,7 +379,7 @@ class GrpoStep {
 
   std::unique_ptr<Rollout> make_rollout(index_t prompts) const {
     return std::make_unique<Rollout>(backend_, prompts, config_.group_size, task_.max_prompt_length(), task_.max_completion_length(),
-                                     config_.sampling.max_new_tokens, Spec::kLayers - Spec::kFirstMoeLayer, Spec::kTopK);
+                                     config_.sampling.max_new_tokens, nn::moe_layer_count_v<Spec>, Spec::kTopK);
   }
 
   static MatrixView<C> matrix(Buffer<C, B>& b, index_t rows, index_t cols) { return {b.data(), Extents<2>{rows, cols}}; }

@@ -43,6 +43,7 @@ struct DeepseekV2 {
   }
   static std::string mismatch(const ArchitectureValues& v) {
     if (!v.latent_attention()) return "it needs latent attention (kKvLoraRank)";
+    if (v.moe_layer_step != 1) return "its MoE layers are interleaved with dense ones (kMoeLayerStep); DeepSeek-V2's all follow its dense layers";
     if (!v.has_moe_layers()) return "";
     if (v.score_function != moe::ScoreFunction::Softmax) return "its router scores are Sigmoid; DeepSeek-V2's are Softmax";
     if (v.norm_topk_prob) return "it renormalises the gates (kNormTopkProb); DeepSeek-V2 does not";

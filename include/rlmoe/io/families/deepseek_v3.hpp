@@ -145,6 +145,7 @@ struct DeepseekV3 {
   }
   static std::string mismatch(const ArchitectureValues& v) {
     if (!v.latent_attention()) return "it needs latent attention (kKvLoraRank)";
+    if (v.moe_layer_step != 1) return "its MoE layers are interleaved with dense ones (kMoeLayerStep); DeepSeek-V3's all follow its dense layers";
     if (v.has_moe_layers() && v.score_function != moe::ScoreFunction::Sigmoid) return "its router scores are Softmax; DeepSeek-V3's are Sigmoid";
     if (v.has_moe_layers() && v.groups > 1 && v.group_score != moe::GroupScore::TopTwoSum)
       return "its expert groups are ranked by their best score (kGroupScore = Max); DeepSeek-V3's by the sum of their top 2";

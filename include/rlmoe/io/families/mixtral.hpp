@@ -33,7 +33,7 @@ struct Mixtral {
   }
   static std::string mismatch(const ArchitectureValues& v) {
     if (v.qk_norm || v.latent_attention()) return "it needs plain attention (no q/k norm, no latent attention)";
-    if (v.first_moe_layer != 0 || !v.plain_router() || !v.norm_topk_prob)
+    if (v.has_dense_layers() || !v.plain_router() || !v.norm_topk_prob)
       return "it needs every layer MoE, Softmax scores renormalised (kNormTopkProb), no shared experts, one group, kRoutedScaling 1";
     return "";
   }

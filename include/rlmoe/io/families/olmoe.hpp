@@ -32,7 +32,7 @@ struct Olmoe {
   }
   static std::string mismatch(const ArchitectureValues& v) {
     if (!v.qk_norm_full_width) return "it needs kQkNormFullWidth (q/k norms over whole rows)";
-    if (v.first_moe_layer != 0 || !v.plain_router() || v.heads * v.head_dim != v.model_dim)
+    if (v.has_dense_layers() || !v.plain_router() || v.heads * v.head_dim != v.model_dim)
       return "it needs every layer MoE, Softmax scores, no shared experts, one group, kRoutedScaling 1, kHeadDim = kModelDim / kHeads";
     return "";
   }

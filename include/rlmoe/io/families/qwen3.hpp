@@ -55,8 +55,8 @@ struct Qwen3Moe {
     v.top_k = r.integer("num_experts_per_tok");
     v.expert_hidden = r.integer("moe_intermediate_size");
     v.norm_topk_prob = r.boolean_or("norm_topk_prob", false);
-    r.require(r.integer_or("decoder_sparse_step", 1) == 1, "decoder_sparse_step",
-              "must be 1: rlmoe's dense layers come first (mlp_only_layers = [0, k))");
+    v.moe_layer_step = r.integer_or("decoder_sparse_step", 1);  // layer l is MoE when (l + 1) % step == 0
+    r.require(v.moe_layer_step >= 1, "decoder_sparse_step", "must be >= 1");
     if (const Json* dense = r.find("mlp_only_layers")) {
       const auto& layers = dense->array(r.path + ": \"mlp_only_layers\"");
       for (std::size_t i = 0; i < layers.size(); ++i)
@@ -79,7 +79,7 @@ struct Qwen3Moe {
     w.set("num_experts_per_tok", v.top_k);
     w.set("moe_intermediate_size", v.expert_hidden);
     w.set("norm_topk_prob", v.norm_topk_prob);
-    w.set("decoder_sparse_step", index_t{1});
+    w.set("decoder_sparse_step", v.moe_layer_step);
     Json::Array dense;
     for (index_t l = 0; l < v.first_moe_layer; ++l) dense.emplace_back(static_cast<std::int64_t>(l));
     w.set("mlp_only_layers", Json(std::move(dense)));

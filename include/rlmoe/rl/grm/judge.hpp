@@ -129,7 +129,7 @@ class Judge {
   void prepare(index_t e, index_t k, index_t n) {
     if (!rollout_ || rollout_->num_prompts() != e * k)
       rollout_ = std::make_unique<RolloutBuffers<B>>(backend_, e * k, 1, max_prompt_length_, 1, sampler_.config().max_new_tokens,
-                                                     Spec::kLayers - Spec::kFirstMoeLayer, Spec::kTopK);
+                                                     nn::moe_layer_count_v<Spec>, Spec::kTopK);
     const auto ensure = [&](auto& buffer, index_t size) {
       if (buffer.size() != size) buffer = std::remove_reference_t<decltype(buffer)>(backend_, size);
     };

@@ -99,7 +99,7 @@ class RejectiveFineTuning {
       : backend_(backend), task_(task), config_(config.resolved(task.max_completion_length())), rft_(rft),
         sampler_(backend, sampling(config_, rft), tasks::special_tokens<TaskT>()),
         rollout_(backend, rft.examples_per_step, rft.samples, task.max_prompt_length() + (rft.hinted ? kHintWidth : 0),
-                 task.max_completion_length(), config_.sampling.max_new_tokens, Spec::kLayers - Spec::kFirstMoeLayer, Spec::kTopK),
+                 task.max_completion_length(), config_.sampling.max_new_tokens, nn::moe_layer_count_v<Spec>, Spec::kTopK),
         correct_(backend, rft.examples_per_step * rft.samples) {
     rft_.validate();
     RLMOE_CHECK(!rft.hinted || HintedTask<TaskT>, ConfigError, "RftConfig: hinted is set but task ", TaskT::kName,
