@@ -43,6 +43,7 @@
 
 // layers: the building blocks of models
 #include "rlmoe/layers/attention.hpp"
+#include "rlmoe/layers/attention_temperature.hpp"
 #include "rlmoe/layers/embedding.hpp"
 #include "rlmoe/layers/init.hpp"
 #include "rlmoe/layers/log_softmax.hpp"

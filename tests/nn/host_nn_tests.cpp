@@ -64,6 +64,16 @@ BOOST_AUTO_TEST_CASE(interleaved_moe_layers) {
   t::check_transformer_bf16<Host, t::TinyInterleavedShortSpec>(Host{});
   t::check_decode_matches_forward<Host, t::TinyInterleavedSpec, double>(Host{});
 }
+BOOST_AUTO_TEST_CASE(llama4_layers) {
+  // No-rope layers with temperature-tuned queries, weightless q/k norms after the rotation, gates
+  // on the experts' inputs, interleaved MoE layers.
+  static_assert(rlmoe::nn::uses_rope<t::TinyLlama4Spec>(0) && !rlmoe::nn::uses_rope<t::TinyLlama4Spec>(1));
+  t::check_transformer_forward<Host, t::TinyLlama4Spec>(Host{});
+  t::check_transformer_gradients<Host, t::TinyLlama4Spec>(Host{}, {});
+  t::check_decode_matches_forward<Host, t::TinyLlama4Spec, double>(Host{});
+  t::check_decode_matches_forward<Host, t::TinyLlama4Spec, float>(Host{});
+  t::check_transformer_bf16<Host, t::TinyLlama4ShortSpec>(Host{});
+}
 BOOST_AUTO_TEST_CASE(bfloat16_yarn_deepseek_against_float64) { t::check_transformer_bf16<Host, t::TinyYarnDeepseekSpec>(Host{}); }
 BOOST_AUTO_TEST_CASE(decode_with_scaled_rotary_embeddings_matches_forward) {
   t::check_decode_matches_forward<Host, t::TinyYarnDeepseekSpec, double>(Host{});

@@ -309,14 +309,27 @@ std::pair<std::vector<double>, std::vector<double>> reference_transformer(const 
       add(x, reference_matmul(reference_attention(q, k, v, t.lengths, t.length, heads, dh, heads, dv, m * m), tensor(p + "wo"), heads * dv, d));
     } else {
       // The q/k norm when the Spec has it (each head's dh values are one row, or with
-      // kQkNormFullWidth all of a token's), then the rotation.
-      const auto project = [&](const std::string& w, const std::string& norm, index_t h) {
+      // kQkNormFullWidth all of a token's), then the rotation; Llama 4: every kNoRopeInterval-th
+      // layer does not rotate, and scales its queries by 1 + scale ln(1 + floor((p + 1) /
+      // floor_scale)) instead; the rotating ones may RMS-normalise each rotated head, weightless.
+      const index_t interval = nn::no_rope_interval_v<Spec>;
+      const bool rotates = interval == 0 || (l + 1) % interval != 0;
+      const auto project = [&](const std::string& w, const std::string& norm, index_t h, bool query) {
         auto y = reference_matmul(a, tensor(p + w), d, h * dh);
         if (nn::qk_norm_v<Spec>)
           y = reference_rmsnorm(y, tensor(p + norm), nn::qk_norm_full_width_v<Spec> ? h * dh : dh, Spec::kNormEpsilon);
-        return reference_rope(y, positions, h, dh, Spec::kRopeBase, nn::rope_scaling_v<Spec>);
+        if (rotates) {
+          y = reference_rope(y, positions, h, dh, Spec::kRopeBase, nn::rope_scaling_v<Spec>);
+          if (nn::qk_weightless_norm_v<Spec>) y = reference_rmsnorm(y, std::vector<double>(static_cast<std::size_t>(dh), 1.0), dh, Spec::kNormEpsilon);
+        } else if (query && nn::attention_temperature_v<Spec>.floor_scale > 0.0) {
+          const auto& tuning = nn::attention_temperature_v<Spec>;
+          for (index_t r = 0; r < n; ++r)
+            for (index_t c = 0; c < h * dh; ++c)
+              y[r * h * dh + c] *= 1.0 + tuning.scale * std::log(1.0 + std::floor((positions[r] + 1.0) / tuning.floor_scale));
+        }
+        return y;
       };
-      const auto q = project("wq", "q_norm", heads), k = project("wk", "k_norm", kv_heads);
+      const auto q = project("wq", "q_norm", heads, true), k = project("wk", "k_norm", kv_heads, false);
       const auto v = reference_matmul(a, tensor(p + "wv"), d, kv_heads * dh);
       add(x, reference_matmul(reference_attention(q, k, v, t.lengths, t.length, heads, dh, kv_heads), tensor(p + "wo"), heads * dh, d));
     }

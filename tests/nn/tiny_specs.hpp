@@ -1,6 +1,7 @@
 #pragma once
 // Small transformer architectures for the tests.
 #include "rlmoe/core/types.hpp"
+#include "rlmoe/layers/attention_temperature.hpp"
 #include "rlmoe/layers/rope.hpp"
 #include "rlmoe/moe/config.hpp"
 
@@ -124,6 +125,33 @@ struct TinyInterleavedSpec : TinyGqaSpec {
 /// interleaving in bf16 at the size of the other bf16 checks.
 struct TinyInterleavedShortSpec : TinyMoeSpec {
   static constexpr index_t kLayers = 3, kFirstMoeLayer = 0, kMoeLayerStep = 2;
+};
+
+/// Llama 4's architecture in small: grouped-query attention whose second and fourth layers do not
+/// rotate (kNoRopeInterval 2) and scale their queries by a temperature of the position (floor 3:
+/// it steps at positions 2, 5, 8, ...), the others RMS-normalising each rotated q and k head
+/// without weights; top-1 sigmoid routing whose gate scales the expert's input, one shared expert,
+/// MoE layers interleaved with dense ones; llama3 rotary scaling.
+struct TinyLlama4Spec {
+  static constexpr index_t kVocab = 11, kModelDim = 12, kLayers = 4, kHeads = 4, kMaxLength = 16;
+  static constexpr index_t kKvHeads = 2, kHeadDim = 4;
+  static constexpr bool kNormTopkProb = false;
+  static constexpr index_t kDenseHidden = 10, kFirstMoeLayer = 0, kMoeLayerStep = 2;
+  static constexpr index_t kRoutedExperts = 4, kTopK = 1, kExpertHidden = 6, kSharedExperts = 1, kGroups = 1, kTopkGroups = 1;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Sigmoid;
+  static constexpr moe::GatePlacement kGatePlacement = moe::GatePlacement::Input;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 100.0f, kNormEpsilon = 1e-5f;
+  static constexpr bool kTiedEmbeddings = false;
+  static constexpr index_t kNoRopeInterval = 2;
+  static constexpr layers::AttentionTemperature kAttentionTemperature{.floor_scale = 3.0, .scale = 0.5};
+  static constexpr bool kQkWeightlessNorm = true;
+  static constexpr layers::RopeScaling kRopeScaling{.type = layers::RopeType::Llama3, .factor = 8.0, .original_max_position = 6,
+                                                    .low_freq_factor = 0.1, .high_freq_factor = 0.5};
+};
+
+/// TinyLlama4Spec's first two layers (rotating and dense, then not rotating and MoE): its bf16 check.
+struct TinyLlama4ShortSpec : TinyLlama4Spec {
+  static constexpr index_t kLayers = 2;
 };
 
 /// TinyQwenMoeSpec with linear rotary scaling.

@@ -20,6 +20,8 @@ RLMOE_HOST_DEVICE inline double sin(double x) { return ::sin(x); }
 RLMOE_HOST_DEVICE inline float cos(float x) { return ::cosf(x); }
 RLMOE_HOST_DEVICE inline double cos(double x) { return ::cos(x); }
 RLMOE_HOST_DEVICE inline double pow(double x, double y) { return ::pow(x, y); }
+RLMOE_HOST_DEVICE inline double log1p(double x) { return ::log1p(x); }
+RLMOE_HOST_DEVICE inline double floor(double x) { return ::floor(x); }
 RLMOE_HOST_DEVICE inline bool isfinite(float x) { return std::isfinite(x); }
 RLMOE_HOST_DEVICE inline bool isfinite(double x) { return std::isfinite(x); }
 

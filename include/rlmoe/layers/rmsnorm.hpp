@@ -1,6 +1,7 @@
 #pragma once
-// RMSNorm: y = x / sqrt(mean(x^2) + eps) * w, per row of x [rows, d]. The forward pass keeps the
-// inverse RMS of each row for the backward:
+// RMSNorm: y = x / sqrt(mean(x^2) + eps) * w, per row of x [rows, d]; an empty w is a weightless
+// norm (w = 1, no weight gradient: Llama 4's q/k norm). The forward pass keeps the inverse RMS of
+// each row for the backward:
 //   x^ = x inv,   dx = inv (dy w - x^ mean(dy w x^)),   dw += sum_rows dy x^
 // dx runs one row per thread; dw one column per thread over all rows, which reads rows in order
 // (coalesced) and sums them in a fixed order (deterministic). Values stored as T are computed on
@@ -14,6 +15,12 @@
 #include "rlmoe/core/tensor_view.hpp"
 
 namespace rlmoe::layers {
+
+/// w[c], or 1 for a weightless norm.
+template <class T>
+RLMOE_HOST_DEVICE compute_t<T> weight_at(VectorView<const T> weight, index_t c) {
+  return weight.data() != nullptr ? static_cast<compute_t<T>>(weight[c]) : compute_t<T>(1);
+}
 
 template <class T>
 struct RmsNormForward {
@@ -33,7 +40,7 @@ struct RmsNormForward {
     }
     const C inv = C(1) / math::sqrt(squares / static_cast<C>(d) + epsilon);
     inverse_rms[r] = inv;
-    for (index_t c = 0; c < d; ++c) y(r, c) = static_cast<C>(x(r, c)) * inv * static_cast<C>(weight[c]);
+    for (index_t c = 0; c < d; ++c) y(r, c) = static_cast<C>(x(r, c)) * inv * weight_at(weight, c);
   }
 };
 
@@ -49,10 +56,10 @@ struct RmsNormBackwardInput {
     const index_t d = x.extent(1);
     const C inv = inverse_rms[r];
     C dot = C(0);
-    for (index_t c = 0; c < d; ++c) dot += static_cast<C>(dy(r, c)) * static_cast<C>(weight[c]) * static_cast<C>(x(r, c)) * inv;
+    for (index_t c = 0; c < d; ++c) dot += static_cast<C>(dy(r, c)) * weight_at(weight, c) * static_cast<C>(x(r, c)) * inv;
     const C mean = dot / static_cast<C>(d);
     for (index_t c = 0; c < d; ++c)
-      dx(r, c) = inv * (static_cast<C>(dy(r, c)) * static_cast<C>(weight[c]) - static_cast<C>(x(r, c)) * inv * mean);
+      dx(r, c) = inv * (static_cast<C>(dy(r, c)) * weight_at(weight, c) - static_cast<C>(x(r, c)) * inv * mean);
   }
 };
 
@@ -76,13 +83,13 @@ void rmsnorm_forward(const B& backend, MatrixView<const T> x, VectorView<const T
   parallel_for(backend, x.extent(0), RmsNormForward<T>{x, weight, epsilon, y, inverse_rms});
 }
 
-/// dx (overwritten) and d_weight (accumulated) from dy.
+/// dx (overwritten) and d_weight (accumulated; nothing for a weightless norm) from dy.
 template <Backend B, class T>
 void rmsnorm_backward(const B& backend, MatrixView<const T> x, VectorView<const T> weight,
                       VectorView<const compute_t<T>> inverse_rms, MatrixView<const T> dy, MatrixView<T> dx,
                       VectorView<master_t<T>> d_weight) {
   parallel_for(backend, x.extent(0), RmsNormBackwardInput<T>{x, dy, weight, inverse_rms, dx});
-  parallel_for(backend, x.extent(1), RmsNormBackwardWeight<T>{x, dy, inverse_rms, d_weight});
+  if (weight.data() != nullptr) parallel_for(backend, x.extent(1), RmsNormBackwardWeight<T>{x, dy, inverse_rms, d_weight});
 }
 
 }  // namespace rlmoe::layers

@@ -133,6 +133,8 @@ class Transformer {
   static constexpr index_t kQWidth = kHeads * kHeadDim, kKvWidth = kKvHeads * kHeadDim;
   static constexpr index_t kVWidth = kKvHeads * kValueDim, kOutWidth = kHeads * kValueDim;
   static constexpr bool kQkNorm = qk_norm_v<Spec>;
+  /// q and k are kept as projected (before Qwen's norm) or as rotated (before Llama 4's weightless one).
+  static constexpr bool kKeepsProjected = kQkNorm || qk_weightless_norm_v<Spec>;
   /// The widths the q and k norms run over: a head (Qwen3), or the whole of q and of k (OLMoE).
   static constexpr index_t kQNormWidth = qk_norm_full_width_v<Spec> ? kQWidth : kHeadDim;
   static constexpr index_t kKNormWidth = qk_norm_full_width_v<Spec> ? kKvWidth : kHeadDim;
@@ -180,6 +182,7 @@ class Transformer {
     c.groups = Spec::kGroups;
     c.topk_groups = Spec::kTopkGroups;
     c.group_score = group_score_v<Spec>;
+    c.gate_placement = gate_placement_v<Spec>;
     c.balancing = training.balancing;
     c.bias_update_rate = training.bias_update_rate;
     c.aux_loss_coef = training.aux_loss_coef;
@@ -375,7 +378,7 @@ class Transformer {
         layers::attention_backward<B, T>(backend, shape_, saved.q, saved.k, saved.v, probs(a), d_attended, d_probs(), d_scores(),
                                          dq, dk, dv, grouped_kv_scratch());
       };
-      block_backward<B, T>(backend, block(weights_, l), block(grads_, l), moe_at(l), positions(), block_shape(), saved, dx, s,
+      block_backward<B, T>(backend, block(weights_, l), block(grads_, l), moe_at(l), positions(), block_shape(l), saved, dx, s,
                            attend_backward);
     }
     layers::embedding_backward<B, T>(backend, token_rows(), dx, grads_.embed);
@@ -457,7 +460,7 @@ class Transformer {
       a.latent.q_inverse_rms = scratch(decode_.q_latent_inverse_rms, b, 1).reshape(Extents<1>{b});
       a.latent.kv_inverse_rms = scratch(decode_.kv_latent_inverse_rms, b, 1).reshape(Extents<1>{b});
     }
-    if (kQkNorm) {
+    if (kKeepsProjected) {
       a.q_projected = scratch(decode_.q_projected, b, kQWidth);
       a.k_projected = scratch(decode_.k_projected, b, kKvWidth);
       a.q_inverse_rms = scratch(decode_.q_inverse_rms, b * kQNormRows, 1).reshape(Extents<1>{b * kQNormRows});
@@ -470,8 +473,6 @@ class Transformer {
                                   Extents<3>{b, kHeads, state.max_length()});
     LatentDecodeScratch<T> latent_scratch{};
     if (kLatent) latent_scratch = {scratch(decode_.q_absorbed, b, kHeads * kKvRank), scratch(decode_.out_latent, b, kHeads * kKvRank), scores};
-    BlockShape shape = block_shape();
-    shape.expand_latent = false;  // MLA attends over the cached latents; k and v are never formed
     layers::embedding_forward<B, T>(backend, weights_.embed, tokens, a.input);
     for (index_t l = 0; l < kLayers; ++l) {
       const auto attend = [&](MatrixView<const T> q, MatrixView<const T> k, MatrixView<const T> v, MatrixView<T> out) {
@@ -485,6 +486,8 @@ class Transformer {
           parallel_for(backend, b * kHeads, layers::DecodeAttention<T>{q, state.keys(l), state.values(l), positions, scores, out});
         }
       };
+      BlockShape shape = block_shape(l);
+      shape.expand_latent = false;  // MLA attends over the cached latents; k and v are never formed
       block_forward<B, T>(backend, block(weights_, l), moe_at(l), MoeOptions::inference(), positions, shape, a, attend);
     }
     layers::rmsnorm_forward<B, T>(backend, a.output, weights_.final_norm, static_cast<C>(Spec::kNormEpsilon), a.normed,
@@ -579,8 +582,13 @@ class Transformer {
     return w.blocks[static_cast<std::size_t>(l)];
   }
   moe::MoeLayer<B, T>* moe_at(index_t l) { return is_moe_layer(l) ? &moe_layer(l) : nullptr; }
-  static BlockShape block_shape() {
-    return {kHeadDim, layers::RotaryFrequencies::of(Spec::kRopeBase, kRopeDim, rope_scaling_v<Spec>), Spec::kNormEpsilon, kHeads};
+  /// Layer l's settings: whether it rotates (Llama 4's no-rope layers), its temperature tuning, its norms.
+  static BlockShape block_shape(index_t l) {
+    BlockShape shape{kHeadDim, layers::RotaryFrequencies::of(Spec::kRopeBase, kRopeDim, rope_scaling_v<Spec>), Spec::kNormEpsilon, kHeads};
+    shape.rotary = uses_rope<Spec>(l);
+    shape.temperature = attention_temperature_v<Spec>;
+    shape.weightless_qk_norm = qk_weightless_norm_v<Spec>;
+    return shape;
   }
   /// What the softmax scale 1 / sqrt(dh) is multiplied by: YaRN's mscale^2 under latent attention
   /// (as DeepSeek-V2/V3 do), else 1.
@@ -620,7 +628,7 @@ class Transformer {
     v.v = matrix(a.v, n, kVWidth);
     v.attended = matrix(a.attended, n, kOutWidth);
     if (kLatent) v.latent = latent_activations(a);
-    if (kQkNorm) {
+    if (kKeepsProjected) {
       v.q_projected = matrix(a.q_projected, n, kQWidth);
       v.k_projected = matrix(a.k_projected, n, kKvWidth);
       v.q_inverse_rms = a.q_inverse_rms.view().slice(0, n * kQNormRows);
@@ -655,7 +663,7 @@ class Transformer {
                   scratch(d_kv_latent_, n, kKvRank),      scratch(dk_nope_, n, kHeads * kNopeDim), scratch(dk_rope_, n, kRopeDim)};
     if (moe_layer_count_v<Spec> < kLayers)
       s.d_dense = {scratch(d_gate_up_, n, 2 * Spec::kDenseHidden), scratch(d_hidden_, n, Spec::kDenseHidden)};
-    if (kQkNorm) {
+    if (kKeepsProjected) {
       s.dq_projected = scratch(dq_projected_, n, kQWidth);
       s.dk_projected = scratch(dk_projected_, n, kKvWidth);
     }
@@ -694,7 +702,7 @@ class Transformer {
       }
       ensure(a.inverse_rms, n);
       ensure(a.ffn_inverse_rms, n);
-      if (kQkNorm) {
+      if (kKeepsProjected) {
         ensure(a.q_projected, n * kQWidth);
         ensure(a.k_projected, n * kKvWidth);
         ensure(a.q_inverse_rms, n * kQNormRows);
@@ -723,7 +731,7 @@ class Transformer {
       const auto attend = [&](MatrixView<const T> q, MatrixView<const T> k, MatrixView<const T> v, MatrixView<T> out) {
         layers::attention_forward<B, T>(backend, shape_, q, k, v, lengths_, scores(a), probs(a), out);
       };
-      block_forward<B, T>(backend, block(weights_, l), moe_at(l), options, positions(), block_shape(), activations(a, l), attend);
+      block_forward<B, T>(backend, block(weights_, l), moe_at(l), options, positions(), block_shape(l), activations(a, l), attend);
     }
     layers::rmsnorm_forward<B, T>(backend, final_input(), weights_.final_norm, static_cast<C>(Spec::kNormEpsilon),
                                   final_hidden(), final_inverse_rms());

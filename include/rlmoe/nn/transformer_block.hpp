@@ -6,7 +6,10 @@
 //
 // qk_norm is an RMSNorm over each head's dh values of q and of k, with one weight vector [dh] for
 // q and one for k (Qwen3), or over all of q's and all of k's values, with weights [H dh] and
-// [Hkv dh] (OLMoE): the weights' length says which. A block without it leaves q and k as projected. With
+// [Hkv dh] (OLMoE): the weights' length says which. A block without it leaves q and k as projected.
+// Llama 4's blocks differ by layer (BlockShape): some have no rotation, and their queries are
+// scaled by a temperature of the position instead; the rotating ones may normalise each head's
+// rotated q and k by a weightless RMSNorm (after the rotation, where Qwen's norm comes before). With
 // grouped-query attention, k and v have fewer heads than q ([N, Hkv dh]). With DeepSeek's
 // Multi-head Latent Attention (nn/latent_attention.hpp) q, k and v come from low-rank latents
 // instead of [Wq Wk Wv], and the rest of the block is the same.
@@ -27,6 +30,7 @@
 #include "rlmoe/core/host_device.hpp"
 #include "rlmoe/core/precision.hpp"
 #include "rlmoe/core/tensor_view.hpp"
+#include "rlmoe/layers/attention_temperature.hpp"
 #include "rlmoe/layers/mlp.hpp"
 #include "rlmoe/layers/rmsnorm.hpp"
 #include "rlmoe/layers/rope.hpp"
@@ -76,6 +80,12 @@ struct BlockShape {
   float norm_epsilon = 1e-6f;
   index_t heads = 0;
   bool expand_latent = true;  ///< MLA: compute k and v (decoding attends over the latents instead)
+  bool rotary = true;         ///< this layer rotates q and k (Llama 4's no-rope layers do not)
+  layers::AttentionTemperature temperature{};  ///< without rotation: the queries' temperature tuning
+  bool weightless_qk_norm = false;  ///< with rotation: each head's rotated q and k RMS-normalised, no weight
+
+  /// The rotated q and k are normalised afterwards (into q and k, from q_projected and k_projected).
+  [[nodiscard]] bool norms_after_rotation() const { return rotary && weightless_qk_norm; }
 
   [[nodiscard]] LatentShape latent() const { return {heads, head_dim, rope, expand_latent}; }
 };
@@ -106,9 +116,10 @@ void project_qkv(const B& backend, const BlockWeights<const T>& w, VectorView<co
   using C = compute_t<T>;
   const C epsilon = static_cast<C>(shape.norm_epsilon);
   const index_t dh = shape.head_dim;
-  const bool qk_norm = w.has_qk_norm();
-  gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wq, C(0), qk_norm ? a.q_projected : a.q);
-  gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wk, C(0), qk_norm ? a.k_projected : a.k);
+  const bool qk_norm = w.has_qk_norm(), norm_after = shape.norms_after_rotation();
+  const bool into_projected = qk_norm || norm_after;
+  gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wq, C(0), into_projected ? a.q_projected : a.q);
+  gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wk, C(0), into_projected ? a.k_projected : a.k);
   gemm<B, T>(backend, Transpose::No, Transpose::No, C(1), a.normed, w.wv, C(0), a.v);
   if (qk_norm) {
     const index_t qw = w.q_norm.size(), kw = w.k_norm.size();
@@ -117,8 +128,19 @@ void project_qkv(const B& backend, const BlockWeights<const T>& w, VectorView<co
     layers::rmsnorm_forward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.k_projected), kw), w.k_norm, epsilon,
                                   detail::head_by_head(a.k, kw), a.k_inverse_rms);
   }
-  parallel_for(backend, a.q.size() / 2, layers::RotaryEmbedding<T>{a.q, positions, dh, shape.rope, false});
-  parallel_for(backend, a.k.size() / 2, layers::RotaryEmbedding<T>{a.k, positions, dh, shape.rope, false});
+  if (shape.rotary) {
+    const MatrixView<T> q = norm_after ? a.q_projected : a.q, k = norm_after ? a.k_projected : a.k;
+    parallel_for(backend, q.size() / 2, layers::RotaryEmbedding<T>{q, positions, dh, shape.rope, false});
+    parallel_for(backend, k.size() / 2, layers::RotaryEmbedding<T>{k, positions, dh, shape.rope, false});
+  } else if (shape.temperature.enabled()) {
+    parallel_for(backend, a.q.size(), layers::ScaleByTemperature<T>{a.q, positions, shape.temperature});
+  }
+  if (norm_after) {
+    layers::rmsnorm_forward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.q_projected), dh), {}, epsilon,
+                                  detail::head_by_head(a.q, dh), a.q_inverse_rms);
+    layers::rmsnorm_forward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.k_projected), dh), {}, epsilon,
+                                  detail::head_by_head(a.k, dh), a.k_inverse_rms);
+  }
 }
 
 /// The block over rows at `positions`; `moe_layer` is null for a dense block.
@@ -167,10 +189,23 @@ void project_qkv_backward(const B& backend, const BlockWeights<const T>& w, cons
   using C = compute_t<T>;
   using G = master_t<T>;
   const index_t dh = shape.head_dim;
-  parallel_for(backend, s.dq.size() / 2, layers::RotaryEmbedding<T>{s.dq, positions, dh, shape.rope, true});
-  parallel_for(backend, s.dk.size() / 2, layers::RotaryEmbedding<T>{s.dk, positions, dh, shape.rope, true});
-  // The gradients of the projections' outputs: through the per-head norms, if any.
   MatrixView<T> dq = s.dq, dk = s.dk;
+  // Back through what followed the rotation: the weightless norm, or without rotation the temperature.
+  if (shape.norms_after_rotation()) {
+    layers::rmsnorm_backward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.q_projected), dh), {}, a.q_inverse_rms,
+                                   detail::head_by_head(MatrixView<const T>(s.dq), dh), detail::head_by_head(s.dq_projected, dh), {});
+    layers::rmsnorm_backward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.k_projected), dh), {}, a.k_inverse_rms,
+                                   detail::head_by_head(MatrixView<const T>(s.dk), dh), detail::head_by_head(s.dk_projected, dh), {});
+    dq = s.dq_projected;
+    dk = s.dk_projected;
+  } else if (!shape.rotary && shape.temperature.enabled()) {
+    parallel_for(backend, dq.size(), layers::ScaleByTemperature<T>{dq, positions, shape.temperature});
+  }
+  if (shape.rotary) {
+    parallel_for(backend, dq.size() / 2, layers::RotaryEmbedding<T>{dq, positions, dh, shape.rope, true});
+    parallel_for(backend, dk.size() / 2, layers::RotaryEmbedding<T>{dk, positions, dh, shape.rope, true});
+  }
+  // The gradients of the projections' outputs: through the per-head norms, if any.
   if (w.has_qk_norm()) {
     const index_t qw = w.q_norm.size(), kw = w.k_norm.size();
     layers::rmsnorm_backward<B, T>(backend, detail::head_by_head(MatrixView<const T>(a.q_projected), qw), w.q_norm,

@@ -35,8 +35,20 @@
 //     static constexpr rlmoe::index_t kMoeLayerStep = 2;  // from kFirstMoeLayer on, layer l is MoE when
 //                                                     // (l + 1) % 2 == 0, the others dense (Qwen-MoE's
 //                                                     // decoder_sparse_step; default 1: every layer)
+//     static constexpr rlmoe::moe::GatePlacement kGatePlacement = rlmoe::moe::GatePlacement::Input;
+//                                                     // the gate scales the expert's input (Llama 4;
+//                                                     // default its output)
+// and for Llama 4's attention:
+//     static constexpr rlmoe::index_t kNoRopeInterval = 4;  // layer l has no rotary embedding when
+//                                                     // (l + 1) % 4 == 0 (default 0: every layer has it)
+//     static constexpr rlmoe::layers::AttentionTemperature kAttentionTemperature{8192.0, 0.1};
+//                                                     // the queries of those layers scaled by position
+//                                                     // (layers/attention_temperature.hpp; default none)
+//     static constexpr bool kQkWeightlessNorm = true; // a weightless RMSNorm on each head's q and k
+//                                                     // after the rotation, on rotary layers only
 // Read them through kv_heads_v<S>, head_dim_v<S>, qk_norm_v<S>, norm_topk_prob_v<S>,
-// group_score_v<S>, qk_norm_full_width_v<S>, rope_scaling_v<S> and is_moe_layer<S>(l).
+// group_score_v<S>, qk_norm_full_width_v<S>, rope_scaling_v<S>, is_moe_layer<S>(l),
+// gate_placement_v<S>, uses_rope<S>(l), attention_temperature_v<S> and qk_weightless_norm_v<S>.
 //
 // DeepSeek-V2/V3's Multi-head Latent Attention replaces them when the Spec gives kKvLoraRank
 // (see nn/latent_attention.hpp):
@@ -54,6 +66,7 @@
 
 #include "rlmoe/core/bfloat16.hpp"
 #include "rlmoe/core/types.hpp"
+#include "rlmoe/layers/attention_temperature.hpp"
 #include "rlmoe/layers/rope.hpp"
 #include "rlmoe/moe/config.hpp"
 
@@ -97,6 +110,10 @@ RLMOE_OPTIONAL_SPEC_MEMBER(norm_topk_prob_of, bool, kNormTopkProb, true)
 RLMOE_OPTIONAL_SPEC_MEMBER(group_score_of, moe::GroupScore, kGroupScore, moe::GroupScore::TopTwoSum)
 RLMOE_OPTIONAL_SPEC_MEMBER(rope_scaling_of, layers::RopeScaling, kRopeScaling, layers::RopeScaling{})
 RLMOE_OPTIONAL_SPEC_MEMBER(moe_layer_step_of, index_t, kMoeLayerStep, 1)
+RLMOE_OPTIONAL_SPEC_MEMBER(gate_placement_of, moe::GatePlacement, kGatePlacement, moe::GatePlacement::Output)
+RLMOE_OPTIONAL_SPEC_MEMBER(no_rope_interval_of, index_t, kNoRopeInterval, 0)
+RLMOE_OPTIONAL_SPEC_MEMBER(attention_temperature_of, layers::AttentionTemperature, kAttentionTemperature, layers::AttentionTemperature{})
+RLMOE_OPTIONAL_SPEC_MEMBER(qk_weightless_norm_of, bool, kQkWeightlessNorm, false)
 // Multi-head Latent Attention's (0 when absent).
 RLMOE_OPTIONAL_SPEC_MEMBER(kv_lora_rank_of, index_t, kKvLoraRank, 0)
 RLMOE_OPTIONAL_SPEC_MEMBER(q_lora_rank_of, index_t, kQLoraRank, 0)
@@ -183,6 +200,25 @@ constexpr index_t moe_layer_at(index_t i) {
   return S::kLayers;
 }
 
+/// Where the routed experts' gates multiply: Spec::kGatePlacement, or their outputs.
+template <class S>
+inline constexpr moe::GatePlacement gate_placement_v = detail::gate_placement_of<S>();
+/// Every how many layers one has no rotary embedding: Spec::kNoRopeInterval, or 0 (none).
+template <class S>
+inline constexpr index_t no_rope_interval_v = detail::no_rope_interval_of<S>();
+/// Whether layer l rotates its q and k: not when (l + 1) % kNoRopeInterval == 0 (Llama 4's
+/// no_rope_layers, every fourth layer).
+template <class S>
+constexpr bool uses_rope(index_t l) {
+  return no_rope_interval_v<S> == 0 || (l + 1) % no_rope_interval_v<S> != 0;
+}
+/// The temperature tuning of the queries of the layers without rotary embedding: Spec::kAttentionTemperature, or none.
+template <class S>
+inline constexpr layers::AttentionTemperature attention_temperature_v = detail::attention_temperature_of<S>();
+/// Whether the rotary layers normalise each head's rotated q and k without a weight: Spec::kQkWeightlessNorm, or false.
+template <class S>
+inline constexpr bool qk_weightless_norm_v = detail::qk_weightless_norm_of<S>();
+
 /// The static checks of a spec's sizes; instantiated by Transformer<B, Spec>.
 template <TransformerSpec S>
 struct CheckedSpec {
@@ -210,6 +246,12 @@ struct CheckedSpec {
   static_assert(S::kFirstMoeLayer >= 0 && S::kFirstMoeLayer <= S::kLayers,
                 "Spec::kFirstMoeLayer must lie in [0, kLayers] (kLayers: no MoE layer)");
   static_assert(moe_layer_step_v<S> >= 1, "Spec::kMoeLayerStep must be >= 1");
+  static_assert(no_rope_interval_v<S> >= 0, "Spec::kNoRopeInterval must be >= 0 (0: every layer rotates)");
+  static_assert(!attention_temperature_v<S>.enabled() || no_rope_interval_v<S> > 0,
+                "Spec::kAttentionTemperature tunes the layers without rotary embedding: it needs kNoRopeInterval > 0");
+  static_assert(!qk_weightless_norm_v<S> || !qk_norm_v<S>, "Spec::kQkWeightlessNorm and kQkNorm exclude each other");
+  static_assert(!latent_attention_v<S> || (no_rope_interval_v<S> == 0 && !qk_weightless_norm_v<S>),
+                "Multi-head Latent Attention rotates every layer: drop kNoRopeInterval and kQkWeightlessNorm");
   static_assert(moe_layer_count_v<S> == S::kLayers || S::kDenseHidden >= 1, "dense layers need Spec::kDenseHidden >= 1");
   static_assert(moe_layer_count_v<S> == 0 ||
                     (S::kRoutedExperts >= 1 && S::kTopK >= 1 && S::kTopK <= S::kRoutedExperts && S::kExpertHidden >= 1),
