@@ -105,11 +105,13 @@ void check_rope(const B& backend) {
   BOOST_TEST(relative_error(to_host(backend, buffer.view()), x) < kLayerForward<T>);
 }
 
-/// Causal attention; bf16 keeps float scores, dP and softmax and rounds P and dS once.
-template <class B, class T = double>
-void check_attention(const B& backend) {
+/// Causal attention over keys within `chunk` positions (0: all); bf16 keeps float scores, dP and
+/// softmax and rounds P and dS once.
+template <class B, class T>
+void check_attention(const B& backend, index_t chunk) {
   using C = compute_t<T>;
-  const layers::AttentionShape s{3, 5, 2, 4};
+  layers::AttentionShape s{3, 5, 2, 4};
+  s.chunk = chunk;
   const index_t n = s.tokens(), width = s.width(), scores = s.batch * s.heads * s.length * s.length;
   const std::vector<std::int32_t> lengths = {5, 3, 1};
   const auto q = representable<T>(random_uniform<double>(n * width, 5)), k = representable<T>(random_uniform<double>(n * width, 6)),
@@ -123,18 +125,24 @@ void check_attention(const B& backend) {
   const TensorView<T, 3> p(probs.data(), shape);
   layers::attention_forward<B, T>(backend, s, qb.view(n, width), kb.view(n, width), vb.view(n, width), lb.view(),
                                   TensorView<C, 3>(score_buffer.data(), shape), p, out.view(n, width));
-  BOOST_TEST(relative_error(to_host(backend, out.view()), reference_attention(q, k, v, lengths, s.length, s.heads, s.head_dim)) <
-             kLayerForward<T>);
+  BOOST_TEST(relative_error(to_host(backend, out.view()), reference_attention(q, k, v, lengths, s.length, s.heads, s.head_dim, 0, 0, 1.0, chunk)) <
+             kLayerForward<T>, "chunk " << chunk);
   layers::attention_backward<B, T>(backend, s, qb.view(n, width), kb.view(n, width), vb.view(n, width), p, dob.view(n, width),
                                    TensorView<C, 3>(d_probs.data(), shape), TensorView<T, 3>(d_scores.data(), shape), dq.view(n, width),
                                    dk.view(n, width), dv.view(n, width));
   const auto objective = [&](const std::vector<double>& qq, const std::vector<double>& kk, const std::vector<double>& vv) {
-    return dot(d_out, reference_attention(qq, kk, vv, lengths, s.length, s.heads, s.head_dim));
+    return dot(d_out, reference_attention(qq, kk, vv, lengths, s.length, s.heads, s.head_dim, 0, 0, 1.0, chunk));
   };
   const auto error = [&](const Buffer<T, B>& grad, const std::vector<double>& fd) { return relative_error(to_host(backend, grad.view()), fd); };
-  BOOST_TEST(error(dq, finite_differences(q, [&](const auto& x) { return objective(x, k, v); })) < kLayerBackward<T>);
+  BOOST_TEST(error(dq, finite_differences(q, [&](const auto& x) { return objective(x, k, v); })) < kLayerBackward<T>, "chunk " << chunk);
   BOOST_TEST(error(dk, finite_differences(k, [&](const auto& x) { return objective(q, x, v); })) < kLayerBackward<T>);
   BOOST_TEST(error(dv, finite_differences(v, [&](const auto& x) { return objective(q, k, x); })) < kLayerBackward<T>);
+}
+
+/// Causal attention, whole and in chunks of 2 (Llama 4's local attention).
+template <class B, class T = double>
+void check_attention(const B& backend) {
+  for (const index_t chunk : {index_t{0}, index_t{2}}) check_attention<B, T>(backend, chunk);
 }
 
 /// Log-probabilities and entropies of T logits, kept (with their gradients) in compute_t<T>.
@@ -331,7 +339,9 @@ std::pair<std::vector<double>, std::vector<double>> reference_transformer(const 
       };
       const auto q = project("wq", "q_norm", heads, true), k = project("wk", "k_norm", kv_heads, false);
       const auto v = reference_matmul(a, tensor(p + "wv"), d, kv_heads * dh);
-      add(x, reference_matmul(reference_attention(q, k, v, t.lengths, t.length, heads, dh, kv_heads), tensor(p + "wo"), heads * dh, d));
+      const index_t chunk = rotates ? nn::detail::attention_chunk_of<Spec>() : 0;  // Llama 4: the rotary layers chunked
+      add(x, reference_matmul(reference_attention(q, k, v, t.lengths, t.length, heads, dh, kv_heads, 0, 1.0, chunk), tensor(p + "wo"),
+                              heads * dh, d));
     }
     const auto f = reference_rmsnorm(x, tensor(p + "ffn_norm"), d, Spec::kNormEpsilon);
     // MoE from kFirstMoeLayer on, every kMoeLayerStep-th layer ((l + 1) % step == 0).

@@ -87,11 +87,12 @@ inline std::vector<double> reference_rope(std::vector<double> x, const std::vect
 
 /// Causal attention with key lengths over rows b L + t of q [B L, H dh], k [B L, Hkv dh] and
 /// v [B L, Hkv dv] (query head h reads key/value head h / (H / Hkv)); dv 0: dh. The scores are
-/// scale_factor q.k / sqrt(dh).
+/// scale_factor q.k / sqrt(dh). chunk > 0: a (real) query i sees only the keys j with
+/// j / chunk == i / chunk.
 inline std::vector<double> reference_attention(const std::vector<double>& q, const std::vector<double>& k,
                                                const std::vector<double>& v, const std::vector<std::int32_t>& lengths,
                                                index_t length, index_t heads, index_t dh, index_t kv_heads = 0, index_t dv = 0,
-                                               double scale_factor = 1.0) {
+                                               double scale_factor = 1.0, index_t chunk = 0) {
   if (kv_heads == 0) kv_heads = heads;
   if (dv == 0) dv = dh;
   const index_t width = heads * dh, kv_width = kv_heads * dh, batch = static_cast<index_t>(lengths.size());
@@ -102,16 +103,18 @@ inline std::vector<double> reference_attention(const std::vector<double>& q, con
       for (index_t i = 0; i < length; ++i) {
         const index_t g = h / (heads / kv_heads);
         const index_t valid = std::min<index_t>(i + 1, lengths[b]);
-        std::vector<double> s(static_cast<std::size_t>(valid));
+        const auto visible = [&](index_t j) { return chunk == 0 || i >= lengths[b] || j / chunk == i / chunk; };
+        std::vector<double> s(static_cast<std::size_t>(valid), -1e300);
         double max = -1e300;
         for (index_t j = 0; j < valid; ++j) {
+          if (!visible(j)) continue;
           double dot = 0.0;
           for (index_t c = 0; c < dh; ++c) dot += q[(b * length + i) * width + h * dh + c] * k[(b * length + j) * kv_width + g * dh + c];
           s[j] = scale_factor * dot / std::sqrt(static_cast<double>(dh));
           max = std::max(max, s[j]);
         }
         double sum = 0.0;
-        for (double& x : s) sum += (x = std::exp(x - max));
+        for (index_t j = 0; j < valid; ++j) sum += (s[j] = visible(j) ? std::exp(s[j] - max) : 0.0);
         for (index_t j = 0; j < valid; ++j)
           for (index_t c = 0; c < dv; ++c)
             out[(b * length + i) * out_width + h * dv + c] += s[j] / sum * v[(b * length + j) * v_width + g * dv + c];

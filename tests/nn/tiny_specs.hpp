@@ -130,7 +130,7 @@ struct TinyInterleavedShortSpec : TinyMoeSpec {
 /// Llama 4's architecture in small: grouped-query attention whose second and fourth layers do not
 /// rotate (kNoRopeInterval 2) and scale their queries by a temperature of the position (floor 3:
 /// it steps at positions 2, 5, 8, ...), the others RMS-normalising each rotated q and k head
-/// without weights; top-1 sigmoid routing whose gate scales the expert's input, one shared expert,
+/// without weights and attending within chunks of 3 positions; top-1 sigmoid routing whose gate scales the expert's input, one shared expert,
 /// MoE layers interleaved with dense ones; llama3 rotary scaling.
 struct TinyLlama4Spec {
   static constexpr index_t kVocab = 11, kModelDim = 12, kLayers = 4, kHeads = 4, kMaxLength = 16;
@@ -145,6 +145,7 @@ struct TinyLlama4Spec {
   static constexpr index_t kNoRopeInterval = 2;
   static constexpr layers::AttentionTemperature kAttentionTemperature{.floor_scale = 3.0, .scale = 0.5};
   static constexpr bool kQkWeightlessNorm = true;
+  static constexpr index_t kAttentionChunk = 3;
   static constexpr layers::RopeScaling kRopeScaling{.type = layers::RopeType::Llama3, .factor = 8.0, .original_max_position = 6,
                                                     .low_freq_factor = 0.1, .high_freq_factor = 0.5};
 };

@@ -5,7 +5,8 @@
 //
 // Rows of q [N, H dh] and k, v [N, Hkv dh] are the tokens of B sequences of padded length L (row
 // b L + t), and sequence b has lengths[b] real tokens: token t attends to the tokens j <= t with
-// j < lengths[b]. Values may be narrower or wider than queries and keys (value_dim, DeepSeek's
+// j < lengths[b]; with chunked attention (Llama 4's local layers) only to those of its own chunk,
+// t - t % chunk <= j. Values may be narrower or wider than queries and keys (value_dim, DeepSeek's
 // Multi-head Latent Attention): v [N, Hkv dv] and the output [N, H dv].
 // Per sequence and head, the scores P = softmax(Q K^T / sqrt(dh)) [L, L] (times scale_factor) and the output P V are
 // grouped GEMMs over the B H (sequence, head) pairs, read straight from the [N, H dh] layout with
@@ -39,6 +40,7 @@ struct AttentionShape {
   index_t kv_heads = 0;   ///< 0: heads (no grouping)
   index_t value_dim = 0;  ///< 0: head_dim
   double scale_factor = 1.0;  ///< multiplies the softmax scale 1 / sqrt(dh) (YaRN's mscale in latent attention)
+  index_t chunk = 0;          ///< > 0: attention within chunks of this many positions only
   [[nodiscard]] index_t width() const { return heads * head_dim; }
   [[nodiscard]] index_t kv_width() const { return key_value_heads() * head_dim; }
   [[nodiscard]] index_t value_head_dim() const { return value_dim > 0 ? value_dim : head_dim; }
@@ -97,7 +99,11 @@ struct SumHeadGroups {
   }
 };
 
-/// P = causal, length-masked softmax of one row of scores S (P may be S itself).
+/// The first key position the query at `position` sees: 0, or the start of its chunk.
+RLMOE_HOST_DEVICE inline index_t first_visible(index_t position, index_t chunk) { return chunk > 0 ? position - position % chunk : 0; }
+
+/// P = causal, length-masked (and chunk-masked) softmax of one row of scores S (P may be S itself).
+/// (A padding query, past its sequence's length and ignored downstream, attends unchunked.)
 template <class T>
 struct CausalSoftmaxRows {
   using C = compute_t<T>;
@@ -105,16 +111,18 @@ struct CausalSoftmaxRows {
   TensorView<T, 3> probs;         ///< [B H, L, L]
   VectorView<const std::int32_t> lengths;
   index_t heads;
+  index_t chunk = 0;
 
   RLMOE_HOST_DEVICE void operator()(index_t r) const {
     const index_t length = probs.extent(1), bh = r / length, i = r - bh * length;
     const index_t valid = math::min<index_t>(i + 1, lengths[bh / heads]);
-    C max = scores(bh, i, 0);
-    for (index_t j = 1; j < valid; ++j) max = math::max(max, scores(bh, i, j));
+    const index_t first = i < valid ? first_visible(i, chunk) : 0;
+    C max = scores(bh, i, first);
+    for (index_t j = first + 1; j < valid; ++j) max = math::max(max, scores(bh, i, j));
     C sum = C(0);
-    for (index_t j = 0; j < valid; ++j) sum += math::exp(scores(bh, i, j) - max);
+    for (index_t j = first; j < valid; ++j) sum += math::exp(scores(bh, i, j) - max);
     // Element j is read before it is written, so P may overwrite S.
-    for (index_t j = 0; j < length; ++j) probs(bh, i, j) = j < valid ? math::exp(scores(bh, i, j) - max) / sum : C(0);
+    for (index_t j = 0; j < length; ++j) probs(bh, i, j) = j >= first && j < valid ? math::exp(scores(bh, i, j) - max) / sum : C(0);
   }
 };
 
@@ -159,7 +167,7 @@ void attention_forward(const B& backend, const AttentionShape& s, MatrixView<con
   detail::for_each_head<B, T, C>(backend, s, [&](index_t b, index_t h, index_t bh) {
     return GemmProblem<T, C>{Transpose::No, Transpose::Yes, scale, head_rows(q, s, b, h), kv_head_rows(k, s, b, h), C(0), scores[bh]};
   });
-  parallel_for(backend, s.batch * s.heads * s.length, CausalSoftmaxRows<T>{scores, probs, lengths, s.heads});
+  parallel_for(backend, s.batch * s.heads * s.length, CausalSoftmaxRows<T>{scores, probs, lengths, s.heads, s.chunk});
   detail::for_each_head<B, T, T>(backend, s, [&](index_t b, index_t h, index_t bh) {
     return GemmProblem<T>{Transpose::No, Transpose::No, C(1), MatrixView<const T>(probs[bh]), kv_value_rows(v, s, b, h), C(0),
                           value_rows(out, s, b, h)};
@@ -258,9 +266,9 @@ RLMOE_HOST_DEVICE C exponentiate_scores(C* row, index_t valid) {
   return sum;
 }
 
-/// out[b, h, :] = softmax_j(q[b, h] . K[b, g, j] / sqrt(dh)) V[b, g, j] over j <= positions[b],
-/// g = h / (H / Hkv) the query head's key/value head. One thread per (sequence, query head):
-/// decoding reads the cache once, which is what bounds it.
+/// out[b, h, :] = softmax_j(q[b, h] . K[b, g, j] / sqrt(dh)) V[b, g, j] over j <= positions[b]
+/// (and within its chunk, with chunked attention), g = h / (H / Hkv) the query head's key/value
+/// head. One thread per (sequence, query head): decoding reads the cache once, which is what bounds it.
 template <class T>
 struct DecodeAttention {
   using C = compute_t<T>;
@@ -269,21 +277,22 @@ struct DecodeAttention {
   VectorView<const std::int32_t> positions;   ///< [B]
   TensorView<C, 3> scores;                    ///< [B, H, Lmax] scratch
   MatrixView<T> out;                          ///< [B, H dh]
+  index_t chunk = 0;                          ///< > 0: attend within the position's chunk only
 
   RLMOE_HOST_DEVICE void operator()(index_t bh) const {
     const index_t dh = keys.extent(3), heads = q.extent(1) / dh, b = bh / heads, h = bh - b * heads;
     const index_t g = h / (heads / keys.extent(1));
-    const index_t valid = positions[b] + 1;
+    const index_t valid = positions[b] + 1, first = first_visible(positions[b], chunk);
     const C scale = C(1) / math::sqrt(static_cast<C>(dh));
-    for (index_t j = 0; j < valid; ++j) {
+    for (index_t j = first; j < valid; ++j) {
       C dot = C(0);
       for (index_t c = 0; c < dh; ++c) dot += static_cast<C>(q(b, h * dh + c)) * static_cast<C>(keys(b, g, j, c));
       scores(b, h, j) = dot * scale;
     }
-    const C sum = exponentiate_scores(&scores(b, h, 0), valid);
+    const C sum = exponentiate_scores(&scores(b, h, first), valid - first);
     for (index_t c = 0; c < dh; ++c) {
       C acc = C(0);
-      for (index_t j = 0; j < valid; ++j) acc += scores(b, h, j) * static_cast<C>(values(b, g, j, c));
+      for (index_t j = first; j < valid; ++j) acc += scores(b, h, j) * static_cast<C>(values(b, g, j, c));
       out(b, h * dh + c) = acc / sum;
     }
   }

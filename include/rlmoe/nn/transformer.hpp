@@ -375,7 +375,7 @@ class Transformer {
       LayerActivations& a = layers_[static_cast<std::size_t>(l)];
       const BlockActivations<T> saved = activations(a, l);
       const auto attend_backward = [&](MatrixView<const T> d_attended, MatrixView<T> dq, MatrixView<T> dk, MatrixView<T> dv) {
-        layers::attention_backward<B, T>(backend, shape_, saved.q, saved.k, saved.v, probs(a), d_attended, d_probs(), d_scores(),
+        layers::attention_backward<B, T>(backend, attention_shape(l), saved.q, saved.k, saved.v, probs(a), d_attended, d_probs(), d_scores(),
                                          dq, dk, dv, grouped_kv_scratch());
       };
       block_backward<B, T>(backend, block(weights_, l), block(grads_, l), moe_at(l), positions(), block_shape(l), saved, dx, s,
@@ -483,7 +483,8 @@ class Transformer {
         } else {
           parallel_for(backend, b * kKvWidth, layers::WriteKvCache<T>{k, positions, state.keys(l)});
           parallel_for(backend, b * kVWidth, layers::WriteKvCache<T>{v, positions, state.values(l)});
-          parallel_for(backend, b * kHeads, layers::DecodeAttention<T>{q, state.keys(l), state.values(l), positions, scores, out});
+          parallel_for(backend, b * kHeads,
+                       layers::DecodeAttention<T>{q, state.keys(l), state.values(l), positions, scores, out, attention_chunk<Spec>(l)});
         }
       };
       BlockShape shape = block_shape(l);
@@ -582,6 +583,12 @@ class Transformer {
     return w.blocks[static_cast<std::size_t>(l)];
   }
   moe::MoeLayer<B, T>* moe_at(index_t l) { return is_moe_layer(l) ? &moe_layer(l) : nullptr; }
+  /// The batch's attention at layer l: chunked on Llama 4's rotary layers.
+  [[nodiscard]] layers::AttentionShape attention_shape(index_t l) const {
+    layers::AttentionShape s = shape_;
+    s.chunk = attention_chunk<Spec>(l);
+    return s;
+  }
   /// Layer l's settings: whether it rotates (Llama 4's no-rope layers), its temperature tuning, its norms.
   static BlockShape block_shape(index_t l) {
     BlockShape shape{kHeadDim, layers::RotaryFrequencies::of(Spec::kRopeBase, kRopeDim, rope_scaling_v<Spec>), Spec::kNormEpsilon, kHeads};
@@ -729,7 +736,7 @@ class Transformer {
       options.accumulate_load = accumulate_load;
       if (is_moe_layer(l) && !replay.empty()) options.replay = replay[static_cast<std::size_t>(moe_index<Spec>(l))];
       const auto attend = [&](MatrixView<const T> q, MatrixView<const T> k, MatrixView<const T> v, MatrixView<T> out) {
-        layers::attention_forward<B, T>(backend, shape_, q, k, v, lengths_, scores(a), probs(a), out);
+        layers::attention_forward<B, T>(backend, attention_shape(l), q, k, v, lengths_, scores(a), probs(a), out);
       };
       block_forward<B, T>(backend, block(weights_, l), moe_at(l), options, positions(), block_shape(l), activations(a, l), attend);
     }

@@ -46,9 +46,12 @@
 //                                                     // (layers/attention_temperature.hpp; default none)
 //     static constexpr bool kQkWeightlessNorm = true; // a weightless RMSNorm on each head's q and k
 //                                                     // after the rotation, on rotary layers only
+//     static constexpr rlmoe::index_t kAttentionChunk = 8192;  // the rotary layers attend within
+//                                                     // chunks of 8192 positions (default 0: no chunks)
 // Read them through kv_heads_v<S>, head_dim_v<S>, qk_norm_v<S>, norm_topk_prob_v<S>,
 // group_score_v<S>, qk_norm_full_width_v<S>, rope_scaling_v<S>, is_moe_layer<S>(l),
-// gate_placement_v<S>, uses_rope<S>(l), attention_temperature_v<S> and qk_weightless_norm_v<S>.
+// gate_placement_v<S>, uses_rope<S>(l), attention_temperature_v<S>, qk_weightless_norm_v<S> and
+// attention_chunk<S>(l).
 //
 // DeepSeek-V2/V3's Multi-head Latent Attention replaces them when the Spec gives kKvLoraRank
 // (see nn/latent_attention.hpp):
@@ -114,6 +117,7 @@ RLMOE_OPTIONAL_SPEC_MEMBER(gate_placement_of, moe::GatePlacement, kGatePlacement
 RLMOE_OPTIONAL_SPEC_MEMBER(no_rope_interval_of, index_t, kNoRopeInterval, 0)
 RLMOE_OPTIONAL_SPEC_MEMBER(attention_temperature_of, layers::AttentionTemperature, kAttentionTemperature, layers::AttentionTemperature{})
 RLMOE_OPTIONAL_SPEC_MEMBER(qk_weightless_norm_of, bool, kQkWeightlessNorm, false)
+RLMOE_OPTIONAL_SPEC_MEMBER(attention_chunk_of, index_t, kAttentionChunk, 0)
 // Multi-head Latent Attention's (0 when absent).
 RLMOE_OPTIONAL_SPEC_MEMBER(kv_lora_rank_of, index_t, kKvLoraRank, 0)
 RLMOE_OPTIONAL_SPEC_MEMBER(q_lora_rank_of, index_t, kQLoraRank, 0)
@@ -218,6 +222,12 @@ inline constexpr layers::AttentionTemperature attention_temperature_v = detail::
 /// Whether the rotary layers normalise each head's rotated q and k without a weight: Spec::kQkWeightlessNorm, or false.
 template <class S>
 inline constexpr bool qk_weightless_norm_v = detail::qk_weightless_norm_of<S>();
+/// The chunk layer l attends within: Spec::kAttentionChunk on the rotary layers (Llama 4's
+/// chunked local attention; its no-rope layers attend globally), 0 (the whole context) otherwise.
+template <class S>
+constexpr index_t attention_chunk(index_t l) {
+  return uses_rope<S>(l) ? detail::attention_chunk_of<S>() : 0;
+}
 
 /// The static checks of a spec's sizes; instantiated by Transformer<B, Spec>.
 template <TransformerSpec S>
@@ -250,8 +260,10 @@ struct CheckedSpec {
   static_assert(!attention_temperature_v<S>.enabled() || no_rope_interval_v<S> > 0,
                 "Spec::kAttentionTemperature tunes the layers without rotary embedding: it needs kNoRopeInterval > 0");
   static_assert(!qk_weightless_norm_v<S> || !qk_norm_v<S>, "Spec::kQkWeightlessNorm and kQkNorm exclude each other");
-  static_assert(!latent_attention_v<S> || (no_rope_interval_v<S> == 0 && !qk_weightless_norm_v<S>),
-                "Multi-head Latent Attention rotates every layer: drop kNoRopeInterval and kQkWeightlessNorm");
+  static_assert(detail::attention_chunk_of<S>() >= 0, "Spec::kAttentionChunk must be >= 0 (0: no chunks)");
+  static_assert(!latent_attention_v<S> || (no_rope_interval_v<S> == 0 && !qk_weightless_norm_v<S> && detail::attention_chunk_of<S>() == 0),
+                "Multi-head Latent Attention rotates every layer over the whole context: drop kNoRopeInterval, kQkWeightlessNorm "
+                "and kAttentionChunk");
   static_assert(moe_layer_count_v<S> == S::kLayers || S::kDenseHidden >= 1, "dense layers need Spec::kDenseHidden >= 1");
   static_assert(moe_layer_count_v<S> == 0 ||
                     (S::kRoutedExperts >= 1 && S::kTopK >= 1 && S::kTopK <= S::kRoutedExperts && S::kExpertHidden >= 1),
