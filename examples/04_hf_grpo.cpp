@@ -1,5 +1,5 @@
 // 04: GRPO on a Hugging Face model. Loads a checkpoint of any family rlmoe reads (Qwen3-MoE,
-// DeepSeek-V3, DeepSeek-V2, OLMoE, Mixtral: config.json checked against the compiled Spec of its
+// DeepSeek-V3, DeepSeek-V2, OLMoE, Mixtral, Llama 4: config.json checked against the compiled Spec of its
 // family, model.safetensors or shards) and its tokenizer.json from a directory, trains it on
 // arithmetic word problems in DeepSeek-R1's format (prompt through R1's chat template, reward =
 // answer accuracy + 0.2 for the "...</think> <answer>N</answer>" format), then exports the trained
@@ -101,6 +101,26 @@ struct MixtralExample {
   static constexpr bool kTiedEmbeddings = false;
 };
 
+/// Llama 4 (its text model): 4 layers, MoE every second (8 experts, top-1 by sigmoid scaling the
+/// expert's input, a shared expert); every fourth layer without rotation and temperature-tuned,
+/// the others attending in chunks of 8 with weightless q/k norms; Scout's llama3 scaling.
+struct Llama4Example {
+  static constexpr rlmoe::index_t kVocab = 1024, kModelDim = 64, kLayers = 4, kHeads = 4, kMaxLength = 640;
+  static constexpr rlmoe::index_t kKvHeads = 2, kHeadDim = 16;
+  static constexpr bool kNormTopkProb = false;
+  static constexpr rlmoe::index_t kDenseHidden = 96, kFirstMoeLayer = 0, kMoeLayerStep = 2;
+  static constexpr rlmoe::index_t kRoutedExperts = 8, kTopK = 1, kExpertHidden = 32, kSharedExperts = 1, kGroups = 1, kTopkGroups = 1;
+  static constexpr rlmoe::moe::ScoreFunction kScoreFunction = rlmoe::moe::ScoreFunction::Sigmoid;
+  static constexpr rlmoe::moe::GatePlacement kGatePlacement = rlmoe::moe::GatePlacement::Input;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 500000.0f, kNormEpsilon = 1e-05f;
+  static constexpr bool kTiedEmbeddings = false;
+  static constexpr rlmoe::layers::RopeScaling kRopeScaling{.type = rlmoe::layers::RopeType::Llama3, .factor = 16.0, .original_max_position = 16,
+                                                           .low_freq_factor = 1.0, .high_freq_factor = 1.0};
+  static constexpr rlmoe::index_t kNoRopeInterval = 4, kAttentionChunk = 8;
+  static constexpr rlmoe::layers::AttentionTemperature kAttentionTemperature{.floor_scale = 8.0, .scale = 0.1};
+  static constexpr bool kQkWeightlessNorm = true;
+};
+
 /// A family and the Spec this example trains it with. DeepSeek-V3 balances its experts by the
 /// selection bias (aux-loss-free), which the export carries; the other families' routers have
 /// none, so their experts are balanced by nothing rlmoe adds.
@@ -116,7 +136,8 @@ using ExampleModels = std::tuple<ExampleModel<families::Qwen3Moe, Qwen3MoeExampl
                                  ExampleModel<families::DeepseekV3, DeepseekV3Example, rlmoe::moe::Balancing::AuxLossFree>,
                                  ExampleModel<families::DeepseekV2, DeepseekV2Example>,
                                  ExampleModel<families::Olmoe, OlmoeExample>,
-                                 ExampleModel<families::Mixtral, MixtralExample>>;
+                                 ExampleModel<families::Mixtral, MixtralExample>,
+                                 ExampleModel<families::Llama4Text, Llama4Example>>;
 
 /// "qwen3_moe, deepseek_v3, ...": the model_types this example trains.
 std::string example_families() {
@@ -152,7 +173,8 @@ constexpr const char* kUsage =
     "usage: 04_hf_grpo [--model DIR] [--family F] [--steps N] [--cold-start N] [--seed S] [--out DIR] [--quiet] [--no-check]\n"
     "  --model       a Hugging Face directory (config.json, model.safetensors, tokenizer.json) of one\n"
     "                of the families below, with their example's sizes; default: a random one in OUT/starter\n"
-    "  --family      the random model's model_type: qwen3_moe, deepseek_v3, deepseek_v2, olmoe or mixtral\n"
+    "  --family      the random model's model_type: qwen3_moe, deepseek_v3, deepseek_v2, olmoe, mixtral or\n"
+    "                llama4_text\n"
     "                (default qwen3_moe)\n"
     "  --steps       GRPO steps, >= 1 (default 150)\n"
     "  --cold-start  supervised steps on demonstrations before RL, >= 0 (default 60)\n"

@@ -217,6 +217,47 @@ BOOST_AUTO_TEST_CASE(qwen3_moe_with_interleaved_moe_layers_equals_transformers) 
       {"decoder_sparse_step (MoE layers interleaved): config.json has 2, the Spec has kMoeLayerStep = 1"}));
 }
 
+BOOST_AUTO_TEST_CASE(llama4_equals_transformers) {
+  // 40 tokens: five chunks of 8 on the rotary layers, the temperature stepping at positions 7, 15,
+  // ... on the fourth, past the original context of 16; prefill, then decode token by token.
+  check_logits_against_transformers<t::Llama4Tiny>("llama4_tiny", kLogitsBound);
+  check_decode_against_transformers<t::Llama4Tiny>("llama4_tiny", kLogitsBound);
+}
+
+BOOST_AUTO_TEST_CASE(llama4_export_writes_the_checkpoint_back_tensor_for_tensor) {
+  Model<t::Llama4Tiny> model(Host{}, {rlmoe::moe::Balancing::None});
+  t::TemporaryDirectory dir;
+  export_fixture_as_f32(model, "llama4_tiny", dir.file("f32"));
+  const auto exported = hf::HfCheckpoint::open(dir.file("f32"));
+  BOOST_TEST(exported.config().at("model_type", "config").string("model_type") == "llama4_text");
+  BOOST_TEST(hf::differences(hf::architecture_of(exported.config(), exported.config_path()), hf::architecture_of<t::Llama4Tiny>()).empty());
+  // Without a base config, such a Spec is written as Llama 4 with every list transformers reads.
+  const auto bare = hf::config_json<t::Llama4Tiny>();
+  BOOST_TEST(bare.at("model_type", "config").string("model_type") == "llama4_text");
+  BOOST_TEST(hf::differences(hf::architecture_of(bare, "bare"), hf::architecture_of<t::Llama4Tiny>()).empty());
+  const auto checkpoint = hf::HfCheckpoint::open(fixture("llama4_tiny"));
+  const std::string printed = hf::spec_source(hf::architecture_of(checkpoint.config(), checkpoint.config_path()), "Llama4Tiny", "the fixture");
+  for (const char* line : {"kDenseHidden = 96, kFirstMoeLayer = 0;", "kMoeLayerStep = 2;", "kGatePlacement = rlmoe::moe::GatePlacement::Input;",
+                           "kNoRopeInterval = 4;", "kAttentionTemperature{.floor_scale = 8.0, .scale = 0.1};", "kQkWeightlessNorm = true;",
+                           "kAttentionChunk = 8;", "kRoutedExperts = 8, kTopK = 1, kExpertHidden = 32, kSharedExperts = 1,"})
+    BOOST_TEST(printed.find(line) != std::string::npos, "the printed Spec lacks \"" << line << "\":\n" << printed);
+}
+
+BOOST_AUTO_TEST_CASE(llama4_refuses_what_it_cannot_run) {
+  const auto refused = [&](const std::string& patch, std::initializer_list<std::string_view> parts) {
+    return t::throws_with<rlmoe::ConfigError>([&] { hf::check_config<t::Llama4Tiny>(patched_config("llama4_tiny", patch), "c.json"); }, parts);
+  };
+  BOOST_TEST(refused(R"({"no_rope_layers": [1, 0, 1, 1]})", {"\"no_rope_layers\"", "every 4-th layer"}));
+  BOOST_TEST(refused(R"({"moe_layers": [0, 2]})", {"\"moe_layers\"", "interleave_moe_layer_step"}));
+  BOOST_TEST(refused(R"({"layer_types": ["full_attention", "chunked_attention", "chunked_attention", "full_attention"]})", {"\"layer_types\""}));
+  BOOST_TEST(refused(R"({"router_jitter_noise": 0.1})", {"\"router_jitter_noise\""}));
+  BOOST_TEST(refused(R"({"attention_chunk_size": 16})", {"attention_chunk_size: config.json has 16, the Spec has kAttentionChunk = 8"}));
+  BOOST_TEST(refused(R"({"use_qk_norm": false})", {"use_qk_norm: config.json has 0, the Spec has kQkWeightlessNorm = 1"}));
+  BOOST_TEST(refused(R"({"attn_temperature_tuning": false})", {"kAttentionTemperature.floor_scale = 8"}));
+  BOOST_TEST(refused(R"({"interleave_moe_layer_step": 1, "moe_layers": null})", {"interleave_moe_layer_step: config.json has 1, the Spec has kMoeLayerStep = 2"}));
+  BOOST_TEST(refused(R"({"attention_bias": true})", {"\"attention_bias\""}));
+}
+
 BOOST_AUTO_TEST_CASE(published_configs_yield_a_spec_or_a_refusal_naming_one_field) {
   // tests/io/fixtures/published: each model's config.json as published, and what rlmoe makes of
   // it: the lines its printed Spec must have, or the one field its refusal names.

@@ -2,6 +2,7 @@
 // The architectures of the Hugging Face fixtures in tests/io/fixtures/hf (made by
 // scripts/fixtures/make_hf_models.py), as examples/hf_spec prints them.
 #include "rlmoe/core/types.hpp"
+#include "rlmoe/layers/attention_temperature.hpp"
 #include "rlmoe/layers/rope.hpp"
 #include "rlmoe/moe/config.hpp"
 
@@ -99,6 +100,26 @@ struct DeepseekV2Tiny {
   static constexpr bool kTiedEmbeddings = false;
   static constexpr layers::RopeScaling kRopeScaling{.type = layers::RopeType::Yarn, .factor = 40.0, .original_max_position = 16,
                                                     .beta_fast = 32.0, .beta_slow = 1.0, .mscale = 0.707, .mscale_all_dim = 0.707};
+};
+
+/// tests/io/fixtures/hf/llama4_tiny: Llama 4's text model with Maverick's interleaved MoE layers
+/// (top-1 sigmoid, gates on the inputs, a shared expert) and Scout's attention (every fourth layer
+/// without rotation, temperature-tuned; the others chunked, with weightless q/k norms; llama3 scaling).
+struct Llama4Tiny {
+  static constexpr index_t kVocab = 1024, kModelDim = 64, kLayers = 4, kHeads = 4, kMaxLength = 640;
+  static constexpr index_t kKvHeads = 2, kHeadDim = 16;
+  static constexpr bool kNormTopkProb = false;
+  static constexpr index_t kDenseHidden = 96, kFirstMoeLayer = 0, kMoeLayerStep = 2;
+  static constexpr index_t kRoutedExperts = 8, kTopK = 1, kExpertHidden = 32, kSharedExperts = 1, kGroups = 1, kTopkGroups = 1;
+  static constexpr moe::ScoreFunction kScoreFunction = moe::ScoreFunction::Sigmoid;
+  static constexpr moe::GatePlacement kGatePlacement = moe::GatePlacement::Input;
+  static constexpr float kRoutedScaling = 1.0f, kRopeBase = 500000.0f, kNormEpsilon = 1e-05f;
+  static constexpr bool kTiedEmbeddings = false;
+  static constexpr layers::RopeScaling kRopeScaling{.type = layers::RopeType::Llama3, .factor = 16.0, .original_max_position = 16,
+                                                    .low_freq_factor = 1.0, .high_freq_factor = 1.0};
+  static constexpr index_t kNoRopeInterval = 4, kAttentionChunk = 8;
+  static constexpr layers::AttentionTemperature kAttentionTemperature{.floor_scale = 8.0, .scale = 0.1};
+  static constexpr bool kQkWeightlessNorm = true;
 };
 
 }  // namespace rlmoe::test

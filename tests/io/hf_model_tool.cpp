@@ -24,7 +24,8 @@ namespace {
 
 namespace t = rlmoe::test;
 using FixtureSpecs = std::tuple<t::Qwen3MoeTiny, t::Qwen3Tiny, t::OlmoeTiny, t::DeepseekV3Tiny, t::DeepseekV3YarnTiny, t::MixtralTiny,
-                                t::DeepseekV2Tiny, t::Qwen3MoeInterleavedTiny>;
+                                t::DeepseekV2Tiny, t::Qwen3MoeInterleavedTiny,
+                                t::Llama4Tiny>;
 
 template <class Spec>
 int logits(const std::string& directory, const std::string& tokens_path) {

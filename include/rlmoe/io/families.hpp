@@ -13,6 +13,7 @@
 
 #include "rlmoe/io/families/deepseek_v2.hpp"
 #include "rlmoe/io/families/deepseek_v3.hpp"
+#include "rlmoe/io/families/llama4.hpp"
 #include "rlmoe/io/families/mixtral.hpp"
 #include "rlmoe/io/families/olmoe.hpp"
 #include "rlmoe/io/families/qwen3.hpp"
@@ -45,6 +46,7 @@ using Families = FamilyList<families::Qwen3Moe,
                             families::Olmoe,
                             families::DeepseekV3,
                             families::Mixtral,
-                            families::DeepseekV2>;
+                            families::DeepseekV2,
+                            families::Llama4Text>;
 
 }  // namespace rlmoe::io::hf

@@ -33,6 +33,12 @@ struct ArchitectureValues {
   layers::RopeScaling rope_scaling{};
   bool tied_embeddings = false, qk_norm = false, norm_topk_prob = true;
   bool qk_norm_full_width = false;  ///< OLMoE's q/k norm over the whole of q and of k
+  // Llama 4's: gates on the experts' inputs, layers without rotation (every no_rope_interval-th)
+  // with temperature-tuned queries, weightless q/k norms after the rotation, chunked attention.
+  moe::GatePlacement gate_placement = moe::GatePlacement::Output;
+  index_t no_rope_interval = 0, attention_chunk = 0;
+  layers::AttentionTemperature attention_temperature{};
+  bool qk_weightless_norm = false;
   // Multi-head Latent Attention (kv_lora_rank 0: none); head_dim is then qk_nope + qk_rope.
   index_t kv_lora_rank = 0, q_lora_rank = 0, qk_nope_head_dim = 0, qk_rope_head_dim = 0, v_head_dim = 0;
   // Of the checkpoint only, not the Spec: how its rotary pairs are laid out, and its trailing
@@ -95,6 +101,11 @@ ArchitectureValues architecture_of() {
   v.qk_norm = nn::qk_norm_v<Spec>;
   v.norm_topk_prob = nn::norm_topk_prob_v<Spec>;
   v.qk_norm_full_width = nn::qk_norm_full_width_v<Spec>;
+  v.gate_placement = nn::gate_placement_v<Spec>;
+  v.no_rope_interval = nn::no_rope_interval_v<Spec>;
+  v.attention_chunk = nn::detail::attention_chunk_of<Spec>();
+  v.attention_temperature = nn::attention_temperature_v<Spec>;
+  v.qk_weightless_norm = nn::qk_weightless_norm_v<Spec>;
   if constexpr (nn::latent_attention_v<Spec>) {
     v.kv_lora_rank = nn::kv_lora_rank_v<Spec>;
     v.q_lora_rank = nn::q_lora_rank_v<Spec>;

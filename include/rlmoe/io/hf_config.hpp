@@ -106,7 +106,15 @@ inline std::vector<std::string> differences(const ArchitectureValues& config, co
   const bool deepseek = config.latent_attention();  // DeepSeek's names for the same fields
   differ(deepseek ? "first_k_dense_replace" : "mlp_only_layers (dense layers first)", "kFirstMoeLayer", config.first_moe_layer,
          spec.first_moe_layer);
-  differ("decoder_sparse_step (MoE layers interleaved)", "kMoeLayerStep", config.moe_layer_step, spec.moe_layer_step);
+  differ(config.model_type == "llama4_text" ? "interleave_moe_layer_step" : "decoder_sparse_step (MoE layers interleaved)",
+         "kMoeLayerStep", config.moe_layer_step, spec.moe_layer_step);
+  differ("no_rope_layers (every n-th layer without rotation)", "kNoRopeInterval", config.no_rope_interval, spec.no_rope_interval);
+  differ("attention_chunk_size", "kAttentionChunk", config.attention_chunk, spec.attention_chunk);
+  differ("use_qk_norm", "kQkWeightlessNorm", config.qk_weightless_norm, spec.qk_weightless_norm);
+  differ("floor_scale (attn_temperature_tuning)", "kAttentionTemperature.floor_scale", config.attention_temperature.floor_scale,
+         spec.attention_temperature.floor_scale);
+  differ("attn_scale (attn_temperature_tuning)", "kAttentionTemperature.scale", config.attention_temperature.scale,
+         spec.attention_temperature.scale);
   if (config.has_dense_layers() || spec.has_dense_layers()) differ("intermediate_size", "kDenseHidden", config.dense_hidden, spec.dense_hidden);
   if (config.has_moe_layers() || spec.has_moe_layers()) {
     differ(config.routed_experts_key, "kRoutedExperts", config.routed_experts, spec.routed_experts);
@@ -122,6 +130,8 @@ inline std::vector<std::string> differences(const ArchitectureValues& config, co
            config.score_function == moe::ScoreFunction::Softmax, spec.score_function == moe::ScoreFunction::Softmax);
     differ(deepseek ? "routed_scaling_factor" : "(routed scaling)", "kRoutedScaling", config.routed_scaling, spec.routed_scaling);
     differ("norm_topk_prob", "kNormTopkProb", config.norm_topk_prob, spec.norm_topk_prob);
+    differ("(gates on the experts' inputs: llama4)", "kGatePlacement is Input", config.gate_placement == moe::GatePlacement::Input,
+           spec.gate_placement == moe::GatePlacement::Input);
   }
   return out;
 }
@@ -161,6 +171,21 @@ inline std::string attention_members(const ArchitectureValues& v) {
                                 v.qk_norm_full_width ? ", kQkNormFullWidth = true" : "", ";\n");
 }
 
+/// Llama 4's optional members, where they are not their defaults.
+inline std::string llama4_members(const ArchitectureValues& v) {
+  std::string out;
+  if (v.gate_placement == moe::GatePlacement::Input)
+    out += "  static constexpr rlmoe::moe::GatePlacement kGatePlacement = rlmoe::moe::GatePlacement::Input;\n";
+  if (v.no_rope_interval > 0) out += rlmoe::detail::message("  static constexpr rlmoe::index_t kNoRopeInterval = ", v.no_rope_interval, ";\n");
+  if (v.attention_temperature.enabled())
+    out += rlmoe::detail::message("  static constexpr rlmoe::layers::AttentionTemperature kAttentionTemperature{.floor_scale = ",
+                                  double_literal(v.attention_temperature.floor_scale), ", .scale = ",
+                                  double_literal(v.attention_temperature.scale), "};\n");
+  if (v.qk_weightless_norm) out += "  static constexpr bool kQkWeightlessNorm = true;\n";
+  if (v.attention_chunk > 0) out += rlmoe::detail::message("  static constexpr rlmoe::index_t kAttentionChunk = ", v.attention_chunk, ";\n");
+  return out;
+}
+
 }  // namespace detail
 
 /// The Spec struct, as C++, for an architecture (named `name`; `source` names where it came from).
@@ -185,6 +210,7 @@ inline std::string spec_source(const ArchitectureValues& v, std::string_view nam
       "  static constexpr bool kTiedEmbeddings = ", b(v.tied_embeddings), ";\n",
       v.rope_scaling.type == layers::RopeType::Default ? std::string()
           : "  static constexpr rlmoe::layers::RopeScaling kRopeScaling" + detail::rope_scaling_literal(v.rope_scaling) + ";\n",
+      detail::llama4_members(v),
       "  // using Storage = rlmoe::bfloat16;  // for mixed precision\n",
       "};\n");
 }
