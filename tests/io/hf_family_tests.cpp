@@ -243,6 +243,26 @@ BOOST_AUTO_TEST_CASE(llama4_export_writes_the_checkpoint_back_tensor_for_tensor)
     BOOST_TEST(printed.find(line) != std::string::npos, "the printed Spec lacks \"" << line << "\":\n" << printed);
 }
 
+BOOST_AUTO_TEST_CASE(llama4_multimodal_checkpoints_load_their_text_model) {
+  // model_type llama4, as Scout and Maverick are published: text_config, tensors under
+  // language_model., a vision encoder that is skipped; transformers' multimodal model on text alone.
+  check_logits_against_transformers<t::Llama4Tiny>("llama4_multimodal_tiny", kLogitsBound);
+  check_decode_against_transformers<t::Llama4Tiny>("llama4_multimodal_tiny", kLogitsBound);
+  // The text model is exported as llama4_text; a multimodal base config is refused, saying so.
+  Model<t::Llama4Tiny> model(Host{}, {rlmoe::moe::Balancing::None});
+  hf::load_hf_checkpoint(model, fixture("llama4_multimodal_tiny"));
+  t::TemporaryDirectory dir;
+  hf::SaveOptions save;
+  save.base_config = hf::HfCheckpoint::open(fixture("llama4_multimodal_tiny")).config();
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>([&] { hf::save_hf_checkpoint(model, dir.file("mm"), save); }, {"llama4_text"}));
+  hf::save_hf_checkpoint(model, dir.file("text"));
+  check_same_tensors(fixture("llama4_tiny") + "/model.safetensors", dir.file("text") + "/model.safetensors");
+  // The text model's fields are read from text_config, and refused by name there.
+  BOOST_TEST(t::throws_with<rlmoe::ConfigError>(
+      [&] { hf::check_config<t::Llama4Tiny>(patched_config("llama4_multimodal_tiny", R"({"text_config": {"model_type": "llama4_text"}})"), "c.json"); },
+      {"c.json: \"text_config\": \"vocab_size\" is missing"}));
+}
+
 BOOST_AUTO_TEST_CASE(llama4_refuses_what_it_cannot_run) {
   const auto refused = [&](const std::string& patch, std::initializer_list<std::string_view> parts) {
     return t::throws_with<rlmoe::ConfigError>([&] { hf::check_config<t::Llama4Tiny>(patched_config("llama4_tiny", patch), "c.json"); }, parts);
@@ -284,8 +304,20 @@ BOOST_AUTO_TEST_CASE(published_configs_yield_a_spec_or_a_refusal_naming_one_fiel
         "kRopeScaling{.type = rlmoe::layers::RopeType::Yarn, .factor = 40.0, .original_max_position = 4096, .beta_fast = 32.0, "
         ".beta_slow = 1.0, .mscale = 0.707, .mscale_all_dim = 0.707};"},
        ""},
-      {"Llama-4-Scout-17B-16E.json", {}, "model_type is \"llama4\""},
-      {"Llama-4-Maverick-17B-128E.json", {}, "model_type is \"llama4\""},
+      {"Llama-4-Scout-17B-16E.json",
+       {"kVocab = 202048, kModelDim = 5120, kLayers = 48, kHeads = 40, kMaxLength = 10485760;", "kKvHeads = 8, kHeadDim = 128;",
+        "kDenseHidden = 16384, kFirstMoeLayer = 0;", "kRoutedExperts = 16, kTopK = 1, kExpertHidden = 8192, kSharedExperts = 1,",
+        "ScoreFunction::Sigmoid;", "kGatePlacement = rlmoe::moe::GatePlacement::Input;", "kNoRopeInterval = 4;",
+        "kAttentionTemperature{.floor_scale = 8192.0, .scale = 0.1};", "kQkWeightlessNorm = true;", "kAttentionChunk = 8192;",
+        "kRopeScaling{.type = rlmoe::layers::RopeType::Llama3, .factor = 16.0, .original_max_position = 8192, .low_freq_factor = 1.0, "
+        ".high_freq_factor = 1.0};",
+        "kRopeBase = 5e+05f, kNormEpsilon = 1e-05f;"},
+       ""},
+      {"Llama-4-Maverick-17B-128E.json",
+       {"kVocab = 202048, kModelDim = 5120, kLayers = 48, kHeads = 40, kMaxLength = 1048576;", "kMoeLayerStep = 2;",
+        "kRoutedExperts = 128, kTopK = 1, kExpertHidden = 8192, kSharedExperts = 1,", "kNoRopeInterval = 4;",
+        "kAttentionTemperature{.floor_scale = 8192.0, .scale = 0.1};", "kAttentionChunk = 8192;"},
+       ""},
       {"Mixtral-8x7B-v0.1.json",
        {"kVocab = 32000, kModelDim = 4096, kLayers = 32, kHeads = 32, kMaxLength = 32768;", "kKvHeads = 8, kHeadDim = 128;",
         "kQkNorm = false, kNormTopkProb = true;", "kDenseHidden = 0, kFirstMoeLayer = 0;",

@@ -47,6 +47,7 @@ using Families = FamilyList<families::Qwen3Moe,
                             families::DeepseekV3,
                             families::Mixtral,
                             families::DeepseekV2,
-                            families::Llama4Text>;
+                            families::Llama4Text,
+                            families::Llama4>;
 
 }  // namespace rlmoe::io::hf

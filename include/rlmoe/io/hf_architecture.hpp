@@ -12,10 +12,12 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "rlmoe/core/error.hpp"
 #include "rlmoe/core/types.hpp"
 #include "rlmoe/io/json.hpp"
+#include "rlmoe/layers/attention_temperature.hpp"
 #include "rlmoe/layers/rope.hpp"
 #include "rlmoe/moe/config.hpp"
 #include "rlmoe/nn/transformer_spec.hpp"
@@ -45,6 +47,11 @@ struct ArchitectureValues {
   // multi-token-prediction layers (which rlmoe does not load).
   bool rope_interleave = false;
   index_t mtp_layers = 0;
+  // Of the checkpoint only: what its text model's tensor names start with (Llama 4's multimodal
+  // checkpoints: "language_model."), and the prefixes of the tensors rlmoe does not load (their
+  // vision encoder).
+  std::string tensor_prefix;
+  std::vector<std::string> skipped_tensor_prefixes;
   /// The family (config.json's model_type) of a config's values; empty for a Spec's.
   std::string model_type;
   /// The family's name for the number of routed experts (for messages).

@@ -152,7 +152,8 @@ inline void check_tensors(const HfCheckpoint& checkpoint, const std::vector<Tens
         problems.push_back(rlmoe::detail::message("\"", name, "\" has dtype ", dtype_name(t.dtype), "; weights must be F32, BF16, F16 or F64"));
     }
   for (const std::string& name : checkpoint.names())
-    if (!used.contains(name) && !(v.tied_embeddings && name == "lm_head.weight") && !is_mtp_tensor(name, v))
+    if (!used.contains(name) && !(v.tied_embeddings && name == v.tensor_prefix + "lm_head.weight") && !is_mtp_tensor(name, v) &&
+        std::none_of(v.skipped_tensor_prefixes.begin(), v.skipped_tensor_prefixes.end(), [&](const std::string& p) { return name.starts_with(p); }))
       problems.push_back(rlmoe::detail::message("unexpected \"", name, "\": rlmoe's architecture has no such tensor"));
   if (problems.empty()) return;
   std::string message = rlmoe::detail::message("'", checkpoint.directory(), "' does not hold the compiled Spec's weights (",
@@ -169,6 +170,8 @@ inline ArchitectureValues checkpoint_layout(ArchitectureValues spec, const Archi
   spec.model_type = config.model_type;
   spec.rope_interleave = config.rope_interleave;
   spec.mtp_layers = config.mtp_layers;
+  spec.tensor_prefix = config.tensor_prefix;
+  spec.skipped_tensor_prefixes = config.skipped_tensor_prefixes;
   return spec;
 }
 

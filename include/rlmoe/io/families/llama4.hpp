@@ -9,6 +9,11 @@
 // sigmoid(logit), the score scaling the expert's input, beside one shared expert as wide as the
 // experts (intermediate_size); dense layers are intermediate_size_mlp wide. The experts' tensors
 // are fused as rlmoe's are: gate_up_proj [E, d, 2h] (gate then up) and down_proj [E, h, d].
+//
+// Scout and Maverick are published as model_type llama4 (Llama4ForConditionalGeneration): the same
+// text model in "text_config", its tensors under "language_model.", beside a vision encoder that
+// rlmoe does not load (its tensors are skipped). rlmoe trains and exports the text model alone, as
+// llama4_text.
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -164,6 +169,42 @@ struct Llama4Text {
     index_t n = 0;
     for (index_t l = 0; l < v.layers; ++l) n += v.is_moe_layer(l) ? 1 : 0;
     return n;
+  }
+};
+
+/// Llama 4's multimodal checkpoints, read for their text model.
+struct Llama4 {
+  static constexpr const char* kModelType = "llama4";
+  static constexpr const char* kArchitecture = "Llama4ForConditionalGeneration";
+
+  static ArchitectureValues read(const ConfigReader& r) {
+    const Json* text = r.find("text_config");
+    RLMOE_CHECK(text != nullptr && text->is_object(), ConfigError, r.path, ": \"text_config\" is missing; a llama4 checkpoint keeps its text model there");
+    const ConfigReader text_reader{*text, r.path + ": \"text_config\""};
+    RLMOE_CHECK(text_reader.string_or("model_type", "llama4_text") == "llama4_text", ConfigError, text_reader.path,
+                ": model_type must be \"llama4_text\"");
+    ArchitectureValues v = Llama4Text::read(text_reader);
+    text_reader.finish("llama4_text");
+    // The vision encoder and the image tokens: not part of the text model rlmoe runs.
+    r.ignore({"vision_config", "boi_token_index", "eoi_token_index", "image_token_index"});
+    r.ignore({"model_type", "architectures", "dtype", "torch_dtype", "transformers_version"});
+    r.require(r.boolean_or("tie_word_embeddings", v.tied_embeddings) == v.tied_embeddings, "tie_word_embeddings",
+              "must agree with text_config's");
+    v.tensor_prefix = "language_model.";
+    v.skipped_tensor_prefixes = {"vision_model.", "multi_modal_projector."};
+    return v;
+  }
+  static std::string mismatch(const ArchitectureValues&) { return "rlmoe writes Llama 4's text model as llama4_text"; }
+  static void write(const ArchitectureValues&, ConfigWriter&) {
+    throw ConfigError(
+        "config.json: rlmoe holds only the text model of a llama4 checkpoint; export it as llama4_text (a base config without "
+        "the multimodal model_type, or none)");
+  }
+  static std::vector<TensorRecipe> recipes(const ArchitectureValues& v) {
+    std::vector<TensorRecipe> out = Llama4Text::recipes(v);
+    for (TensorRecipe& r : out)
+      for (std::string& source : r.sources) source = v.tensor_prefix + source;
+    return out;
   }
 };
 
