@@ -74,6 +74,8 @@ BOOST_AUTO_TEST_CASE(llama4_layers) {
   t::check_decode_matches_forward<Host, t::TinyLlama4Spec, float>(Host{});
   t::check_transformer_bf16<Host, t::TinyLlama4ShortSpec>(Host{});
 }
+BOOST_AUTO_TEST_CASE(bfloat16_grouped_query_against_float64) { t::check_transformer_bf16<Host, t::TinyGqaSpec>(Host{}); }
+BOOST_AUTO_TEST_CASE(bfloat16_deepseek_v2_routing_against_float64) { t::check_transformer_bf16<Host, t::TinyLatentSpec>(Host{}); }
 BOOST_AUTO_TEST_CASE(bfloat16_yarn_deepseek_against_float64) { t::check_transformer_bf16<Host, t::TinyYarnDeepseekSpec>(Host{}); }
 BOOST_AUTO_TEST_CASE(decode_with_scaled_rotary_embeddings_matches_forward) {
   t::check_decode_matches_forward<Host, t::TinyYarnDeepseekSpec, double>(Host{});
