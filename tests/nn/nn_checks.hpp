@@ -320,8 +320,8 @@ std::pair<std::vector<double>, std::vector<double>> reference_transformer(const 
       // kQkNormFullWidth all of a token's), then the rotation; Llama 4: every kNoRopeInterval-th
       // layer does not rotate, and scales its queries by 1 + scale ln(1 + floor((p + 1) /
       // floor_scale)) instead; the rotating ones may RMS-normalise each rotated head, weightless.
-      const index_t interval = nn::no_rope_interval_v<Spec>;
-      const bool rotates = interval == 0 || (l + 1) % interval != 0;
+      bool rotates = true;
+      if constexpr (nn::no_rope_interval_v<Spec> > 0) rotates = (l + 1) % nn::no_rope_interval_v<Spec> != 0;
       const auto project = [&](const std::string& w, const std::string& norm, index_t h, bool query) {
         auto y = reference_matmul(a, tensor(p + w), d, h * dh);
         if (nn::qk_norm_v<Spec>)
@@ -329,11 +329,12 @@ std::pair<std::vector<double>, std::vector<double>> reference_transformer(const 
         if (rotates) {
           y = reference_rope(y, positions, h, dh, Spec::kRopeBase, nn::rope_scaling_v<Spec>);
           if (nn::qk_weightless_norm_v<Spec>) y = reference_rmsnorm(y, std::vector<double>(static_cast<std::size_t>(dh), 1.0), dh, Spec::kNormEpsilon);
-        } else if (query && nn::attention_temperature_v<Spec>.floor_scale > 0.0) {
-          const auto& tuning = nn::attention_temperature_v<Spec>;
-          for (index_t r = 0; r < n; ++r)
-            for (index_t c = 0; c < h * dh; ++c)
-              y[r * h * dh + c] *= 1.0 + tuning.scale * std::log(1.0 + std::floor((positions[r] + 1.0) / tuning.floor_scale));
+        } else if (query) {
+          if constexpr (constexpr auto tuning = nn::attention_temperature_v<Spec>; tuning.floor_scale > 0.0) {
+            for (index_t r = 0; r < n; ++r)
+              for (index_t c = 0; c < h * dh; ++c)
+                y[r * h * dh + c] *= 1.0 + tuning.scale * std::log(1.0 + std::floor((positions[r] + 1.0) / tuning.floor_scale));
+          }
         }
         return y;
       };

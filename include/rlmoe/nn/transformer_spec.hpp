@@ -214,7 +214,8 @@ inline constexpr index_t no_rope_interval_v = detail::no_rope_interval_of<S>();
 /// no_rope_layers, every fourth layer).
 template <class S>
 constexpr bool uses_rope(index_t l) {
-  return no_rope_interval_v<S> == 0 || (l + 1) % no_rope_interval_v<S> != 0;
+  if constexpr (no_rope_interval_v<S> == 0) return true;  // (no modulus by zero to warn about)
+  else return (l + 1) % no_rope_interval_v<S> != 0;
 }
 /// The temperature tuning of the queries of the layers without rotary embedding: Spec::kAttentionTemperature, or none.
 template <class S>
