@@ -340,7 +340,7 @@ std::pair<std::vector<double>, std::vector<double>> reference_transformer(const 
       };
       const auto q = project("wq", "q_norm", heads, true), k = project("wk", "k_norm", kv_heads, false);
       const auto v = reference_matmul(a, tensor(p + "wv"), d, kv_heads * dh);
-      const index_t chunk = rotates ? nn::detail::attention_chunk_of<Spec>() : 0;  // Llama 4: the rotary layers chunked
+      const index_t chunk = rotates ? nn::attention_chunk_size_v<Spec> : 0;  // Llama 4: the rotary layers chunked
       add(x, reference_matmul(reference_attention(q, k, v, t.lengths, t.length, heads, dh, kv_heads, 0, 1.0, chunk), tensor(p + "wo"),
                               heads * dh, d));
     }

@@ -63,16 +63,15 @@ struct ArchitectureValues {
   [[nodiscard]] index_t k_norm_width() const { return qk_norm_full_width ? kv_heads * head_dim : head_dim; }
   /// As nn::is_moe_layer: from first_moe_layer on, every moe_layer_step-th layer.
   [[nodiscard]] bool is_moe_layer(index_t l) const { return l >= first_moe_layer && l < layers && (l + 1) % moe_layer_step == 0; }
-  [[nodiscard]] bool has_moe_layers() const {
-    for (index_t l = 0; l < layers; ++l)
-      if (is_moe_layer(l)) return true;
-    return false;
+  [[nodiscard]] index_t moe_layer_count() const {
+    index_t n = 0;
+    for (index_t l = 0; l < layers; ++l) n += is_moe_layer(l) ? 1 : 0;
+    return n;
   }
-  [[nodiscard]] bool has_dense_layers() const {
-    for (index_t l = 0; l < layers; ++l)
-      if (!is_moe_layer(l)) return true;
-    return false;
-  }
+  [[nodiscard]] bool has_moe_layers() const { return moe_layer_count() > 0; }
+  [[nodiscard]] bool has_dense_layers() const { return moe_layer_count() < layers; }
+  /// As nn::uses_rope: every no_rope_interval-th layer has no rotation (0: every layer rotates).
+  [[nodiscard]] bool uses_rope(index_t l) const { return no_rope_interval == 0 || (l + 1) % no_rope_interval != 0; }
   [[nodiscard]] bool plain_router() const {
     return shared_experts == 0 && groups == 1 && score_function == moe::ScoreFunction::Softmax && routed_scaling == 1.0f;
   }
@@ -110,7 +109,7 @@ ArchitectureValues architecture_of() {
   v.qk_norm_full_width = nn::qk_norm_full_width_v<Spec>;
   v.gate_placement = nn::gate_placement_v<Spec>;
   v.no_rope_interval = nn::no_rope_interval_v<Spec>;
-  v.attention_chunk = nn::detail::attention_chunk_of<Spec>();
+  v.attention_chunk = nn::attention_chunk_size_v<Spec>;
   v.attention_temperature = nn::attention_temperature_v<Spec>;
   v.qk_weightless_norm = nn::qk_weightless_norm_v<Spec>;
   if constexpr (nn::latent_attention_v<Spec>) {

@@ -223,11 +223,14 @@ inline constexpr layers::AttentionTemperature attention_temperature_v = detail::
 /// Whether the rotary layers normalise each head's rotated q and k without a weight: Spec::kQkWeightlessNorm, or false.
 template <class S>
 inline constexpr bool qk_weightless_norm_v = detail::qk_weightless_norm_of<S>();
-/// The chunk layer l attends within: Spec::kAttentionChunk on the rotary layers (Llama 4's
+/// The chunk the rotary layers attend within: Spec::kAttentionChunk, or 0 (the whole context).
+template <class S>
+inline constexpr index_t attention_chunk_size_v = detail::attention_chunk_of<S>();
+/// The chunk layer l attends within: attention_chunk_size_v on the rotary layers (Llama 4's
 /// chunked local attention; its no-rope layers attend globally), 0 (the whole context) otherwise.
 template <class S>
 constexpr index_t attention_chunk(index_t l) {
-  return uses_rope<S>(l) ? detail::attention_chunk_of<S>() : 0;
+  return uses_rope<S>(l) ? attention_chunk_size_v<S> : 0;
 }
 
 /// The static checks of a spec's sizes; instantiated by Transformer<B, Spec>.

@@ -54,7 +54,7 @@ struct Llama4Text {
     v.moe_layer_step = r.integer_or("interleave_moe_layer_step", 1);
     r.require(v.moe_layer_step >= 1, "interleave_moe_layer_step", "must be >= 1");
     v.first_moe_layer = 0;
-    detail::require_list(r, "moe_layers", moe_layer_count(v), [&](const Json& x, index_t i, const std::string& where) { return x.integer(where) == (i + 1) * v.moe_layer_step - 1; },
+    detail::require_list(r, "moe_layers", v.moe_layer_count(), [&](const Json& x, index_t i, const std::string& where) { return x.integer(where) == (i + 1) * v.moe_layer_step - 1; },
                          "must be every interleave_moe_layer_step-th layer (step - 1, 2 step - 1, ...), as rlmoe's kMoeLayerStep");
     v.routed_experts = routed_expert_count(r, "num_local_experts");
     v.routed_experts_key = "num_local_experts";
@@ -67,16 +67,15 @@ struct Llama4Text {
     // Attention: the layers without rotation, their temperature, the chunks and norms of the others.
     v.no_rope_interval = r.integer_or("no_rope_layer_interval", 4);
     r.require(v.no_rope_interval >= 1, "no_rope_layer_interval", "must be >= 1");
-    const auto rotates = [&](index_t l) { return (l + 1) % v.no_rope_interval != 0; };
     if (const Json* listed = r.find("no_rope_layers"); listed != nullptr && !listed->array(r.path + ": \"no_rope_layers\"").empty())
-      detail::require_list(r, "no_rope_layers", v.layers, [&](const Json& x, index_t l, const std::string& where) { return x.integer(where) == (rotates(l) ? 1 : 0); },
+      detail::require_list(r, "no_rope_layers", v.layers, [&](const Json& x, index_t l, const std::string& where) { return x.integer(where) == (v.uses_rope(l) ? 1 : 0); },
                            rlmoe::detail::message("must be 0 (no rotation) exactly at every ", v.no_rope_interval,
                                                   "-th layer (no_rope_layer_interval), 1 elsewhere"));
     v.attention_chunk = r.integer_or("attention_chunk_size", 0);
     r.require(v.attention_chunk >= 0, "attention_chunk_size", "must be >= 0");
     detail::require_list(r, "layer_types", v.layers,
                          [&](const Json& x, index_t l, const std::string& where) {
-                           return x.string(where) == (rotates(l) && v.attention_chunk > 0 ? "chunked_attention" : "full_attention");
+                           return x.string(where) == (v.uses_rope(l) && v.attention_chunk > 0 ? "chunked_attention" : "full_attention");
                          },
                          "must be \"chunked_attention\" on the rotary layers (with attention_chunk_size) and \"full_attention\" on the others");
     v.qk_weightless_norm = r.boolean_or("use_qk_norm", true);
@@ -108,7 +107,7 @@ struct Llama4Text {
     w.set("interleave_moe_layer_step", v.moe_layer_step);
     Json::Array moe, no_rope, types;
     for (index_t l = 0; l < v.layers; ++l) {
-      const bool rotates = (l + 1) % v.no_rope_interval != 0;
+      const bool rotates = v.uses_rope(l);
       if (v.is_moe_layer(l)) moe.emplace_back(static_cast<std::int64_t>(l));
       no_rope.emplace_back(static_cast<std::int64_t>(rotates ? 1 : 0));
       types.emplace_back(rotates && v.attention_chunk > 0 ? "chunked_attention" : "full_attention");
@@ -162,13 +161,6 @@ struct Llama4Text {
     }
     r.final_norm_and_head(v);
     return r.take();
-  }
-
- private:
-  static index_t moe_layer_count(const ArchitectureValues& v) {
-    index_t n = 0;
-    for (index_t l = 0; l < v.layers; ++l) n += v.is_moe_layer(l) ? 1 : 0;
-    return n;
   }
 };
 
